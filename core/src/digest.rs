@@ -1,0 +1,177 @@
+//! Content digests (`sha256:<hex>`), validated on parse.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256, Sha512};
+
+/// A content address as the registry uses it: `algorithm:hex`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest {
+    algorithm: Algorithm,
+    hex: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Algorithm {
+    Sha256,
+    Sha512,
+}
+
+impl Algorithm {
+    fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+        }
+    }
+
+    fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 64,
+            Algorithm::Sha512 => 128,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid digest {input:?}: {why}")]
+pub struct DigestError {
+    input: String,
+    why: &'static str,
+}
+
+impl Digest {
+    /// The sha256 digest of exactly these bytes.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        Digest {
+            algorithm: Algorithm::Sha256,
+            hex: hex_lower(&Sha256::digest(bytes)),
+        }
+    }
+
+    /// The digest of these bytes computed with this digest's own algorithm.
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        let hex = match self.algorithm {
+            Algorithm::Sha256 => hex_lower(&Sha256::digest(bytes)),
+            Algorithm::Sha512 => hex_lower(&Sha512::digest(bytes)),
+        };
+        hex == self.hex
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// The first 12 hex digits, as registry UIs show them.
+    pub fn short(&self) -> &str {
+        &self.hex[..12]
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0x0f) as usize] as char);
+    }
+    out
+}
+
+impl FromStr for Digest {
+    type Err = DigestError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let err = |why| DigestError {
+            input: input.to_owned(),
+            why,
+        };
+        let (algorithm, hex) = input
+            .split_once(':')
+            .ok_or_else(|| err("expected algorithm:hex"))?;
+        let algorithm = match algorithm {
+            "sha256" => Algorithm::Sha256,
+            "sha512" => Algorithm::Sha512,
+            _ => return Err(err("unsupported algorithm, expected sha256 or sha512")),
+        };
+        if hex.len() != algorithm.hex_len() {
+            return Err(err("wrong number of hex digits"));
+        }
+        if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(err("expected lowercase hex digits"));
+        }
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm.name(), self.hex)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({self})")
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_empty_input_is_the_well_known_value() {
+        assert_eq!(
+            Digest::sha256_of(b"").to_string(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        let text = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let digest: Digest = text.parse().unwrap();
+        assert_eq!(digest.to_string(), text);
+        assert_eq!(digest.short(), "e3b0c44298fc");
+        assert!(digest.matches(b""));
+        assert!(!digest.matches(b"x"));
+    }
+
+    #[test]
+    fn rejects_malformed_digests() {
+        for bad in [
+            "",
+            "sha256",
+            "md5:abc",
+            "sha256:abc",
+            "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            "sha256:g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "latest",
+        ] {
+            assert!(bad.parse::<Digest>().is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! cleanreg's core: the planner and the registry protocol.
+//!
+//! Pure by design: no I/O and no clock. Requests go out through a
+//! [`Transport`] that the caller provides (native HTTP in the CLI, `fetch` in
+//! the dashboard), and time comes in as a parameter of [`plan()`].
+
+mod apply;
+mod client;
+mod credentials;
+mod digest;
+mod error;
+mod inventory;
+mod manifest;
+mod media_type;
+mod name;
+mod plan;
+mod policy;
+pub mod protocol;
+mod scan;
+mod transport;
+
+pub use apply::{ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
+pub use client::Client;
+pub use credentials::Credentials;
+pub use digest::{Algorithm, Digest, DigestError};
+pub use error::{Error, ErrorCode, RegistryError};
+pub use inventory::{Image, Inventory, Repository};
+pub use manifest::{Descriptor, Manifest, ManifestError, parse_config_created, parse_manifest};
+pub use media_type::{ManifestKind, MediaType};
+pub use name::{NameError, RepositoryName, Tag};
+pub use plan::{Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, plan};
+pub use policy::Policy;
+pub use protocol::{RegistryUrl, UrlError};
+pub use scan::{ScanProgress, ScanScope};
+pub use transport::{Transport, TransportError};
+
+/// What the admin runs after deleting: the registry frees blobs only in a
+/// garbage collection, with the registry stopped or read-only.
+pub const GARBAGE_COLLECT_HINT: &str = "Space is freed only by the registry's garbage collection. \
+Stop the registry (or set `storage: {maintenance: {readonly: {enabled: true}}}`), then run \
+`registry garbage-collect /etc/docker/registry/config.yml` \
+(Debian's package: `docker-registry garbage-collect /etc/docker/registry/config.yml`), \
+and start it again.";
+
+pub mod format;

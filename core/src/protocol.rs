@@ -1,0 +1,492 @@
+//! The registry API as pure request builders and response parsers.
+
+use std::fmt;
+
+use http::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+
+use crate::digest::Digest;
+use crate::error::{Error, RegistryError};
+use crate::manifest::{Manifest, parse_manifest};
+use crate::media_type::{ManifestKind, MediaType};
+use crate::name::{RepositoryName, Tag};
+
+/// Repositories asked for per catalog page; every registry accepts 100.
+pub const CATALOG_PAGE: usize = 100;
+
+/// The base URL of a registry: `http(s)://host[:port][/prefix]`, no trailing `/`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryUrl {
+    base: String,
+    origin_len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid registry URL {0:?}: expected http://host:port or https://host")]
+pub struct UrlError(String);
+
+impl RegistryUrl {
+    pub fn parse(text: &str) -> Result<RegistryUrl, UrlError> {
+        let base = text.trim().trim_end_matches('/');
+        let rest = base
+            .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"))
+            .ok_or_else(|| UrlError(text.to_owned()))?;
+        let host_len = rest.find('/').unwrap_or(rest.len());
+        let host = &rest[..host_len];
+        let bad_char = |c: char| c.is_whitespace() || matches!(c, '?' | '#' | '@');
+        if host.is_empty() || base.contains(bad_char) {
+            return Err(UrlError(text.to_owned()));
+        }
+        Ok(RegistryUrl {
+            base: base.to_owned(),
+            origin_len: base.len() - rest.len() + host_len,
+        })
+    }
+
+    /// `scheme://host:port`, the only place credentials may go.
+    pub fn origin(&self) -> &str {
+        &self.base[..self.origin_len]
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.base
+    }
+
+    fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Resolves a `Link` or `Location` target; `None` when it leaves the
+    /// registry's origin (credentials must not follow it).
+    pub fn resolve(&self, target: &str) -> Option<String> {
+        if target.starts_with('/') && !target.starts_with("//") {
+            Some(format!("{}{target}", self.origin()))
+        } else if same_origin(target, self.origin()) {
+            Some(target.to_owned())
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether `url` lies on `origin` (`scheme://host:port`).
+pub fn same_origin(url: &str, origin: &str) -> bool {
+    url.strip_prefix(origin)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+}
+
+impl fmt::Display for RegistryUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+impl fmt::Debug for RegistryUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegistryUrl({})", self.base)
+    }
+}
+
+/// What to fetch a manifest by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Tag(Tag),
+    Digest(Digest),
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Tag(tag) => tag.fmt(f),
+            Reference::Digest(digest) => digest.fmt(f),
+        }
+    }
+}
+
+fn get(url: String) -> Request<Vec<u8>> {
+    request(Method::GET, url)
+}
+
+fn request(method: Method, url: String) -> Request<Vec<u8>> {
+    Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Vec::new())
+        .expect("a method and a URL built from validated names form a valid request")
+}
+
+/// `GET /v2/`: is this a registry, and do the credentials work?
+pub fn ping(registry: &RegistryUrl) -> Request<Vec<u8>> {
+    get(registry.join("/v2/"))
+}
+
+/// The first catalog page.
+pub fn catalog(registry: &RegistryUrl) -> Request<Vec<u8>> {
+    get(registry.join(&format!("/v2/_catalog?n={CATALOG_PAGE}")))
+}
+
+/// The first page of a repository's tags.
+pub fn tags(registry: &RegistryUrl, repository: &RepositoryName) -> Request<Vec<u8>> {
+    get(registry.join(&format!("/v2/{repository}/tags/list")))
+}
+
+/// A following page, from the previous page's `Link` header.
+pub fn next_page(url: String) -> Request<Vec<u8>> {
+    get(url)
+}
+
+/// A manifest, accepting every manifest type so the registry answers with
+/// what the reference really points at.
+pub fn manifest(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    reference: &Reference,
+) -> Request<Vec<u8>> {
+    let mut request = get(registry.join(&format!("/v2/{repository}/manifests/{reference}")));
+    let accept = MediaType::ACCEPTED_MANIFESTS
+        .iter()
+        .map(MediaType::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    request.headers_mut().insert(
+        http::header::ACCEPT,
+        accept.parse().expect("media types are valid header text"),
+    );
+    request
+}
+
+/// A blob, such as an image config.
+pub fn blob(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    digest: &Digest,
+) -> Request<Vec<u8>> {
+    get(registry.join(&format!("/v2/{repository}/blobs/{digest}")))
+}
+
+/// Deletes a manifest, always by digest (a tag there is rejected).
+pub fn delete_manifest(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    digest: &Digest,
+) -> Request<Vec<u8>> {
+    request(
+        Method::DELETE,
+        registry.join(&format!("/v2/{repository}/manifests/{digest}")),
+    )
+}
+
+/// A short name for a request in messages: `GET /v2/team/app/tags/list`.
+pub fn describe(request: &Request<Vec<u8>>) -> String {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    format!("{} {path}", request.method())
+}
+
+/// Turns an error status into an [`Error`]; passes the rest through.
+pub fn check(request: &str, response: &Response<Vec<u8>>) -> Result<(), Error> {
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(Error::Registry(RegistryError::from_response(
+            request.to_owned(),
+            response.status().as_u16(),
+            response.body(),
+        )))
+    }
+}
+
+fn protocol_error(request: &str, detail: impl fmt::Display) -> Error {
+    Error::Protocol {
+        request: request.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+/// Reads the `/v2/` answer.
+pub fn parse_ping(request: &str, response: &Response<Vec<u8>>) -> Result<(), Error> {
+    check(request, response)?;
+    let version = response
+        .headers()
+        .get("docker-distribution-api-version")
+        .and_then(|v| v.to_str().ok());
+    match version {
+        Some(v) if !v.starts_with("registry/2.") => Err(protocol_error(
+            request,
+            format!("unsupported API version {v}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The `rel="next"` target of a `Link` header, if any.
+pub fn next_link(response: &Response<Vec<u8>>) -> Option<String> {
+    response
+        .headers()
+        .get_all(http::header::LINK)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|link| {
+            let (target, params) = link.trim().split_once(';')?;
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            });
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            is_next.then(|| target.to_owned())
+        })
+}
+
+/// One catalog page: repository names and the next page's URL.
+pub fn parse_catalog(
+    request: &str,
+    response: &Response<Vec<u8>>,
+) -> Result<(Vec<RepositoryName>, Option<String>), Error> {
+    #[derive(Deserialize)]
+    struct Catalog {
+        #[serde(default)]
+        repositories: Option<Vec<String>>,
+    }
+    check(request, response)?;
+    let page: Catalog =
+        serde_json::from_slice(response.body()).map_err(|e| protocol_error(request, e))?;
+    let names = page
+        .repositories
+        .unwrap_or_default()
+        .iter()
+        .map(|name| name.parse().map_err(|e| protocol_error(request, e)))
+        .collect::<Result<_, _>>()?;
+    Ok((names, next_link(response)))
+}
+
+/// One tag page: tags and the next page's URL. A repository whose tags were
+/// all deleted answers `"tags": null`.
+pub fn parse_tags(
+    request: &str,
+    response: &Response<Vec<u8>>,
+) -> Result<(Vec<Tag>, Option<String>), Error> {
+    #[derive(Deserialize)]
+    struct TagList {
+        #[serde(default)]
+        tags: Option<Vec<String>>,
+    }
+    check(request, response)?;
+    let page: TagList =
+        serde_json::from_slice(response.body()).map_err(|e| protocol_error(request, e))?;
+    let tags = page
+        .tags
+        .unwrap_or_default()
+        .iter()
+        .map(|tag| tag.parse().map_err(|e| protocol_error(request, e)))
+        .collect::<Result<_, _>>()?;
+    Ok((tags, next_link(response)))
+}
+
+/// A manifest as fetched: its digest, type and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedManifest {
+    pub digest: Digest,
+    pub media_type: MediaType,
+    pub manifest: Manifest,
+}
+
+/// Reads a manifest answer. The digest is the sha256 of the exact bytes
+/// (a browser may not see `Docker-Content-Digest`); when the header is
+/// visible it must agree.
+pub fn parse_manifest_response(
+    request: &str,
+    reference: &Reference,
+    response: &Response<Vec<u8>>,
+) -> Result<FetchedManifest, Error> {
+    check(request, response)?;
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let body = response.body();
+    let (media_type, manifest) =
+        parse_manifest(content_type, body).map_err(|e| protocol_error(request, e))?;
+    let header_digest = match response.headers().get("docker-content-digest") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.parse::<Digest>().ok())
+                .ok_or_else(|| protocol_error(request, "malformed Docker-Content-Digest"))?,
+        ),
+        None => None,
+    };
+    let digest = match (media_type.manifest_kind(), header_digest) {
+        // Signed schema1 is hashed without its signature: trust the header.
+        (ManifestKind::Schema1, Some(header)) => header,
+        (_, Some(header)) if !header.matches(body) => {
+            return Err(protocol_error(
+                request,
+                format!("Docker-Content-Digest {header} does not match the manifest bytes"),
+            ));
+        }
+        (_, Some(header)) => header,
+        (_, None) => Digest::sha256_of(body),
+    };
+    if let Reference::Digest(asked) = reference
+        && *asked != digest
+        && media_type.manifest_kind() != ManifestKind::Schema1
+    {
+        return Err(protocol_error(
+            request,
+            format!("asked for {asked}, got a manifest with digest {digest}"),
+        ));
+    }
+    Ok(FetchedManifest {
+        digest,
+        media_type,
+        manifest,
+    })
+}
+
+/// Reads a blob answer and checks its bytes against the digest asked for.
+pub fn parse_blob<'a>(
+    request: &str,
+    digest: &Digest,
+    response: &'a Response<Vec<u8>>,
+) -> Result<&'a [u8], Error> {
+    check(request, response)?;
+    if !digest.matches(response.body()) {
+        return Err(protocol_error(
+            request,
+            format!("blob bytes do not match {digest}"),
+        ));
+    }
+    Ok(response.body())
+}
+
+/// Reads a DELETE answer: 202 Accepted is the only success.
+pub fn parse_delete(request: &str, response: &Response<Vec<u8>>) -> Result<(), Error> {
+    check(request, response)?;
+    if response.status() != StatusCode::ACCEPTED {
+        return Err(protocol_error(
+            request,
+            format!("expected 202 Accepted, got {}", response.status()),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Vec<u8>> {
+        let mut builder = Response::builder().status(status);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn registry_urls_are_checked_and_normalised() {
+        let url = RegistryUrl::parse("http://127.0.0.1:5000/").unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:5000");
+        assert_eq!(url.origin(), "http://127.0.0.1:5000");
+        let prefixed = RegistryUrl::parse("https://host/registry").unwrap();
+        assert_eq!(prefixed.origin(), "https://host");
+        for bad in [
+            "",
+            "127.0.0.1:5000",
+            "ftp://x",
+            "http://",
+            "http://u:p@host",
+            "http://a b",
+        ] {
+            assert!(RegistryUrl::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn links_resolve_only_within_the_registry_origin() {
+        let url = RegistryUrl::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(
+            url.resolve("/v2/_catalog?last=b&n=100").as_deref(),
+            Some("http://127.0.0.1:5000/v2/_catalog?last=b&n=100")
+        );
+        assert!(url.resolve("http://127.0.0.1:5000/v2/x").is_some());
+        assert_eq!(url.resolve("http://127.0.0.1:50001/v2/x"), None);
+        assert_eq!(url.resolve("//evil.example/v2/"), None);
+        assert_eq!(url.resolve("https://evil.example/v2/"), None);
+    }
+
+    #[test]
+    fn builds_requests_with_every_manifest_type_accepted() {
+        let url = RegistryUrl::parse("http://r:1").unwrap();
+        let repo: RepositoryName = "team/app".parse().unwrap();
+        let req = manifest(&url, &repo, &Reference::Tag("latest".parse().unwrap()));
+        assert_eq!(req.uri(), "http://r:1/v2/team/app/manifests/latest");
+        let accept = req.headers()["accept"].to_str().unwrap();
+        for t in MediaType::ACCEPTED_MANIFESTS {
+            assert!(accept.contains(t.as_str()), "{accept}");
+        }
+        let digest = Digest::sha256_of(b"m");
+        let del = delete_manifest(&url, &repo, &digest);
+        assert_eq!(del.method(), Method::DELETE);
+        assert_eq!(
+            describe(&del),
+            format!("DELETE /v2/team/app/manifests/{digest}")
+        );
+        assert_eq!(catalog(&url).uri(), "http://r:1/v2/_catalog?n=100");
+    }
+
+    #[test]
+    fn reads_pages_and_their_next_links() {
+        let page = response(
+            200,
+            &[("link", "</v2/_catalog?last=b&n=2>; rel=\"next\"")],
+            r#"{"repositories":["a","b"]}"#,
+        );
+        let (names, next) = parse_catalog("GET", &page).unwrap();
+        assert_eq!(names.len(), 2);
+        assert_eq!(next.as_deref(), Some("/v2/_catalog?last=b&n=2"));
+        let (tags, next) =
+            parse_tags("GET", &response(200, &[], r#"{"name":"a","tags":null}"#)).unwrap();
+        assert!(tags.is_empty() && next.is_none());
+        assert!(parse_tags("GET", &response(200, &[], r#"{"tags":["bad tag"]}"#)).is_err());
+    }
+
+    #[test]
+    fn a_manifest_digest_is_computed_and_checked_against_the_header() {
+        let body = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+        let digest = Digest::sha256_of(body.as_bytes());
+        let tag = Reference::Tag("latest".parse().unwrap());
+        let plain = parse_manifest_response("GET", &tag, &response(200, &[], body)).unwrap();
+        assert_eq!(plain.digest, digest);
+        let digest_text = digest.to_string();
+        let agreeing = response(200, &[("docker-content-digest", &digest_text)], body);
+        assert!(parse_manifest_response("GET", &tag, &agreeing).is_ok());
+        let other = Digest::sha256_of(b"other").to_string();
+        let lying = response(200, &[("docker-content-digest", &other)], body);
+        assert!(parse_manifest_response("GET", &tag, &lying).is_err());
+        let wrong_ref = Reference::Digest(Digest::sha256_of(b"other"));
+        assert!(parse_manifest_response("GET", &wrong_ref, &response(200, &[], body)).is_err());
+    }
+
+    #[test]
+    fn only_202_counts_as_deleted() {
+        assert!(parse_delete("DELETE", &response(202, &[], "")).is_ok());
+        assert!(parse_delete("DELETE", &response(200, &[], "")).is_err());
+        let refused = parse_delete(
+            "DELETE",
+            &response(
+                405,
+                &[],
+                r#"{"errors":[{"code":"UNSUPPORTED","message":"x"}]}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(refused.status(), Some(405));
+    }
+}
