@@ -1,0 +1,217 @@
+//! A private nginx that serves static files and proxies `/v2/` to a registry,
+//! the same-origin layout used to deploy the dashboard.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::process::{self, NotReady, quote};
+
+/// How to configure nginx.
+#[derive(Debug, Clone)]
+pub struct NginxOptions {
+    /// Port to listen on; None picks a free one.
+    pub port: Option<u16>,
+    /// Directory served at `/`, with `/index.html` as the fallback.
+    pub root: PathBuf,
+    /// Registry base URL such as `http://127.0.0.1:5000`, proxied at `/v2/`.
+    pub upstream: String,
+    /// Hide the registry's `WWW-Authenticate` so browsers show no login dialog.
+    pub hide_www_authenticate: bool,
+}
+
+/// A running nginx; dropping it kills the process.
+#[derive(Debug)]
+pub struct Nginx {
+    child: Child,
+    port: u16,
+    log_path: PathBuf,
+    _prefix: TempDir,
+}
+
+const START_ATTEMPTS: usize = 4;
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+const MIME_TYPES: &str = "/etc/nginx/mime.types";
+
+impl Nginx {
+    /// Starts nginx and waits until its port answers HTTP.
+    pub fn start(options: NginxOptions) -> io::Result<Nginx> {
+        let binary = process::find_binary("nginx", "/usr/sbin/nginx").ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "nginx not found on PATH nor at /usr/sbin/nginx: install Debian's nginx",
+            )
+        })?;
+        let attempts = if options.port.is_some() {
+            1
+        } else {
+            START_ATTEMPTS
+        };
+        let mut last_error = None;
+        for _ in 0..attempts {
+            match Self::try_start(&binary, &options)? {
+                Ok(nginx) => return Ok(nginx),
+                Err(port_taken) => last_error = Some(port_taken),
+            }
+        }
+        Err(last_error.expect("at least one attempt"))
+    }
+
+    /// Outer error: fatal. Inner error: the port was taken, worth a retry.
+    fn try_start(binary: &Path, options: &NginxOptions) -> io::Result<io::Result<Nginx>> {
+        let prefix = tempfile::Builder::new()
+            .prefix("cleanreg-nginx-")
+            .tempdir()?;
+        let port = match options.port {
+            Some(port) => port,
+            None => process::free_port()?,
+        };
+        let root = std::path::absolute(&options.root)?;
+        let config_path = prefix.path().join("nginx.conf");
+        fs::write(&config_path, config(prefix.path(), port, &root, options))?;
+        let log_path = prefix.path().join("error.log");
+        let output = File::create(prefix.path().join("output.log"))?;
+        let mut child = Command::new(binary)
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-c")
+            .arg(&config_path)
+            // Without -e nginx first tries /var/log/nginx/error.log.
+            .arg("-e")
+            .arg(&log_path)
+            .stdin(Stdio::null())
+            .stdout(output.try_clone()?)
+            .stderr(output)
+            .spawn()?;
+
+        let agent = process::probe_agent();
+        let url = format!("http://127.0.0.1:{port}/");
+        // nginx writes its pid file only after binding, so a pid file holding
+        // our child's id proves the answer comes from it, not a port squatter.
+        let pid_path = prefix.path().join("nginx.pid");
+        let pid = child.id().to_string();
+        let ready = process::wait_ready(&mut child, READY_TIMEOUT, || {
+            fs::read_to_string(&pid_path).is_ok_and(|text| text.trim() == pid)
+                && process::probe_status(&agent, &url).is_some()
+        });
+        let failure = match ready {
+            Ok(Ok(())) => {
+                return Ok(Ok(Nginx {
+                    child,
+                    port,
+                    log_path,
+                    _prefix: prefix,
+                }));
+            }
+            Ok(Err(NotReady::Exited(status))) => format!("exited early ({status})"),
+            Ok(Err(NotReady::TimedOut)) => format!("did not answer {url} within {READY_TIMEOUT:?}"),
+            Err(err) => format!("could not be watched: {err}"),
+        };
+        process::kill(&mut child);
+        let tail = format!(
+            "stderr:\n{}\nerror.log:\n{}",
+            process::log_tail(&prefix.path().join("output.log"), 20),
+            process::log_tail(&log_path, 20)
+        );
+        let error = io::Error::other(format!("nginx on port {port} {failure}; log tail:\n{tail}"));
+        if tail.contains("Address already in use") && options.port.is_none() {
+            Ok(Err(error))
+        } else {
+            Err(error)
+        }
+    }
+
+    /// Base URL without trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The loopback port nginx listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// nginx's error log.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // master_process is off, so there are no workers left behind.
+        process::kill(&mut self.child);
+    }
+}
+
+fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> String {
+    let path = |name: &str| quote(&prefix.join(name).to_string_lossy());
+    // Without a URI part, proxy_pass forwards `/v2/...` unchanged.
+    let upstream = options.upstream.trim_end_matches('/');
+    let user = if process::running_as_root() {
+        "user root;\n"
+    } else {
+        ""
+    };
+    let mime_types = fs::read_to_string(MIME_TYPES).unwrap_or_default();
+    // Browsers refuse to stream-compile wasm served with another type.
+    let wasm_type = if mime_types.contains("application/wasm") {
+        ""
+    } else {
+        "    types { application/wasm wasm; }\n"
+    };
+    let hide = if options.hide_www_authenticate {
+        "            proxy_hide_header WWW-Authenticate;\n"
+    } else {
+        ""
+    };
+    format!(
+        "{user}daemon off;
+master_process off;
+pid {pid};
+error_log {error_log} warn;
+events {{
+    worker_connections 256;
+}}
+http {{
+    include {MIME_TYPES};
+{wasm_type}    default_type application/octet-stream;
+    access_log {access_log};
+    client_body_temp_path {client_body};
+    proxy_temp_path {proxy};
+    fastcgi_temp_path {fastcgi};
+    uwsgi_temp_path {uwsgi};
+    scgi_temp_path {scgi};
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        location /v2/ {{
+            proxy_pass {upstream};
+            proxy_set_header Host $http_host;
+            proxy_http_version 1.1;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            client_max_body_size 0;
+{hide}        }}
+        location / {{
+            root {root};
+            try_files $uri $uri/ /index.html;
+        }}
+    }}
+}}
+",
+        pid = path("nginx.pid"),
+        error_log = path("error.log"),
+        access_log = path("access.log"),
+        client_body = path("client_body_temp"),
+        proxy = path("proxy_temp"),
+        fastcgi = path("fastcgi_temp"),
+        uwsgi = path("uwsgi_temp"),
+        scgi = path("scgi_temp"),
+        root = quote(&root.to_string_lossy()),
+    )
+}
