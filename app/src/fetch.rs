@@ -1,0 +1,166 @@
+//! The dashboard's [`Transport`]: the browser's `fetch`.
+
+use cleanreg_core::{Transport, TransportError};
+use gloo_net::http::{Headers, RequestBuilder, Response as FetchResponse};
+use http::{HeaderName, HeaderValue, Method, Request, Response};
+use web_sys::{RequestCache, RequestCredentials, RequestRedirect};
+
+/// Sends requests with `fetch`. Credentials travel only in the
+/// `Authorization` header the client sets, never in the URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchTransport;
+
+impl Transport for FetchTransport {
+    async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        let (parts, body) = request.into_parts();
+        let url = parts.uri.to_string();
+        let headers = Headers::new();
+        for (name, value) in &parts.headers {
+            let value = value.to_str().map_err(|_| {
+                TransportError(format!(
+                    "the {name} header of a request to {url} is not text; a browser cannot send it"
+                ))
+            })?;
+            headers.append(name.as_str(), value);
+        }
+        let builder = RequestBuilder::new(&url)
+            .method(parts.method.clone())
+            // A re-check right before a DELETE must see the registry, not the HTTP cache.
+            .cache(RequestCache::NoStore)
+            .redirect(RequestRedirect::Follow)
+            // The client sends Authorization itself. Omitting browser credentials keeps the
+            // browser's own login dialog and its cached logins out (REGISTRY.md 20), and a
+            // cross-origin registry then needs no Access-Control-Allow-Credentials.
+            .credentials(RequestCredentials::Omit)
+            .headers(headers);
+        let built = if has_body(&parts.method, &body) {
+            builder.body(js_sys::Uint8Array::from(body.as_slice()))
+        } else {
+            builder.build()
+        };
+        let request = built.map_err(|e| {
+            TransportError(format!(
+                "the browser refused to build a request to {url}: {e}"
+            ))
+        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| TransportError(failure_message(&url, &page_origin(), &describe(&e))))?;
+        into_http(response, &url).await
+    }
+}
+
+/// GET and HEAD may carry no body in `fetch`; others send theirs when they have one.
+fn has_body(method: &Method, body: &[u8]) -> bool {
+    !body.is_empty() && method != Method::GET && method != Method::HEAD
+}
+
+async fn into_http(
+    response: FetchResponse,
+    url: &str,
+) -> Result<Response<Vec<u8>>, TransportError> {
+    let mut builder = Response::builder().status(response.status());
+    // Cross-origin, only the headers the registry exposes are readable.
+    for (name, value) in response.headers().entries() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            builder = builder.header(name, value);
+        }
+    }
+    let body = response.binary().await.map_err(|e| {
+        TransportError(format!(
+            "the answer from {url} broke off while reading its body: {}",
+            describe(&e)
+        ))
+    })?;
+    builder
+        .body(body)
+        .map_err(|e| TransportError(format!("unusable answer from {url}: {e}")))
+}
+
+fn describe(error: &gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(js) => format!("{}: {}", js.name, js.message),
+        other => other.to_string(),
+    }
+}
+
+/// The page's own origin, e.g. `http://127.0.0.1:8080`; empty outside a browser.
+pub fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// What a request that got no HTTP answer means, with the fixes. The browser
+/// hides the cause (a CORS refusal looks like a dead server), so name each.
+pub fn failure_message(url: &str, page_origin: &str, browser_said: &str) -> String {
+    let same_origin = !page_origin.is_empty()
+        && url
+            .strip_prefix(page_origin)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']));
+    if same_origin {
+        format!(
+            "the browser says \"{browser_said}\" for {url}: the registry, or the proxy that \
+             serves this page and forwards /v2/ to it, is probably down; check that both run \
+             and that /v2/ is forwarded"
+        )
+    } else {
+        format!(
+            "the browser says \"{browser_said}\" for {url} and gives no reason. Likely causes: \
+             1. the registry is down or the URL is wrong. \
+             2. the registry sends no CORS headers for this page's origin {page_origin}; it needs \
+             Access-Control-Allow-Origin: {page_origin}, \
+             Access-Control-Allow-Methods: HEAD, GET, OPTIONS, DELETE, \
+             Access-Control-Allow-Headers: Authorization, Accept and \
+             Access-Control-Expose-Headers: Docker-Content-Digest, Link, WWW-Authenticate. \
+             3. authentication is on and the registry refuses the browser's CORS preflight \
+             (OPTIONS) with 401, as Distribution 2.8 does; then serve this page from the \
+             registry's own origin behind a proxy that forwards /v2/, or put a proxy in front \
+             that answers OPTIONS itself"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_origin_failures_point_at_the_server() {
+        let text = failure_message(
+            "http://127.0.0.1:8080/v2/",
+            "http://127.0.0.1:8080",
+            "TypeError: Failed to fetch",
+        );
+        assert!(text.contains("TypeError: Failed to fetch"), "{text}");
+        assert!(text.contains("down"), "{text}");
+        assert!(!text.contains("CORS"), "{text}");
+    }
+
+    #[test]
+    fn cross_origin_failures_name_cors_and_the_preflight() {
+        let text = failure_message(
+            "http://registry.example:5000/v2/",
+            "http://127.0.0.1:8080",
+            "TypeError: Failed to fetch",
+        );
+        for needle in ["down", "CORS", "preflight", "401", "http://127.0.0.1:8080"] {
+            assert!(text.contains(needle), "{needle} missing in {text}");
+        }
+        // A port prefix is not the same origin.
+        let text = failure_message("http://127.0.0.1:80800/v2/", "http://127.0.0.1:8080", "x");
+        assert!(text.contains("CORS"), "{text}");
+    }
+
+    #[test]
+    fn only_non_get_requests_carry_a_body() {
+        assert!(!has_body(&Method::GET, b"x"));
+        assert!(!has_body(&Method::HEAD, b"x"));
+        assert!(!has_body(&Method::DELETE, b""));
+        assert!(has_body(&Method::PUT, b"x"));
+    }
+}
