@@ -1,0 +1,1 @@
+//! The dashboard end-to-end test lives in tests/.

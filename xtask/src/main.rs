@@ -1,0 +1,37 @@
+//! Development tasks: `cargo xtask <setup|demo|test|bench>`.
+
+mod run;
+mod setup;
+mod tasks;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  setup   install what is missing (apt packages, wasm target, trunk, wasm-bindgen, npm packages)
+  demo    set up, build the dashboard, start a seeded demo registry and serve both on
+          http://127.0.0.1:8080 (--port N to change)
+  test    set up, then run every check and test: fmt, clippy, unit and registry tests,
+          the wasm build and the browser end-to-end test against the release build
+  bench   set up, build the release dashboard and print its wasm size, raw and gzipped";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::install(),
+        Some("demo") => tasks::demo(&args[1..]),
+        Some("test") => tasks::test(),
+        Some("bench") => tasks::bench(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Running commands with the project's tool paths.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// The workspace root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cargo"))
+        .join("bin")
+}
+
+/// PATH with cargo-installed tools and npm's binaries (wasm-opt) first.
+pub fn path_env() -> std::ffi::OsString {
+    let mut paths = vec![root().join("node_modules/.bin"), cargo_bin()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).expect("PATH entries are valid")
+}
+
+/// A command in the workspace root with the project's PATH.
+pub fn cmd(program: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(root())
+        .env("PATH", path_env());
+    command
+}
+
+/// Runs a command, echoing it; fails with its name when it fails.
+pub fn run(mut command: Command) -> Result {
+    let shown = format!("{command:?}");
+    eprintln!("$ {}", shown.replace('"', ""));
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+/// The first line a command prints, or `None` when it cannot run.
+pub fn output_line(program: &str, args: &[&str]) -> Option<String> {
+    let output = cmd(program, args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()
+        .map(|line| line.trim().to_owned())
+}

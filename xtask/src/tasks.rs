@@ -1,0 +1,128 @@
+//! The demo, the full test run and the size benchmark.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cleanreg_testkit::{Nginx, NginxOptions, Registry, RegistryOptions, Seeder, demo as seed_demo};
+
+use crate::run::{Result, cmd, root, run};
+use crate::setup;
+
+const DEMO_USER: &str = "demo";
+const DEMO_PASSWORD: &str = "demo-password";
+
+/// Builds the dashboard's release bundle into `dist/`.
+fn build_release() -> Result<PathBuf> {
+    run(cmd("trunk", &["build", "--release", "--offline"]))?;
+    Ok(root().join("dist"))
+}
+
+pub fn demo(args: &[String]) -> Result {
+    let port = match args {
+        [] => 8080,
+        [flag, port] if flag == "--port" => port
+            .parse()
+            .map_err(|_| format!("--port wants a number, got {port:?}"))?,
+        _ => return Err("usage: cargo xtask demo [--port N]".into()),
+    };
+    setup::install()?;
+    let dist = build_release()?;
+    let registry = Registry::start(RegistryOptions {
+        basic_auth: Some((DEMO_USER.into(), DEMO_PASSWORD.into())),
+        ..RegistryOptions::default()
+    })
+    .map_err(|e| format!("starting the demo registry: {e}"))?;
+    let seeder = Seeder::new(&registry.url(), registry.credentials());
+    let repos = seed_demo(&seeder, time::OffsetDateTime::now_utc())
+        .map_err(|e| format!("seeding the demo registry: {e}"))?;
+    let nginx = Nginx::start(NginxOptions {
+        port: Some(port),
+        root: dist,
+        upstream: registry.url(),
+        hide_www_authenticate: true,
+    })
+    .map_err(|e| format!("starting nginx on 127.0.0.1:{port}: {e}"))?;
+    let images: usize = repos.iter().map(|r| r.images.len()).sum();
+    println!(
+        "
+cleanreg demo is running.
+
+  Dashboard:  {url}/
+  Username:   {DEMO_USER}
+  Password:   {DEMO_PASSWORD}
+
+The demo registry holds {repositories} repositories and {images} images, built over the last
+year, served at {url}/v2/ (same origin as the page) and directly at {registry}.
+Try the CLI on it:
+  cargo run -q -p cleanreg -- -r {url} -n acme/api -k 3 -u {DEMO_USER} -pw {DEMO_PASSWORD} --dry-run
+
+Press Ctrl-C to stop; the registry's storage is temporary.",
+        url = nginx.url(),
+        repositories = repos.len(),
+        registry = registry.url(),
+    );
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+pub fn test() -> Result {
+    setup::install()?;
+    run(cmd("cargo", &["fmt", "--all", "--", "--check"]))?;
+    run(cmd(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ))?;
+    run(cmd(
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "cleanreg-core",
+            "-p",
+            "cleanreg-app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ))?;
+    build_release()?;
+    // The browser test is ignored in a plain `cargo test`: it needs dist/.
+    run(cmd(
+        "cargo",
+        &["test", "--workspace", "--", "--include-ignored"],
+    ))
+}
+
+pub fn bench() -> Result {
+    setup::install()?;
+    let dist = build_release()?;
+    let wasm = std::fs::read_dir(&dist)
+        .map_err(|e| format!("reading {}: {e}", dist.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .ok_or("no .wasm file in dist/")?;
+    let raw = std::fs::metadata(&wasm)
+        .map_err(|e| format!("{}: {e}", wasm.display()))?
+        .len();
+    let gzipped = cmd("gzip", &["-9", "-c"])
+        .arg(&wasm)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?
+        .stdout
+        .len();
+    println!(
+        "release wasm {}: {raw} bytes raw, {gzipped} bytes gzipped (gzip -9)",
+        wasm.file_name().unwrap_or_default().to_string_lossy()
+    );
+    Ok(())
+}
