@@ -181,21 +181,10 @@ fn wrong_credentials_and_unknown_repositories_are_named_with_their_fix() {
 
 #[test]
 fn the_scan_follows_catalog_pages_past_the_first_hundred() {
-    use cleanreg_testkit::{ImageSpec, Registry, Seeder};
+    use cleanreg_testkit::{Registry, Seeder, many_repositories};
     let registry = Registry::start(RegistryOptions::default()).unwrap();
     let seeder = Seeder::new(&registry.url(), None);
-    let names: Vec<String> = (0..105).map(|i| format!("many/repo-{i:03}")).collect();
-    std::thread::scope(|scope| {
-        for chunk in names.chunks(27) {
-            let seeder = &seeder;
-            scope.spawn(move || {
-                for name in chunk {
-                    let spec = ImageSpec::new(name.as_str(), None).with_layers(vec![]);
-                    seeder.push_image(name, &spec, &["v1"]).unwrap();
-                }
-            });
-        }
-    });
+    let names = many_repositories(&seeder, 105).unwrap();
     let client = client(&registry.url(), None);
     let catalog = block_on(client.catalog()).unwrap();
     let found: Vec<String> = catalog.iter().map(|n| n.to_string()).collect();

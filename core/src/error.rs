@@ -124,7 +124,7 @@ impl RegistryError {
     pub fn fix(&self) -> &'static str {
         match (&self.code, self.status) {
             (Some(ErrorCode::Unauthorized), _) | (None, 401) => {
-                "check the username and password; the registry did not accept them"
+                "the registry wants a username and password: give them, or check the ones given"
             }
             (Some(ErrorCode::Denied), _) | (None, 403) => {
                 "the account lacks the right for this; grant it delete (or pull) access"

@@ -9,7 +9,9 @@ mod seeder;
 
 pub use nginx::{Nginx, NginxOptions};
 pub use registry::{Registry, RegistryOptions};
-pub use scenario::{SeededImage, SeededRepo, assert_newest_remain, demo, two_repos_five_images};
+pub use scenario::{
+    SeededImage, SeededRepo, assert_newest_remain, demo, many_repositories, two_repos_five_images,
+};
 pub use seeder::{
     ImageFormat, ImageSpec, MANIFEST_ACCEPT, PushedImage, SeedError, Seeder, media_types,
     pseudo_random_bytes, sha256_digest,

@@ -51,14 +51,7 @@ impl Nginx {
         } else {
             START_ATTEMPTS
         };
-        let mut last_error = None;
-        for _ in 0..attempts {
-            match Self::try_start(&binary, &options)? {
-                Ok(nginx) => return Ok(nginx),
-                Err(port_taken) => last_error = Some(port_taken),
-            }
-        }
-        Err(last_error.expect("at least one attempt"))
+        process::start_with_retries(attempts, || Self::try_start(&binary, &options))
     }
 
     /// Outer error: fatal. Inner error: the port was taken, worth a retry.

@@ -21,6 +21,22 @@ pub(crate) fn find_binary(name: &str, fallback: &str) -> Option<PathBuf> {
     })
 }
 
+/// Runs `try_start` up to `attempts` times. Its outer error is fatal; its
+/// inner error means the port was taken meanwhile, which is worth a retry.
+pub fn start_with_retries<T>(
+    attempts: usize,
+    mut try_start: impl FnMut() -> io::Result<io::Result<T>>,
+) -> io::Result<T> {
+    let mut last_error = None;
+    for _ in 0..attempts {
+        match try_start()? {
+            Ok(started) => return Ok(started),
+            Err(port_taken) => last_error = Some(port_taken),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("no start attempt was made")))
+}
+
 /// Asks the kernel for a free loopback port; racy by nature, callers retry.
 pub(crate) fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;

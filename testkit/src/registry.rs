@@ -62,15 +62,7 @@ impl Registry {
                      install Debian's docker-registry (apt-get install -y docker-registry)",
                 )
             })?;
-        let mut last_error = None;
-        for _ in 0..START_ATTEMPTS {
-            match Self::try_start(&binary, &options)? {
-                Ok(registry) => return Ok(registry),
-                // Another process grabbed the port between our probe and the bind.
-                Err(port_taken) => last_error = Some(port_taken),
-            }
-        }
-        Err(last_error.expect("at least one attempt"))
+        process::start_with_retries(START_ATTEMPTS, || Self::try_start(&binary, &options))
     }
 
     /// Outer error: fatal. Inner error: the port was taken, worth a retry.

@@ -50,6 +50,30 @@ pub fn assert_newest_remain(seeder: &Seeder, repos: &[SeededRepo], keep: usize) 
     }
 }
 
+/// `count` repositories `many/repo-000`... with one undated image tagged
+/// `v1` each, pushed four at a time; returns their names in catalog order.
+pub fn many_repositories(seeder: &Seeder, count: usize) -> Result<Vec<String>, SeedError> {
+    let names: Vec<String> = (0..count).map(|i| format!("many/repo-{i:03}")).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = names
+            .chunks(count.div_ceil(4).max(1))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    for name in chunk {
+                        let spec = ImageSpec::new(name.as_str(), None).with_layers(vec![]);
+                        seeder.push_image(name, &spec, &["v1"])?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|worker| worker.join().expect("seeding thread panicked"))
+    })?;
+    Ok(names)
+}
+
 /// A seeded image and every tag pointing at it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeededImage {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use cleanreg_testkit::{
     ImageSpec, Nginx, NginxOptions, Registry, RegistryOptions, SeedError, Seeder, demo,
-    two_repos_five_images,
+    many_repositories, two_repos_five_images,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -388,17 +388,6 @@ fn nginx_on_a_busy_port_fails_with_its_log() {
 fn catalog_follows_pagination_past_100() {
     let registry = Registry::start(RegistryOptions::default()).unwrap();
     let seeder = Seeder::new(&registry.url(), None);
-    let names: Vec<String> = (0..105).map(|i| format!("many/repo-{i:03}")).collect();
-    std::thread::scope(|scope| {
-        for chunk in names.chunks(27) {
-            let seeder = &seeder;
-            scope.spawn(move || {
-                for name in chunk {
-                    let spec = ImageSpec::new(name.as_str(), None).with_layers(vec![]);
-                    seeder.push_image(name, &spec, &["v1"]).unwrap();
-                }
-            });
-        }
-    });
+    let names = many_repositories(&seeder, 105).unwrap();
     assert_eq!(sorted(seeder.catalog().unwrap()), names);
 }

@@ -1,7 +1,6 @@
 //! The demo, the full test run and the size benchmark.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use cleanreg_testkit::{Nginx, NginxOptions, Registry, RegistryOptions, Seeder, demo as seed_demo};
 
@@ -61,9 +60,17 @@ Press Ctrl-C to stop; the registry's storage is temporary.",
         repositories = repos.len(),
         registry = registry.url(),
     );
-    loop {
-        std::thread::sleep(Duration::from_secs(3600));
-    }
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    let _ = stopped.recv();
+    // Dropping them stops both servers and removes their temporary storage.
+    drop(nginx);
+    drop(registry);
+    println!("cleanreg demo stopped.");
+    Ok(())
 }
 
 pub fn test() -> Result {
