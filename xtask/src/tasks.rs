@@ -104,10 +104,52 @@ pub fn test() -> Result {
     ))?;
     build_release()?;
     // The browser test is ignored in a plain `cargo test`: it needs dist/.
-    run(cmd(
+    run_counting_tests(cmd(
         "cargo",
         &["test", "--workspace", "--", "--include-ignored"],
     ))
+}
+
+/// Runs `cargo test`, passing its output through, and ends with one line
+/// that adds up every test binary's `test result:` line.
+fn run_counting_tests(mut command: std::process::Command) -> Result {
+    use std::io::{BufRead, BufReader};
+    eprintln!("$ {command:?}");
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start cargo test: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        println!("{line}");
+        let Some(counts) = line.strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in counts.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let number: u64 = number.parse().unwrap_or(0);
+            match label {
+                "passed" => passed += number,
+                "failed" => failed += number,
+                "ignored" => ignored += number,
+                _ => {}
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo test: {e}"))?;
+    println!("\ntests: {passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed with {status}"))
+    }
 }
 
 pub fn bench() -> Result {
