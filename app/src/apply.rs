@@ -77,7 +77,7 @@ pub fn ApplyPanel(
     let open = move |_| {
         if phase
             .get_untracked()
-            .can_start(totals.get_untracked().deleted_images)
+            .can_start(totals.get_untracked().deleted_manifests)
         {
             phase.set(ApplyPhase::Confirming);
         }
@@ -105,10 +105,10 @@ pub fn ApplyPanel(
                 <button
                     class="danger"
                     data-testid="apply"
-                    disabled=move || !phase.get().can_start(totals.get().deleted_images)
+                    disabled=move || !phase.get().can_start(totals.get().deleted_manifests)
                     on:click=open
                 >
-                    {move || format!("Apply: delete {} images", totals.get().deleted_images)}
+                    {move || format!("Apply: delete {} images ({} manifests)", totals.get().deleted_images, totals.get().deleted_manifests)}
                 </button>
                 <Show when=move || phase.get() == ApplyPhase::Confirming>
                     <div class="confirm" role="alertdialog" data-testid="confirm-panel">
@@ -116,7 +116,7 @@ pub fn ApplyPanel(
                         <div class="actions">
                             <button class="danger" data-testid="confirm-apply" on:click=confirm>
                                 {move || {
-                                    format!("Delete {} manifests", totals.get().deleted_images)
+                                    format!("Delete {} manifests", totals.get().deleted_manifests)
                                 }}
                             </button>
                             <button data-testid="cancel-apply" on:click=cancel>

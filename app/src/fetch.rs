@@ -1,8 +1,11 @@
 //! The dashboard's [`Transport`]: the browser's `fetch`.
 
+use std::time::Duration;
+
 use cleanreg_core::{Transport, TransportError};
 use gloo_net::http::{Headers, RequestBuilder, Response as FetchResponse};
 use http::{HeaderName, HeaderValue, Method, Request, Response};
+use time::OffsetDateTime;
 use web_sys::{RequestCache, RequestCredentials, RequestRedirect};
 
 /// Sends requests with `fetch`. Credentials travel only in the
@@ -48,6 +51,25 @@ impl Transport for FetchTransport {
             .await
             .map_err(|e| TransportError(failure_message(&url, &page_origin(), &describe(&e))))?;
         into_http(response, &url).await
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        let millis = i32::try_from(duration.as_millis()).unwrap_or(i32::MAX);
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            let scheduled = web_sys::window().map(|window| {
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
+            });
+            if !matches!(scheduled, Some(Ok(_))) {
+                // No timer to wait on: go on at once rather than hang.
+                let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        let nanos = (js_sys::Date::now() * 1_000_000.0) as i128;
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use cleanreg_core::format;
-use cleanreg_core::{Plan, PlanEntry};
+use cleanreg_core::{Plan, PlanEntry, Role};
 use leptos::prelude::*;
 use time::OffsetDateTime;
 
@@ -16,6 +16,11 @@ pub struct PlanRow {
     pub digest: String,
     pub digest_short: String,
     pub tags: String,
+    /// `image`, `index linux/amd64, linux/arm64`, `child linux/arm64`,
+    /// `signature of 1a2b3c4d5e6f`.
+    pub kind: String,
+    /// `image`, `child` or `attachment`.
+    pub role: &'static str,
     pub age: String,
     pub date: String,
     pub size: String,
@@ -27,9 +32,32 @@ pub struct PlanRow {
 impl PlanRow {
     pub fn new(entry: &PlanEntry, now: OffsetDateTime) -> PlanRow {
         let tags: Vec<&str> = entry.tags.iter().map(|t| t.as_str()).collect();
-        let (age, date) = match entry.created {
-            Some(created) => (format::age(created, now), format::date(created)),
-            None => ("unknown".to_owned(), String::new()),
+        let (age, date) = match (entry.created, entry.created_from) {
+            (Some(created), Some(source)) => (
+                format::age(created, now),
+                format!("{} (from {source})", format::date(created)),
+            ),
+            (Some(created), None) => (format::age(created, now), format::date(created)),
+            _ => ("unknown".to_owned(), String::new()),
+        };
+        let platforms = entry
+            .platforms
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (kind, role) = match &entry.role {
+            Role::Image if platforms.is_empty() => (entry.kind.label().to_owned(), "image"),
+            Role::Image => (format!("index {platforms}"), "image"),
+            Role::Child { platform, .. } => (
+                platform
+                    .as_ref()
+                    .map_or_else(|| "child".to_owned(), |p| format!("child {p}")),
+                "child",
+            ),
+            Role::Attachment { subject, kind } => {
+                (format!("{kind} of {}", subject.short()), "attachment")
+            }
         };
         PlanRow {
             repository: entry.repository.to_string(),
@@ -40,6 +68,8 @@ impl PlanRow {
             } else {
                 tags.join(", ")
             },
+            kind,
+            role,
             age,
             date,
             size: format::bytes(entry.size),
@@ -83,6 +113,7 @@ pub fn PlanView(plan: Memo<Option<Arc<Plan>>>) -> impl IntoView {
                                     <th>"Repository"</th>
                                     <th>"Digest"</th>
                                     <th>"Tags"</th>
+                                    <th>"Kind"</th>
                                     <th>"Created"</th>
                                     <th class="num">"Size"</th>
                                     <th>"Decision"</th>
@@ -104,7 +135,7 @@ pub fn PlanView(plan: Memo<Option<Arc<Plan>>>) -> impl IntoView {
 
 #[component]
 fn PlanRowView(row: PlanRow) -> impl IntoView {
-    let class = format!("decision-{}", row.decision);
+    let class = format!("decision-{} role-{}", row.decision, row.role);
     let digest = row.digest.clone();
     let repository = row.repository.clone();
     view! {
@@ -114,12 +145,14 @@ fn PlanRowView(row: PlanRow) -> impl IntoView {
             data-decision=row.decision
             data-digest=digest
             data-repository=repository
+            data-role=row.role
         >
             <td>{row.repository}</td>
             <td class="digest" title=row.digest>
                 <code>{row.digest_short}</code>
             </td>
             <td>{row.tags}</td>
+            <td class="kind">{row.kind}</td>
             <td>
                 {row.age}
                 <span class="date">{row.date}</span>
@@ -136,7 +169,7 @@ fn PlanRowView(row: PlanRow) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cleanreg_core::{Decision, DeleteReason, KeepReason, MediaType};
+    use cleanreg_core::{Decision, DeleteReason, ImageKind, KeepReason, MediaType, Role};
     use time::macros::datetime;
 
     fn entry(created: Option<OffsetDateTime>, decision: Decision) -> PlanEntry {
@@ -145,8 +178,12 @@ mod tests {
             digest: format!("sha256:{}", "ab".repeat(32)).parse().unwrap(),
             tags: vec!["v1".parse().unwrap(), "latest".parse().unwrap()],
             media_type: MediaType::parse("application/vnd.oci.image.manifest.v1+json"),
+            kind: ImageKind::Image,
+            role: Role::Image,
             created,
+            created_from: created.map(|_| cleanreg_core::DateSource::Config),
             size: 2_000,
+            platforms: Vec::new(),
             decision,
         }
     }
@@ -168,7 +205,8 @@ mod tests {
         assert_eq!(row.digest_short, "ab".repeat(6));
         assert_eq!(row.tags, "v1, latest");
         assert_eq!(row.age, "3 days ago");
-        assert_eq!(row.date, "2026-06-01 00:00 UTC");
+        assert_eq!(row.date, "2026-06-01 00:00 UTC (from config)");
+        assert_eq!((row.kind.as_str(), row.role), ("image", "image"));
         assert_eq!(row.size, "2.0 kB");
         assert!(row.reason.starts_with("#3 newest"), "{}", row.reason);
     }

@@ -21,13 +21,16 @@ pub fn scan_done(inventory: &Inventory) -> String {
 
 pub fn plan_totals(totals: &PlanTotals) -> String {
     format!(
-        "{} {} kept, {} to delete ({} {} removed, {} in deleted images)",
+        "{} {} kept, {} to delete ({} {} with children and attachments, {} {} removed); \
+         garbage collection frees {}",
         totals.kept_images,
         plural(totals.kept_images, "image", "images"),
         totals.deleted_images,
+        totals.deleted_manifests,
+        plural(totals.deleted_manifests, "manifest", "manifests"),
         totals.deleted_tags,
         plural(totals.deleted_tags, "tag", "tags"),
-        format::bytes(totals.deleted_bytes),
+        format::bytes(totals.reclaimable_bytes),
     )
 }
 
@@ -36,8 +39,8 @@ pub fn confirm_question(totals: &PlanTotals, registry: &str) -> String {
     format!(
         "Delete {} {} from {registry}? This removes {} {} with them. It cannot be undone: \
          the registry keeps no copy once a manifest is deleted.",
-        totals.deleted_images,
-        plural(totals.deleted_images, "manifest", "manifests"),
+        totals.deleted_manifests,
+        plural(totals.deleted_manifests, "manifest", "manifests"),
         totals.deleted_tags,
         plural(totals.deleted_tags, "tag", "tags"),
     )
@@ -74,12 +77,14 @@ mod tests {
         let progress = ScanProgress {
             repositories_total: 5,
             repositories_done: 2,
+            tags_total: 30,
             manifests_read: 31,
+            blobs_read: 4,
             current: Some("acme/api".parse().unwrap()),
         };
         assert_eq!(
             scan_progress(&progress),
-            "Scanning: 2 of 5 repositories, 31 manifests read (reading acme/api)"
+            "Scanning: 2 of 5 repositories listed, 31 manifests read (30 tags), 4 configs read (last: acme/api)"
         );
         let counts = ApplyCounts {
             total: 8,
@@ -105,13 +110,16 @@ mod tests {
     fn totals_and_confirmation_name_the_counts() {
         let totals = PlanTotals {
             kept_images: 1,
-            deleted_images: 3,
+            deleted_images: 2,
+            deleted_manifests: 3,
             deleted_tags: 4,
             deleted_bytes: 1_500_000,
+            reclaimable_bytes: 1_000_000,
         };
         assert_eq!(
             plan_totals(&totals),
-            "1 image kept, 3 to delete (4 tags removed, 1.5 MB in deleted images)"
+            "1 image kept, 2 to delete (3 manifests with children and attachments, 4 tags removed); \
+             garbage collection frees 1.0 MB"
         );
         let question = confirm_question(&totals, "http://r:5000");
         assert!(question.starts_with("Delete 3 manifests from http://r:5000?"));

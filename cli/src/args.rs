@@ -56,13 +56,25 @@ pub struct Args {
     /// More output (repeatable)
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Requests kept in flight while reading the registry.
+    #[arg(
+        short = 'w',
+        long = "metadata-workers",
+        value_name = "N",
+        default_value_t = cleanreg_core::DEFAULT_CONCURRENCY,
+        value_parser = clap::value_parser!(usize)
+    )]
+    pub workers: usize,
 }
 
 /// The original's multi-letter short flags, which clap cannot declare.
 const LEGACY_FLAGS: [(&str, &str); 1] = [("-pw", "--basicauth-pw")];
 
 /// Flags whose next argument is a value, never a flag to rewrite.
-const TAKES_VALUE: [&str; 10] = [
+const TAKES_VALUE: [&str; 12] = [
+    "-w",
+    "--metadata-workers",
     "-r",
     "--registry",
     "-n",

@@ -56,7 +56,8 @@ fn run_inner(
         }
         (None, Some(_)) => return Err("a password needs a user: give -u USER".into()),
     };
-    let client = Client::new(NativeTransport::new(args.proxy), registry, credentials);
+    let client = Client::new(NativeTransport::new(args.proxy), registry, credentials)
+        .with_concurrency(args.workers);
     let io = |e: std::io::Error| format!("writing output: {e}");
 
     futures_executor::block_on(async {
@@ -77,7 +78,7 @@ fn run_inner(
         );
         report::print_plan(&plan, out).map_err(io)?;
 
-        let deletes = plan.totals().deleted_images;
+        let deletes = plan.totals().deleted_manifests;
         if deletes == 0 {
             writeln!(out, "Nothing to delete.").map_err(io)?;
             return Ok(ExitCode::SUCCESS);

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use cleanreg_core::{ApplyReport, EntryOutcome, Plan, PlanEntry, Tag, format};
+use cleanreg_core::{ApplyReport, EntryOutcome, ImageKind, Plan, PlanEntry, Role, Tag, format};
 
 fn tags(tags: &[Tag]) -> String {
     if tags.is_empty() {
@@ -13,35 +13,74 @@ fn tags(tags: &[Tag]) -> String {
 }
 
 fn created(entry: &PlanEntry, plan: &Plan) -> String {
-    match entry.created {
-        Some(when) => format!("{} ({})", format::date(when), format::age(when, plan.now)),
-        None => "unknown".into(),
+    match (entry.created, entry.created_from) {
+        (Some(when), Some(source)) => format!(
+            "{} ({}, {source})",
+            format::date(when),
+            format::age(when, plan.now)
+        ),
+        (Some(when), None) => format!("{} ({})", format::date(when), format::age(when, plan.now)),
+        _ => "unknown".into(),
     }
 }
 
-/// One line per image: repository, digest, tags, created, decision, reason.
+/// What the manifest is: `image`, `index linux/amd64,linux/arm64`,
+/// `  child linux/arm64`, `  signature of 1a2b3c4d5e6f`.
+fn kind(entry: &PlanEntry) -> String {
+    match &entry.role {
+        Role::Image => {
+            let mut text = entry.kind.label().to_owned();
+            if entry.kind == ImageKind::Index {
+                text = "index".into();
+            }
+            if !entry.platforms.is_empty() {
+                let platforms: Vec<String> =
+                    entry.platforms.iter().map(ToString::to_string).collect();
+                text.push(' ');
+                text.push_str(&platforms.join(","));
+            }
+            text
+        }
+        Role::Child { platform, .. } => match platform {
+            Some(platform) => format!("  child {platform}"),
+            None => "  child".into(),
+        },
+        Role::Attachment { subject, kind } => format!("  {kind} of {}", subject.short()),
+    }
+}
+
+/// One line per manifest: repository, digest, kind, tags, created, decision,
+/// reason. Children and attachments follow what they belong to, indented.
 pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    let rows: Vec<[String; 5]> = plan
+    let rows: Vec<[String; 6]> = plan
         .entries
         .iter()
         .map(|entry| {
             [
                 entry.repository.to_string(),
                 entry.digest.to_string(),
+                kind(entry),
                 tags(&entry.tags),
                 created(entry, plan),
                 entry.decision.label().to_uppercase(),
             ]
         })
         .collect();
-    let header = ["REPOSITORY", "DIGEST", "TAGS", "CREATED", "DECISION"];
+    let header = [
+        "REPOSITORY",
+        "DIGEST",
+        "KIND",
+        "TAGS",
+        "CREATED",
+        "DECISION",
+    ];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |out: &mut dyn Write, cells: [&str; 5], reason: &str| {
+    let line = |out: &mut dyn Write, cells: [&str; 6], reason: &str| {
         let mut text = String::new();
         for (cell, width) in cells.iter().zip(widths) {
             text.push_str(&format!("{cell:<width$}  "));
@@ -54,13 +93,22 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         line(out, row.each_ref().map(String::as_str), &reason)?;
     }
     let totals = plan.totals();
+    let reclaim = if plan.reclaimable.whole_registry {
+        format!(
+            "garbage collection will free {}",
+            format::bytes(totals.reclaimable_bytes)
+        )
+    } else {
+        format!(
+            "garbage collection will free up to {} (only these repositories were read; \
+             other repositories may share some blobs)",
+            format::bytes(totals.reclaimable_bytes)
+        )
+    };
     writeln!(
         out,
-        "\n{} images kept, {} to delete ({} tags, {} of image data; blobs shared with kept images stay)",
-        totals.kept_images,
-        totals.deleted_images,
-        totals.deleted_tags,
-        format::bytes(totals.deleted_bytes)
+        "\n{} images kept, {} to delete ({} manifests with children and attachments, {} tags); {reclaim}",
+        totals.kept_images, totals.deleted_images, totals.deleted_manifests, totals.deleted_tags,
     )
 }
 

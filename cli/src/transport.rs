@@ -1,9 +1,12 @@
-//! The native [`Transport`]: blocking HTTP through ureq.
+//! The native [`Transport`]: blocking HTTP through ureq, one thread per
+//! request so a scan's concurrent requests really run side by side.
 
 use std::time::Duration;
 
 use cleanreg_core::{Transport, TransportError};
+use futures_channel::oneshot;
 use http::{Request, Response};
+use time::OffsetDateTime;
 
 /// Manifests and configs are small; this only stops a runaway answer.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -35,18 +38,54 @@ impl NativeTransport {
     }
 }
 
+fn send_blocking(
+    agent: &ureq::Agent,
+    request: Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, TransportError> {
+    let response = agent
+        .run(request)
+        .map_err(|e| TransportError(e.to_string()))?;
+    let (parts, body) = response.into_parts();
+    let bytes = body
+        .into_with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .map_err(|e| TransportError(format!("reading the answer: {e}")))?;
+    Ok(Response::from_parts(parts, bytes))
+}
+
 impl Transport for NativeTransport {
     async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| TransportError(e.to_string()))?;
-        let (parts, body) = response.into_parts();
-        let bytes = body
-            .into_with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(|e| TransportError(format!("reading the answer: {e}")))?;
-        Ok(Response::from_parts(parts, bytes))
+        let (answer, answered) = oneshot::channel();
+        let agent = self.agent.clone();
+        std::thread::Builder::new()
+            .name("cleanreg-http".into())
+            .spawn(move || {
+                let _ = answer.send(send_blocking(&agent, request));
+            })
+            .map_err(|e| TransportError(format!("could not start a request thread: {e}")))?;
+        answered
+            .await
+            .map_err(|_| TransportError("the request thread ended without an answer".into()))?
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        let (done, waited) = oneshot::channel::<()>();
+        let started = std::thread::Builder::new()
+            .name("cleanreg-wait".into())
+            .spawn(move || {
+                std::thread::sleep(duration);
+                let _ = done.send(());
+            });
+        match started {
+            Ok(_) => {
+                let _ = waited.await;
+            }
+            Err(_) => std::thread::sleep(duration),
+        }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
     }
 }

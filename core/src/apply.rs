@@ -3,13 +3,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
 use crate::name::{RepositoryName, Tag};
-use crate::plan::{Plan, PlanEntry};
+use crate::plan::{Plan, PlanEntry, Role};
 use crate::protocol::Reference;
 use crate::transport::Transport;
 
@@ -95,30 +96,48 @@ impl ApplyReport {
     }
 }
 
-/// Where a registry's tags point now, grouped by digest.
-type TagsByDigest = BTreeMap<Digest, BTreeSet<Tag>>;
+/// Where a repository's tags point now, and which manifests the indexes
+/// they point at list.
+struct RepositoryNow {
+    tags: BTreeMap<Digest, BTreeSet<Tag>>,
+    /// Child digest -> the tagged indexes that list it.
+    listed_by: BTreeMap<Digest, BTreeSet<Digest>>,
+}
 
 const REFUSED: &str = "the registry refuses deletes (HTTP 405 UNSUPPORTED); set `storage: {delete: {enabled: true}}` in its config.yml";
 
+/// What happened so far in this run, for the entries that depend on others.
+#[derive(Default)]
+struct Progress {
+    /// Manifests this run deleted or found already gone.
+    gone: BTreeSet<(RepositoryName, Digest)>,
+}
+
 impl<T: Transport> Client<T> {
-    /// Deletes the plan's deletes one by one. Before a repository's deletes
-    /// it re-reads where every tag points and skips any entry whose tags
-    /// changed since the scan; right before each DELETE it re-reads that
-    /// entry's tags again; after it, it checks the manifest is gone. Nothing
-    /// stops the report: every delete gets an outcome.
+    /// Deletes the plan's deletes in plan order: an index before its
+    /// children, a subject before its attachments, and a child or attachment
+    /// only once what it belongs to is gone. Before a repository's deletes it
+    /// re-reads where every tag points (and what the tagged indexes list) and
+    /// skips any entry whose tags changed or that a tagged index now lists;
+    /// right before each DELETE it re-reads that entry's tags again; after
+    /// it, a `HEAD` checks the manifest is gone. Nothing stops the report:
+    /// every delete gets an outcome.
     pub async fn apply(
         &self,
         plan: &Plan,
         progress: &mut dyn FnMut(&ApplyCounts, &EntryOutcome),
     ) -> ApplyReport {
         let deletes: Vec<&PlanEntry> = plan.deletes().collect();
+        let planned: BTreeSet<(&RepositoryName, &Digest)> =
+            deletes.iter().map(|e| (&e.repository, &e.digest)).collect();
         let mut counts = ApplyCounts {
             total: deletes.len(),
             ..ApplyCounts::default()
         };
         let mut report = ApplyReport::default();
         let mut refused: Option<String> = None;
-        let mut current: Option<(RepositoryName, Result<TagsByDigest, String>)> = None;
+        let mut run = Progress::default();
+        let mut current: Option<(RepositoryName, Result<RepositoryNow, String>)> = None;
         for entry in deletes {
             let outcome = if let Some(why) = &refused {
                 Outcome::Skipped {
@@ -126,16 +145,22 @@ impl<T: Transport> Client<T> {
                 }
             } else {
                 if current.as_ref().map(|(name, _)| name) != Some(&entry.repository) {
-                    let tags = self.tags_by_digest(&entry.repository).await;
-                    current = Some((entry.repository.clone(), tags));
+                    let now = self.repository_now(&entry.repository).await;
+                    current = Some((entry.repository.clone(), now));
                 }
-                let tags_now = &current.as_ref().expect("set just above").1;
-                let (outcome, refuses) = self.apply_entry(entry, tags_now).await;
+                let now = &current.as_ref().expect("set just above").1;
+                let (outcome, refuses) = self.apply_entry(entry, now, &planned, &run).await;
                 if refuses {
                     refused = Some(REFUSED.into());
                 }
                 outcome
             };
+            let gone = matches!(outcome, Outcome::Deleted)
+                || matches!(&outcome, Outcome::Skipped { reason } if reason == ALREADY_GONE);
+            if gone {
+                run.gone
+                    .insert((entry.repository.clone(), entry.digest.clone()));
+            }
             counts.add(&outcome);
             let done = EntryOutcome {
                 repository: entry.repository.clone(),
@@ -149,31 +174,97 @@ impl<T: Transport> Client<T> {
         report
     }
 
-    async fn tags_by_digest(&self, repository: &RepositoryName) -> Result<TagsByDigest, String> {
-        let mut by_digest = TagsByDigest::new();
+    async fn repository_now(&self, repository: &RepositoryName) -> Result<RepositoryNow, String> {
         let tags = self
             .tags(repository)
             .await
             .map_err(|e| format!("could not re-read the repository's tags: {e}"))?;
-        for tag in tags {
-            if let Some(digest) = self
-                .resolve_tag(repository, &tag)
-                .await
-                .map_err(|e| format!("could not re-read tag {tag}: {e}"))?
-            {
-                by_digest.entry(digest).or_default().insert(tag);
+        let mut now = RepositoryNow {
+            tags: BTreeMap::new(),
+            listed_by: BTreeMap::new(),
+        };
+        let mut answers = stream::iter(tags.into_iter().map(|tag| async move {
+            let reference = Reference::Tag(tag.clone());
+            (tag, self.manifest(repository, &reference).await)
+        }))
+        .buffer_unordered(self.concurrency());
+        while let Some((tag, fetched)) = answers.next().await {
+            let fetched = match fetched {
+                Ok(fetched) => fetched,
+                Err(error) if is_not_found(&error) => continue,
+                Err(error) => return Err(format!("could not re-read tag {tag}: {error}")),
+            };
+            for child in fetched.manifest.children() {
+                now.listed_by
+                    .entry(child.digest.clone())
+                    .or_default()
+                    .insert(fetched.digest.clone());
+            }
+            now.tags.entry(fetched.digest).or_default().insert(tag);
+        }
+        Ok(now)
+    }
+
+    /// Why an entry must wait for, or give way to, another manifest.
+    async fn blocked_by_relations(
+        &self,
+        entry: &PlanEntry,
+        now: &RepositoryNow,
+        planned: &BTreeSet<(&RepositoryName, &Digest)>,
+        run: &Progress,
+    ) -> Result<Option<String>, String> {
+        let is_gone = |digest: &Digest| {
+            run.gone
+                .contains(&(entry.repository.clone(), digest.clone()))
+        };
+        if let Some(index) = now
+            .listed_by
+            .get(&entry.digest)
+            .into_iter()
+            .flatten()
+            .find(|index| !is_gone(index))
+        {
+            return Ok(Some(format!(
+                "index {} still lists it; deleting it would break that image",
+                index.short()
+            )));
+        }
+        match &entry.role {
+            Role::Image => Ok(None),
+            Role::Child { indexes, .. } => Ok(indexes
+                .iter()
+                .find(|index| !is_gone(index))
+                .map(|index| format!("its index {} was not deleted", index.short()))),
+            Role::Attachment { subject, .. } => {
+                if planned.contains(&(&entry.repository, subject)) {
+                    return Ok((!is_gone(subject))
+                        .then(|| format!("its subject {} was not deleted", subject.short())));
+                }
+                // An orphan: make sure the subject did not come back.
+                match self.manifest_exists(&entry.repository, subject).await {
+                    Ok(false) => Ok(None),
+                    Ok(true) => Ok(Some(format!(
+                        "its subject {} exists again",
+                        subject.short()
+                    ))),
+                    Err(error) => Err(format!(
+                        "could not check its subject {}: {error}",
+                        subject.short()
+                    )),
+                }
             }
         }
-        Ok(by_digest)
     }
 
     async fn apply_entry(
         &self,
         entry: &PlanEntry,
-        tags_now: &Result<TagsByDigest, String>,
+        now: &Result<RepositoryNow, String>,
+        planned: &BTreeSet<(&RepositoryName, &Digest)>,
+        run: &Progress,
     ) -> (Outcome, bool) {
-        let tags_now = match tags_now {
-            Ok(tags) => tags,
+        let now = match now {
+            Ok(now) => now,
             Err(reason) => {
                 return (
                     Outcome::Failed {
@@ -183,10 +274,15 @@ impl<T: Transport> Client<T> {
                 );
             }
         };
-        let planned: BTreeSet<Tag> = entry.tags.iter().cloned().collect();
+        match self.blocked_by_relations(entry, now, planned, run).await {
+            Ok(None) => {}
+            Ok(Some(reason)) => return (Outcome::Skipped { reason }, false),
+            Err(reason) => return (Outcome::Failed { reason }, false),
+        }
+        let planned_tags: BTreeSet<Tag> = entry.tags.iter().cloned().collect();
         let empty = BTreeSet::new();
-        let found = tags_now.get(&entry.digest).unwrap_or(&empty);
-        if let Some(added) = found.difference(&planned).next() {
+        let found = now.tags.get(&entry.digest).unwrap_or(&empty);
+        if let Some(added) = found.difference(&planned_tags).next() {
             return (
                 Outcome::Skipped {
                     reason: format!(
@@ -196,7 +292,7 @@ impl<T: Transport> Client<T> {
                 false,
             );
         }
-        if let Some(gone) = planned.difference(found).next() {
+        if let Some(gone) = planned_tags.difference(found).next() {
             return (
                 Outcome::Skipped {
                     reason: format!("tag {gone} moved or was deleted since the scan"),
@@ -238,7 +334,7 @@ impl<T: Transport> Client<T> {
             Ok(()) => (self.confirm_gone(entry).await, false),
             Err(error) if is_not_found(&error) => (
                 Outcome::Skipped {
-                    reason: "already gone from the registry".into(),
+                    reason: ALREADY_GONE.into(),
                 },
                 false,
             ),
@@ -253,10 +349,9 @@ impl<T: Transport> Client<T> {
 
     /// A 202 is not proof (REGISTRY.md item 11): the manifest must be gone.
     async fn confirm_gone(&self, entry: &PlanEntry) -> Outcome {
-        let reference = Reference::Digest(entry.digest.clone());
-        match self.manifest(&entry.repository, &reference).await {
-            Err(error) if is_not_found(&error) => Outcome::Deleted,
-            Ok(_) => Outcome::Failed {
+        match self.manifest_exists(&entry.repository, &entry.digest).await {
+            Ok(false) => Outcome::Deleted,
+            Ok(true) => Outcome::Failed {
                 reason: "the registry answered 202 but still serves the manifest".into(),
             },
             Err(error) => Outcome::Failed {
@@ -267,6 +362,9 @@ impl<T: Transport> Client<T> {
         }
     }
 }
+
+/// The skip reason of a manifest someone else deleted first.
+pub const ALREADY_GONE: &str = "already gone from the registry";
 
 /// True for errors that say the registry refuses every delete.
 pub fn is_delete_refused(error: &Error) -> bool {

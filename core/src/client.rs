@@ -1,9 +1,21 @@
 //! One registry client for the CLI and the dashboard, generic over the
 //! [`Transport`] that carries its requests.
+//!
+//! Every request goes through [`Client::send`], which adds credentials (only
+//! on the registry's origin; basic credentials also go to the token realm the
+//! registry's own challenge names), follows redirects, answers a Bearer
+//! challenge with a token for the scope asked (cached per scope until it
+//! expires; one retry per request), and retries 429/503 after `Retry-After` or
+//! a bounded backoff, other 5xx and lost connections a bounded number of
+//! times (never a DELETE, whose first answer may already have acted).
 
-use http::{Request, Response};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
 use time::OffsetDateTime;
 
+use crate::auth::{self, BearerChallenge, Challenge, TokenCache};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
@@ -15,11 +27,46 @@ use crate::transport::Transport;
 const MAX_REDIRECTS: usize = 5;
 /// Stops a registry whose `Link` headers never end.
 const MAX_PAGES: usize = 100_000;
+/// Requests a scan keeps in flight unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// How often and how long to retry answers that say "try again".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The first backoff; it doubles with every retry.
+    pub first_delay: Duration,
+    /// No wait is longer than this, whatever `Retry-After` says.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Default)]
+struct AuthState {
+    /// The registry's Bearer challenge, once it sent one.
+    bearer: Option<BearerChallenge>,
+    tokens: TokenCache,
+}
 
 pub struct Client<T> {
     transport: T,
     registry: RegistryUrl,
     credentials: Option<Credentials>,
+    /// A mutex only so the client stays `Sync` for UI state; it is never
+    /// held across an `await`.
+    auth: Mutex<AuthState>,
+    concurrency: usize,
+    retry: RetryPolicy,
 }
 
 impl<T: Transport> Client<T> {
@@ -28,33 +75,229 @@ impl<T: Transport> Client<T> {
             transport,
             registry,
             credentials,
+            auth: Mutex::new(AuthState::default()),
+            concurrency: DEFAULT_CONCURRENCY,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// How many requests a scan keeps in flight (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn auth(&self) -> MutexGuard<'_, AuthState> {
+        self.auth
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     pub fn registry(&self) -> &RegistryUrl {
         &self.registry
     }
 
-    /// Sends a request with the credentials, following redirects; credentials
-    /// go only to the registry's own origin.
+    /// Sends a request: authentication, redirects and retries as described
+    /// in the module documentation. Returns the request's description (for
+    /// messages) and the final answer, whatever its status.
     pub(crate) async fn send(
         &self,
         request: Request<Vec<u8>>,
     ) -> Result<(String, Response<Vec<u8>>), Error> {
         let described = protocol::describe(&request);
+        let scope = self.scope_of(&request);
+        let retries_allowed = request.method() != Method::DELETE;
+        let mut token_retried = false;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let last_attempt = attempt >= self.retry.attempts;
+            let sent = self
+                .send_following_redirects(copy_request(&request), &described, scope.as_deref())
+                .await;
+            let (final_url, response) = match sent {
+                Ok(answer) => answer,
+                Err(Error::Network { .. }) if retries_allowed && !last_attempt => {
+                    self.transport.sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED
+                && !token_retried
+                && same_origin(&final_url, self.registry.origin())
+                && let Some(challenge) = bearer_challenge(&response)
+            {
+                token_retried = true;
+                let wanted = challenge.scope.clone().or_else(|| scope.clone());
+                self.auth().bearer = Some(challenge.clone());
+                self.fetch_token(&challenge, wanted.as_deref(), scope.as_deref())
+                    .await?;
+                attempt -= 1;
+                continue;
+            }
+            let again = matches!(status.as_u16(), 429 | 503)
+                || (retries_allowed && status.is_server_error() && status != 501);
+            if again && !last_attempt {
+                let wait = protocol::retry_after(&response, self.transport.now())
+                    .map(|wait| wait.min(self.retry.max_delay))
+                    .unwrap_or_else(|| self.backoff(attempt));
+                self.transport.sleep(wait).await;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                return Ok((
+                    format!(
+                        "{described}{}",
+                        self.auth_context(&response, scope.as_deref())
+                    ),
+                    response,
+                ));
+            }
+            return Ok((described, response));
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.retry
+            .first_delay
+            .saturating_mul(factor)
+            .min(self.retry.max_delay)
+    }
+
+    /// What a 401/403 should name: the realm and the scope asked for.
+    fn auth_context(&self, response: &Response<Vec<u8>>, scope: Option<&str>) -> String {
+        let challenges = response
+            .headers()
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| auth::parse_www_authenticate(v).ok())
+            .flatten()
+            .collect::<Vec<_>>();
+        let known = self.auth().bearer.clone();
+        let bearer = challenges
+            .iter()
+            .find_map(|c| match c {
+                Challenge::Bearer(b) => Some(b.clone()),
+                _ => None,
+            })
+            .or(known);
+        if let Some(bearer) = bearer {
+            let scope = bearer.scope.as_deref().or(scope).unwrap_or("none");
+            return format!(" (token realm {}, scope {scope})", bearer.realm);
+        }
+        match challenges.iter().find_map(|c| match c {
+            Challenge::Basic { realm } => Some(realm.clone()),
+            _ => None,
+        }) {
+            Some(realm) => format!(
+                " (basic auth realm {:?}{})",
+                realm.unwrap_or_default(),
+                if self.credentials.is_some() {
+                    ", credentials were sent"
+                } else {
+                    ", no credentials given"
+                }
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The token scope a request needs, from its path below the registry base.
+    fn scope_of(&self, request: &Request<Vec<u8>>) -> Option<String> {
+        let prefix = &self.registry.as_str()[self.registry.origin().len()..];
+        let path = request.uri().path();
+        let path = path.strip_prefix(prefix).unwrap_or(path);
+        auth::scope_for(request.method(), path)
+    }
+
+    /// Gets a token for `wanted` from the challenge's realm and caches it
+    /// under `key`, the scope later requests of the same kind look up.
+    async fn fetch_token(
+        &self,
+        challenge: &BearerChallenge,
+        wanted: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<(), Error> {
+        let request =
+            auth::token_request(challenge, wanted, self.credentials.as_ref()).map_err(|error| {
+                Error::Protocol {
+                    request: format!("token request to {}", challenge.realm),
+                    detail: error.to_string(),
+                }
+            })?;
+        let described = protocol::describe(&request);
+        let response = self
+            .transport
+            .send(request)
+            .await
+            .map_err(|error| Error::Network {
+                request: described.clone(),
+                detail: error.0,
+            })?;
+        let token = auth::parse_token_response(&challenge.realm, &response, self.transport.now())
+            .map_err(|error| Error::Protocol {
+            request: described,
+            detail: error.to_string(),
+        })?;
+        self.auth().tokens.insert(key.map(str::to_owned), token);
+        Ok(())
+    }
+
+    /// The `Authorization` value for a request to the registry's origin.
+    async fn authorization(&self, scope: Option<&str>) -> Result<Option<String>, Error> {
+        let bearer = self.auth().bearer.clone();
+        let Some(challenge) = bearer else {
+            return Ok(self.credentials.as_ref().map(Credentials::basic_header));
+        };
+        let key = scope.map(str::to_owned);
+        let cached = {
+            let auth = self.auth();
+            auth.tokens
+                .get(&key, self.transport.now())
+                .map(|token| token.bearer_header())
+        };
+        if let Some(header) = cached {
+            return Ok(Some(header));
+        }
+        self.fetch_token(&challenge, scope, scope).await?;
+        let auth = self.auth();
+        Ok(auth
+            .tokens
+            .get(&key, self.transport.now())
+            .map(|token| token.bearer_header()))
+    }
+
+    /// One attempt: sends, following redirects itself; credentials go only
+    /// to the registry's own origin. Returns the final URL and answer.
+    async fn send_following_redirects(
+        &self,
+        request: Request<Vec<u8>>,
+        described: &str,
+        scope: Option<&str>,
+    ) -> Result<(String, Response<Vec<u8>>), Error> {
         let mut request = request;
         for _ in 0..=MAX_REDIRECTS {
             let url = request.uri().to_string();
-            if let Some(credentials) = &self.credentials
-                && same_origin(&url, self.registry.origin())
+            if same_origin(&url, self.registry.origin())
+                && let Some(value) = self.authorization(scope).await?
             {
-                let value = credentials
-                    .basic_header()
-                    .parse()
-                    .map_err(|_| Error::Protocol {
-                        request: described.clone(),
-                        detail: "the credentials cannot go into an HTTP header".into(),
-                    })?;
+                let value = value.parse().map_err(|_| Error::Protocol {
+                    request: described.to_owned(),
+                    detail: "the credentials cannot go into an HTTP header".into(),
+                })?;
                 request
                     .headers_mut()
                     .insert(http::header::AUTHORIZATION, value);
@@ -66,7 +309,7 @@ impl<T: Transport> Client<T> {
                 .send(request)
                 .await
                 .map_err(|error| Error::Network {
-                    request: described.clone(),
+                    request: described.to_owned(),
                     detail: error.0,
                 })?;
             let location = response
@@ -75,23 +318,24 @@ impl<T: Transport> Client<T> {
                 .and_then(|v| v.to_str().ok());
             match location {
                 Some(location)
-                    if response.status().is_redirection() && method == http::Method::GET =>
+                    if response.status().is_redirection()
+                        && (method == Method::GET || method == Method::HEAD) =>
                 {
                     let next = resolve_redirect(&url, location);
-                    let mut builder = Request::get(next);
+                    let mut builder = Request::builder().method(method).uri(next);
                     if let Some(accept) = accept {
                         builder = builder.header(http::header::ACCEPT, accept);
                     }
                     request = builder.body(Vec::new()).map_err(|e| Error::Protocol {
-                        request: described.clone(),
+                        request: described.to_owned(),
                         detail: format!("unusable redirect to {location}: {e}"),
                     })?;
                 }
-                _ => return Ok((described, response)),
+                _ => return Ok((url, response)),
             }
         }
         Err(Error::Protocol {
-            request: described,
+            request: described.to_owned(),
             detail: format!("more than {MAX_REDIRECTS} redirects"),
         })
     }
@@ -188,6 +432,17 @@ impl<T: Transport> Client<T> {
         Ok(parse_config_created(bytes))
     }
 
+    /// Whether the registry still serves a manifest (`HEAD` by digest).
+    pub async fn manifest_exists(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<bool, Error> {
+        let request = protocol::manifest_head(&self.registry, repository, digest);
+        let (described, response) = self.send(request).await?;
+        protocol::parse_manifest_head(&described, &response)
+    }
+
     pub async fn delete_manifest(
         &self,
         repository: &RepositoryName,
@@ -206,6 +461,30 @@ pub(crate) fn is_not_found(error: &Error) -> bool {
             error.registry_code(),
             None | Some(ErrorCode::ManifestUnknown)
         )
+}
+
+/// The registry's Bearer challenge on a 401, if it sent one.
+fn bearer_challenge(response: &Response<Vec<u8>>) -> Option<BearerChallenge> {
+    response
+        .headers()
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| auth::parse_www_authenticate(v).ok())
+        .flatten()
+        .find_map(|challenge| match challenge {
+            Challenge::Bearer(bearer) => Some(bearer),
+            _ => None,
+        })
+}
+
+/// `http::Request` is not `Clone`; retries need the same request again.
+fn copy_request(request: &Request<Vec<u8>>) -> Request<Vec<u8>> {
+    let mut copy = Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 fn too_many_pages() -> Error {
@@ -243,6 +522,7 @@ mod tests {
     struct Scripted {
         answers: RefCell<VecDeque<Response<Vec<u8>>>>,
         seen: RefCell<Vec<(String, Option<String>)>>,
+        slept: RefCell<Vec<Duration>>,
     }
 
     impl Scripted {
@@ -274,6 +554,14 @@ mod tests {
                 .borrow_mut()
                 .pop_front()
                 .ok_or_else(|| TransportError("no more answers".into()))
+        }
+
+        async fn sleep(&self, duration: Duration) {
+            self.slept.borrow_mut().push(duration);
+        }
+
+        fn now(&self) -> OffsetDateTime {
+            time::macros::datetime!(2026-11-27 12:00 UTC)
         }
     }
 
@@ -340,5 +628,158 @@ mod tests {
             client.transport.seen.borrow()[1].0,
             "http://registry.test:5000/v2/t/tags/list?last=a&n=1"
         );
+    }
+
+    const DENIED_BEARER: &str = r#"Bearer realm="http://auth.test/token",service="registry.test",scope="repository:team/app:pull""#;
+
+    #[test]
+    fn a_bearer_challenge_gets_a_token_once_per_scope_with_credentials_only_to_the_realm() {
+        let client = client(
+            Scripted::default()
+                .answer(401, &[("www-authenticate", DENIED_BEARER)], "")
+                .answer(200, &[], r#"{"token":"tok-1","expires_in":300}"#)
+                .answer(200, &[], r#"{"tags":["a"]}"#)
+                .answer(200, &[], r#"{"tags":["a"]}"#),
+        );
+        let repo: RepositoryName = "team/app".parse().unwrap();
+        run(client.tags(&repo)).unwrap();
+        run(client.tags(&repo)).unwrap();
+        let seen = client.transport.seen.borrow();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(seen[0].1.as_deref().unwrap().starts_with("Basic "));
+        assert_eq!(
+            seen[1].0,
+            "http://auth.test/token?service=registry.test&scope=repository%3Ateam%2Fapp%3Apull"
+        );
+        assert!(seen[1].1.as_deref().unwrap().starts_with("Basic "));
+        assert_eq!(seen[2].1.as_deref(), Some("Bearer tok-1"));
+        assert_eq!(seen[3].1.as_deref(), Some("Bearer tok-1"), "cached");
+    }
+
+    #[test]
+    fn a_second_401_names_the_realm_and_scope() {
+        let client = client(
+            Scripted::default()
+                .answer(401, &[("www-authenticate", DENIED_BEARER)], "")
+                .answer(200, &[], r#"{"token":"tok-1"}"#)
+                .answer(
+                    401,
+                    &[("www-authenticate", DENIED_BEARER)],
+                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+                ),
+        );
+        let error = run(client.tags(&"team/app".parse().unwrap()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("token realm http://auth.test/token, scope repository:team/app:pull"),
+            "{error}"
+        );
+        assert!(error.contains("HTTP 401 UNAUTHORIZED"), "{error}");
+    }
+
+    #[test]
+    fn a_refused_token_request_says_so() {
+        let client = client(
+            Scripted::default()
+                .answer(401, &[("www-authenticate", DENIED_BEARER)], "")
+                .answer(401, &[], r#"{"details":"wrong password"}"#),
+        );
+        let error = run(client.tags(&"team/app".parse().unwrap()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("http://auth.test/token"), "{error}");
+        assert!(error.contains("401"), "{error}");
+    }
+
+    #[test]
+    fn basic_401_names_the_realm() {
+        let client = client(Scripted::default().answer(
+            401,
+            &[("www-authenticate", r#"Basic realm="Registry Realm""#)],
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        ));
+        let error = run(client.ping()).unwrap_err().to_string();
+        assert!(
+            error.contains(r#"basic auth realm "Registry Realm", credentials were sent"#),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_and_unavailability_are_retried_after_the_asked_wait() {
+        let client = client(
+            Scripted::default()
+                .answer(429, &[("retry-after", "3")], "")
+                .answer(503, &[], "")
+                .answer(503, &[("retry-after", "Fri, 27 Nov 2026 12:00:05 GMT")], "")
+                .answer(200, &[], r#"{"repositories":[]}"#),
+        );
+        run(client.catalog()).unwrap();
+        assert_eq!(
+            *client.transport.slept.borrow(),
+            [
+                Duration::from_secs(3),
+                Duration::from_secs(1),
+                Duration::from_secs(5)
+            ]
+        );
+    }
+
+    #[test]
+    fn server_errors_are_retried_a_bounded_number_of_times_but_never_a_delete() {
+        let mut script = Scripted::default();
+        for _ in 0..10 {
+            script = script.answer(500, &[], "boom");
+        }
+        let client = client(script);
+        let error = run(client.catalog()).unwrap_err();
+        assert_eq!(error.status(), Some(500));
+        assert_eq!(client.transport.seen.borrow().len(), 4);
+        assert!(error.to_string().contains("kept failing"), "{error}");
+
+        let deleter = self::client(Scripted::default().answer(500, &[], ""));
+        let digest = Digest::sha256_of(b"x");
+        assert!(run(deleter.delete_manifest(&"a".parse().unwrap(), &digest)).is_err());
+        assert_eq!(deleter.transport.seen.borrow().len(), 1);
+    }
+
+    #[test]
+    fn lost_connections_are_retried_then_reported() {
+        let client = client(Scripted::default());
+        let error = run(client.ping()).unwrap_err().to_string();
+        assert_eq!(client.transport.seen.borrow().len(), 4);
+        assert!(error.contains("no answer"), "{error}");
+        assert!(error.contains("http://registry.test:5000/v2/"), "{error}");
+    }
+
+    #[test]
+    fn answers_that_are_not_registry_json_say_what_came_back_from_where() {
+        let client = client(
+            Scripted::default()
+                .answer(
+                    200,
+                    &[("content-type", "text/html")],
+                    "<html><body>Sign in to the proxy</body></html>",
+                )
+                .answer(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"tags":["a","#,
+                ),
+        );
+        let repo: RepositoryName = "team/app".parse().unwrap();
+        let html = run(client.tags(&repo)).unwrap_err().to_string();
+        assert!(
+            html.contains("GET http://registry.test:5000/v2/team/app/tags/list"),
+            "{html}"
+        );
+        assert!(
+            html.contains("text/html instead of registry JSON"),
+            "{html}"
+        );
+        assert!(html.contains("Sign in to the proxy"), "{html}");
+        let cut = run(client.tags(&repo)).unwrap_err().to_string();
+        assert!(cut.contains("cut off after 13 bytes"), "{cut}");
     }
 }

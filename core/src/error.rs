@@ -43,6 +43,9 @@ pub struct RegistryError {
     pub status: u16,
     pub code: Option<ErrorCode>,
     pub message: String,
+    /// When the body was not a registry error: its type and first
+    /// characters, so an HTML page from a proxy is recognisable.
+    pub not_registry: Option<String>,
 }
 
 /// The error codes of the distribution API that a cleaner meets.
@@ -57,6 +60,10 @@ pub enum ErrorCode {
     TooManyRequests,
     DigestInvalid,
     PaginationNumberInvalid,
+    NameInvalid,
+    TagInvalid,
+    ManifestInvalid,
+    ManifestBlobUnknown,
     Other(String),
 }
 
@@ -72,6 +79,10 @@ impl ErrorCode {
             "TOOMANYREQUESTS" => ErrorCode::TooManyRequests,
             "DIGEST_INVALID" => ErrorCode::DigestInvalid,
             "PAGINATION_NUMBER_INVALID" => ErrorCode::PaginationNumberInvalid,
+            "NAME_INVALID" => ErrorCode::NameInvalid,
+            "TAG_INVALID" => ErrorCode::TagInvalid,
+            "MANIFEST_INVALID" => ErrorCode::ManifestInvalid,
+            "MANIFEST_BLOB_UNKNOWN" => ErrorCode::ManifestBlobUnknown,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -87,6 +98,10 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "TOOMANYREQUESTS",
             ErrorCode::DigestInvalid => "DIGEST_INVALID",
             ErrorCode::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
+            ErrorCode::NameInvalid => "NAME_INVALID",
+            ErrorCode::TagInvalid => "TAG_INVALID",
+            ErrorCode::ManifestInvalid => "MANIFEST_INVALID",
+            ErrorCode::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
             ErrorCode::Other(code) => code,
         }
     }
@@ -94,7 +109,12 @@ impl ErrorCode {
 
 impl RegistryError {
     /// Reads the `{"errors":[{"code","message"}]}` body; any body is accepted.
-    pub fn from_response(request: String, status: u16, body: &[u8]) -> RegistryError {
+    pub fn from_response(
+        request: String,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> RegistryError {
         #[derive(Deserialize)]
         struct Body {
             errors: Vec<Entry>,
@@ -108,15 +128,25 @@ impl RegistryError {
         let first = serde_json::from_slice::<Body>(body)
             .ok()
             .and_then(|b| b.errors.into_iter().next());
-        let (code, message) = match first {
-            Some(entry) => (Some(ErrorCode::parse(&entry.code)), entry.message),
-            None => (None, String::new()),
+        let (code, message, not_registry) = match first {
+            Some(entry) => (Some(ErrorCode::parse(&entry.code)), entry.message, None),
+            None if body.iter().all(u8::is_ascii_whitespace) => (None, String::new(), None),
+            None => (
+                None,
+                String::new(),
+                Some(format!(
+                    "{}: {}",
+                    content_type.unwrap_or("no Content-Type"),
+                    excerpt(body)
+                )),
+            ),
         };
         RegistryError {
             request,
             status,
             code,
             message,
+            not_registry,
         }
     }
 
@@ -138,14 +168,26 @@ impl RegistryError {
             (Some(ErrorCode::ManifestUnknown), _) => {
                 "the tag or manifest is gone from the registry; scan again"
             }
-            (Some(ErrorCode::TooManyRequests), _) | (None, 429) => {
-                "the registry limits the request rate; wait a minute and try again"
+            (Some(ErrorCode::TooManyRequests), _) | (_, 429) => {
+                "the registry limits the request rate and still did after the retries; wait a few minutes, or lower the concurrency"
             }
+            (
+                Some(ErrorCode::NameInvalid | ErrorCode::TagInvalid | ErrorCode::DigestInvalid),
+                _,
+            ) => "the registry rejected a name or digest; report this as a cleanreg bug",
             (Some(ErrorCode::PaginationNumberInvalid), _) => {
                 "the registry rejected the page size; report this as a cleanreg bug"
             }
             (None, 404) => "check the registry URL: it does not serve the /v2/ API there",
-            (_, 500..=599) => "the registry failed; look at its log",
+            (_, 503) => {
+                "the registry (or a proxy in front of it) is unavailable and stayed so after the retries; check that it runs, then try again"
+            }
+            (_, 502 | 504) => {
+                "a proxy in front of the registry got no good answer from it; check that the registry runs and the proxy points at it"
+            }
+            (_, 500..=599) => {
+                "the registry failed and kept failing after the retries; look at its log"
+            }
             _ => "see the registry's message",
         }
     }
@@ -160,7 +202,23 @@ impl fmt::Display for RegistryError {
         if !self.message.is_empty() {
             write!(f, " ({})", self.message)?;
         }
+        if let Some(body) = &self.not_registry {
+            write!(f, "; not a registry answer ({body})")?;
+        }
         write!(f, ". Fix: {}", self.fix())
+    }
+}
+
+/// The first characters of a body, on one line, for messages.
+pub fn excerpt(body: &[u8]) -> String {
+    const LIMIT: usize = 160;
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= LIMIT {
+        format!("{flat:?}")
+    } else {
+        let cut: String = flat.chars().take(LIMIT).collect();
+        format!("{cut:?}...")
     }
 }
 
@@ -171,7 +229,7 @@ mod tests {
     #[test]
     fn names_the_code_and_the_fix() {
         let body = br#"{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported.","detail":null}]}"#;
-        let error = RegistryError::from_response("DELETE a@sha256:x".into(), 405, body);
+        let error = RegistryError::from_response("DELETE a@sha256:x".into(), 405, None, body);
         assert_eq!(error.code, Some(ErrorCode::Unsupported));
         let text = error.to_string();
         assert!(text.contains("HTTP 405 UNSUPPORTED"), "{text}");
@@ -180,8 +238,50 @@ mod tests {
 
     #[test]
     fn accepts_bodies_that_are_not_registry_errors() {
-        let error = RegistryError::from_response("GET /v2/".into(), 404, b"<html>nope</html>");
+        let error = RegistryError::from_response(
+            "GET /v2/".into(),
+            404,
+            Some("text/html"),
+            b"<html>\n  nope</html>",
+        );
         assert_eq!(error.code, None);
-        assert!(error.to_string().contains("does not serve the /v2/ API"));
+        let text = error.to_string();
+        assert!(text.contains("does not serve the /v2/ API"), "{text}");
+        assert!(
+            text.contains(r#"not a registry answer (text/html: "<html> nope</html>")"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_code_round_trips_and_has_a_fix() {
+        for code in [
+            "UNAUTHORIZED",
+            "DENIED",
+            "NAME_UNKNOWN",
+            "MANIFEST_UNKNOWN",
+            "BLOB_UNKNOWN",
+            "UNSUPPORTED",
+            "TOOMANYREQUESTS",
+            "DIGEST_INVALID",
+            "PAGINATION_NUMBER_INVALID",
+            "NAME_INVALID",
+            "TAG_INVALID",
+            "MANIFEST_INVALID",
+            "MANIFEST_BLOB_UNKNOWN",
+        ] {
+            let parsed = ErrorCode::parse(code);
+            assert!(!matches!(parsed, ErrorCode::Other(_)), "{code}");
+            assert_eq!(parsed.as_str(), code);
+        }
+        let body = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#;
+        let error = RegistryError::from_response("GET x".into(), 429, None, body);
+        assert!(error.to_string().contains("lower the concurrency"));
+        let truncated = br#"{"errors":[{"code":"DEN"#;
+        let error = RegistryError::from_response("GET x".into(), 403, None, truncated);
+        assert_eq!(error.code, None);
+        assert!(error.to_string().contains("delete (or pull) access"));
+        let long = "x".repeat(1000);
+        assert!(excerpt(long.as_bytes()).len() < 200);
     }
 }

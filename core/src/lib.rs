@@ -1,10 +1,12 @@
 //! cleanreg's core: the planner and the registry protocol.
 //!
-//! Pure by design: no I/O and no clock. Requests go out through a
-//! [`Transport`] that the caller provides (native HTTP in the CLI, `fetch` in
-//! the dashboard), and time comes in as a parameter of [`plan()`].
+//! Pure by design: no I/O and no clock of its own. Requests go out, waits
+//! happen and the time is read through a [`Transport`] that the caller
+//! provides (native HTTP in the CLI, `fetch` in the dashboard), and the
+//! planner takes the time as a parameter of [`plan()`].
 
 mod apply;
+mod auth;
 mod client;
 mod credentials;
 mod digest;
@@ -19,16 +21,28 @@ pub mod protocol;
 mod scan;
 mod transport;
 
-pub use apply::{ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
-pub use client::Client;
+pub use apply::{ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
+pub use auth::{
+    AuthError, BearerChallenge, Challenge, ChallengeError, DEFAULT_TOKEN_LIFETIME,
+    MAX_TOKEN_LIFETIME, TOKEN_MARGIN, Token, TokenCache, parse_token_response,
+    parse_www_authenticate, scope_for, token_request,
+};
+pub use client::{Client, DEFAULT_CONCURRENCY, RetryPolicy};
 pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};
 pub use error::{Error, ErrorCode, RegistryError};
-pub use inventory::{Image, Inventory, Repository};
-pub use manifest::{Descriptor, Manifest, ManifestError, parse_config_created, parse_manifest};
+pub use inventory::{
+    AttachmentKind, Child, DateSource, Image, ImageKind, Inventory, Repository, attachment_tag,
+};
+pub use manifest::{
+    CREATED_ANNOTATION, Descriptor, Manifest, ManifestError, Platform, parse_config_created,
+    parse_created, parse_manifest,
+};
 pub use media_type::{ManifestKind, MediaType};
 pub use name::{NameError, RepositoryName, Tag};
-pub use plan::{Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, plan};
+pub use plan::{
+    Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, Reclaimable, Role, plan,
+};
 pub use policy::Policy;
 pub use protocol::{RegistryUrl, UrlError};
 pub use scan::{ScanProgress, ScanScope};

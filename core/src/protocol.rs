@@ -1,6 +1,7 @@
 //! The registry API as pure request builders and response parsers.
 
 use std::fmt;
+use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
@@ -165,6 +166,17 @@ pub fn blob(
     get(registry.join(&format!("/v2/{repository}/blobs/{digest}")))
 }
 
+/// `HEAD` of a manifest by digest: does the registry still have it?
+pub fn manifest_head(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    digest: &Digest,
+) -> Request<Vec<u8>> {
+    let mut request = manifest(registry, repository, &Reference::Digest(digest.clone()));
+    *request.method_mut() = Method::HEAD;
+    request
+}
+
 /// Deletes a manifest, always by digest (a tag there is rejected).
 pub fn delete_manifest(
     registry: &RegistryUrl,
@@ -177,14 +189,9 @@ pub fn delete_manifest(
     )
 }
 
-/// A short name for a request in messages: `GET /v2/team/app/tags/list`.
+/// A request in messages: `GET http://host:5000/v2/team/app/tags/list`.
 pub fn describe(request: &Request<Vec<u8>>) -> String {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    format!("{} {path}", request.method())
+    format!("{} {}", request.method(), request.uri())
 }
 
 /// Turns an error status into an [`Error`]; passes the rest through.
@@ -195,9 +202,64 @@ pub fn check(request: &str, response: &Response<Vec<u8>>) -> Result<(), Error> {
         Err(Error::Registry(RegistryError::from_response(
             request.to_owned(),
             response.status().as_u16(),
+            content_type(response),
             response.body(),
         )))
     }
+}
+
+fn content_type(response: &Response<Vec<u8>>) -> Option<&str> {
+    response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Says what came back instead of the JSON a registry sends: its type and
+/// its first characters, so a proxy's HTML page or a cut-off body is plain.
+pub fn not_registry_json(
+    request: &str,
+    response: &Response<Vec<u8>>,
+    error: &serde_json::Error,
+) -> Error {
+    let what = if error.is_eof() {
+        format!("a JSON body cut off after {} bytes", response.body().len())
+    } else {
+        format!(
+            "{} instead of registry JSON ({error})",
+            content_type(response).unwrap_or("a body without Content-Type")
+        )
+    };
+    protocol_error(
+        request,
+        format!(
+            "HTTP {} with {what}: {}; is this URL a registry, or is a proxy in between answering?",
+            response.status().as_u16(),
+            crate::error::excerpt(response.body())
+        ),
+    )
+}
+
+/// How long a 429 or 503 asks to wait: `Retry-After` in seconds or as an
+/// HTTP date.
+pub fn retry_after(response: &Response<Vec<u8>>, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let when = time::PrimitiveDateTime::parse(value, &format)
+        .ok()?
+        .assume_utc();
+    let wait = when - now;
+    Some(Duration::from_secs_f64(wait.as_seconds_f64().max(0.0)))
 }
 
 fn protocol_error(request: &str, detail: impl fmt::Display) -> Error {
@@ -253,8 +315,8 @@ pub fn parse_catalog(
         repositories: Option<Vec<String>>,
     }
     check(request, response)?;
-    let page: Catalog =
-        serde_json::from_slice(response.body()).map_err(|e| protocol_error(request, e))?;
+    let page: Catalog = serde_json::from_slice(response.body())
+        .map_err(|e| not_registry_json(request, response, &e))?;
     let names = page
         .repositories
         .unwrap_or_default()
@@ -276,8 +338,8 @@ pub fn parse_tags(
         tags: Option<Vec<String>>,
     }
     check(request, response)?;
-    let page: TagList =
-        serde_json::from_slice(response.body()).map_err(|e| protocol_error(request, e))?;
+    let page: TagList = serde_json::from_slice(response.body())
+        .map_err(|e| not_registry_json(request, response, &e))?;
     let tags = page
         .tags
         .unwrap_or_default()
@@ -293,6 +355,8 @@ pub struct FetchedManifest {
     pub digest: Digest,
     pub media_type: MediaType,
     pub manifest: Manifest,
+    /// Length of the manifest bytes.
+    pub size: u64,
 }
 
 /// Reads a manifest answer. The digest is the sha256 of the exact bytes
@@ -309,6 +373,9 @@ pub fn parse_manifest_response(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let body = response.body();
+    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return Err(not_registry_json(request, response, &error));
+    }
     let (media_type, manifest) =
         parse_manifest(content_type, body).map_err(|e| protocol_error(request, e))?;
     let header_digest = match response.headers().get("docker-content-digest") {
@@ -346,6 +413,7 @@ pub fn parse_manifest_response(
         digest,
         media_type,
         manifest,
+        size: body.len() as u64,
     })
 }
 
@@ -363,6 +431,15 @@ pub fn parse_blob<'a>(
         ));
     }
     Ok(response.body())
+}
+
+/// Reads a manifest `HEAD`: 200 means present, 404 gone.
+pub fn parse_manifest_head(request: &str, response: &Response<Vec<u8>>) -> Result<bool, Error> {
+    if response.status() == StatusCode::NOT_FOUND {
+        return Ok(false);
+    }
+    check(request, response)?;
+    Ok(true)
 }
 
 /// Reads a DELETE answer: 202 Accepted is the only success.
@@ -436,8 +513,11 @@ mod tests {
         assert_eq!(del.method(), Method::DELETE);
         assert_eq!(
             describe(&del),
-            format!("DELETE /v2/team/app/manifests/{digest}")
+            format!("DELETE http://r:1/v2/team/app/manifests/{digest}")
         );
+        let head = manifest_head(&url, &repo, &digest);
+        assert_eq!(head.method(), Method::HEAD);
+        assert!(head.headers().contains_key("accept"));
         assert_eq!(catalog(&url).uri(), "http://r:1/v2/_catalog?n=100");
     }
 

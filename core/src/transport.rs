@@ -1,20 +1,32 @@
-//! The one seam between the protocol and the network.
+//! The one seam between the protocol and the outside world: the network and
+//! the clock.
 
 use std::future::Future;
+use std::time::Duration;
 
 use http::{Request, Response};
+use time::OffsetDateTime;
 
-/// Sends one HTTP request and returns the answer, whatever its status.
+/// Sends HTTP requests, waits, and tells the time, for the client.
 ///
 /// No `Send` bound: the browser's fetch futures are not `Send`. A native
 /// implementation should return redirects unfollowed: the client follows them
 /// and drops credentials when one leaves the origin. (Browser fetch follows
-/// them itself and drops `Authorization` across origins.)
+/// them itself and drops `Authorization` across origins.) Several requests
+/// may be in flight at once: a scan polls up to its concurrency limit of
+/// `send` futures together, so they should make progress independently.
 pub trait Transport {
+    /// Sends one request and returns the answer, whatever its status.
     fn send(
         &self,
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>>;
+
+    /// Waits before a retry (`Retry-After`, backoff).
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+
+    /// The current time, for token lifetimes and `Retry-After` dates.
+    fn now(&self) -> OffsetDateTime;
 }
 
 /// The request got no HTTP answer. In a browser this is also what a CORS
@@ -29,5 +41,13 @@ impl<T: Transport> Transport for &T {
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> {
         (**self).send(request)
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        (**self).sleep(duration)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        (**self).now()
     }
 }
