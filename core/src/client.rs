@@ -349,12 +349,13 @@ impl<T: Transport> Client<T> {
     /// Every repository of the catalog, following pagination.
     pub async fn catalog(&self) -> Result<Vec<RepositoryName>, Error> {
         let mut names = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         let mut request = protocol::catalog(&self.registry);
         for _ in 0..MAX_PAGES {
             let (described, response) = self.send(request).await?;
             let (page, next) = protocol::parse_catalog(&described, &response)?;
             names.extend(page);
-            match self.next_page(&described, next)? {
+            match self.next_page(&described, next, &mut seen)? {
                 Some(next) => request = next,
                 None => return Ok(names),
             }
@@ -365,12 +366,13 @@ impl<T: Transport> Client<T> {
     /// Every tag of a repository, following pagination.
     pub async fn tags(&self, repository: &RepositoryName) -> Result<Vec<Tag>, Error> {
         let mut tags = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         let mut request = protocol::tags(&self.registry, repository);
         for _ in 0..MAX_PAGES {
             let (described, response) = self.send(request).await?;
             let (page, next) = protocol::parse_tags(&described, &response)?;
             tags.extend(page);
-            match self.next_page(&described, next)? {
+            match self.next_page(&described, next, &mut seen)? {
                 Some(next) => request = next,
                 None => return Ok(tags),
             }
@@ -382,6 +384,7 @@ impl<T: Transport> Client<T> {
         &self,
         described: &str,
         link: Option<String>,
+        seen: &mut std::collections::BTreeSet<String>,
     ) -> Result<Option<Request<Vec<u8>>>, Error> {
         let Some(link) = link else { return Ok(None) };
         let url = self
@@ -391,6 +394,14 @@ impl<T: Transport> Client<T> {
                 request: described.to_owned(),
                 detail: format!("the next page {link} lies outside the registry; not followed"),
             })?;
+        if !seen.insert(url.clone()) {
+            return Err(Error::Protocol {
+                request: described.to_owned(),
+                detail: format!(
+                    "the Link header leads back to {url}, a page already read; the registry's pagination loops"
+                ),
+            });
+        }
         Ok(Some(protocol::next_page(url)))
     }
 
@@ -781,5 +792,21 @@ mod tests {
         assert!(html.contains("Sign in to the proxy"), "{html}");
         let cut = run(client.tags(&repo)).unwrap_err().to_string();
         assert!(cut.contains("cut off after 13 bytes"), "{cut}");
+    }
+
+    #[test]
+    fn a_link_that_loops_is_detected() {
+        let page = r#"{"tags":["a"]}"#;
+        let link = "</v2/t/tags/list?last=a>; rel=\"next\"";
+        let client = client(
+            Scripted::default()
+                .answer(200, &[("link", link)], page)
+                .answer(200, &[("link", link)], page),
+        );
+        let error = run(client.tags(&"t".parse().unwrap()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("pagination loops"), "{error}");
+        assert_eq!(client.transport.seen.borrow().len(), 2);
     }
 }

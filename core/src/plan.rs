@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::digest::Digest;
-use crate::inventory::{AttachmentKind, DateSource, Image, ImageKind, Inventory, Repository};
+use crate::inventory::{
+    AttachmentKind, DateSource, Image, ImageKind, Inventory, Repository, attachment_tag,
+};
 use crate::manifest::Platform;
 use crate::media_type::MediaType;
 use crate::name::{RepositoryName, Tag};
@@ -265,25 +267,84 @@ pub fn plan(inventory: &Inventory, policy: &Policy, now: OffsetDateTime) -> Plan
     }
 }
 
+/// Who refers to whom in one repository, computed once.
+struct Relations {
+    tags: BTreeMap<Digest, Vec<Tag>>,
+    /// Child -> the indexes that list it.
+    parents: BTreeMap<Digest, Vec<Digest>>,
+    /// Attachment -> its subject.
+    attached: BTreeMap<Digest, (Digest, AttachmentKind)>,
+}
+
+impl Relations {
+    fn of(repository: &Repository) -> Relations {
+        let mut tags: BTreeMap<Digest, Vec<Tag>> = BTreeMap::new();
+        for (tag, digest) in &repository.tags {
+            tags.entry(digest.clone()).or_default().push(tag.clone());
+        }
+        let mut parents: BTreeMap<Digest, Vec<Digest>> = BTreeMap::new();
+        for (index, image) in &repository.images {
+            for child in &image.children {
+                let listed_by = parents.entry(child.digest.clone()).or_default();
+                if !listed_by.contains(index) {
+                    listed_by.push(index.clone());
+                }
+            }
+        }
+        let mut attached = BTreeMap::new();
+        let digests: BTreeSet<&Digest> = repository.images.keys().chain(tags.keys()).collect();
+        for digest in digests {
+            let by_subject = repository
+                .images
+                .get(digest)
+                .and_then(|image| image.subject.clone())
+                .map(|subject| (subject, AttachmentKind::Referrer));
+            let by_tags = || {
+                let named: Vec<_> = tags.get(digest)?.iter().map(attachment_tag).collect();
+                if named.iter().all(Option::is_some) {
+                    named.into_iter().next().flatten()
+                } else {
+                    None
+                }
+            };
+            if let Some(attachment) = by_subject.or_else(by_tags) {
+                attached.insert(digest.clone(), attachment);
+            }
+        }
+        Relations {
+            tags,
+            parents,
+            attached,
+        }
+    }
+
+    fn parents(&self, digest: &Digest) -> &[Digest] {
+        self.parents.get(digest).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Plans one repository.
 struct RepositoryPlanner<'a> {
     name: &'a RepositoryName,
     repository: &'a Repository,
+    relations: Relations,
     /// The images the policy decides, in plan order, with its decision.
     images: Vec<(&'a Digest, Decision)>,
+    policy: BTreeMap<Digest, Decision>,
     decided: BTreeMap<Digest, Decision>,
     visiting: BTreeSet<Digest>,
 }
 
 impl<'a> RepositoryPlanner<'a> {
     fn new(name: &'a RepositoryName, repository: &'a Repository, policy: &Policy) -> Self {
+        let relations = Relations::of(repository);
         let mut tagged: Vec<&Digest> = repository.tags.values().collect();
         tagged.sort();
         tagged.dedup();
         let mut dated: Vec<(&Digest, OffsetDateTime)> = Vec::new();
         let mut undated: Vec<(&Digest, KeepReason)> = Vec::new();
         for digest in tagged {
-            if repository.attachment_of(digest).is_some() {
+            if relations.attached.contains_key(digest) {
                 continue;
             }
             let Some(image) = repository.images.get(digest) else {
@@ -328,10 +389,16 @@ impl<'a> RepositoryPlanner<'a> {
                 .into_iter()
                 .map(|(digest, reason)| (digest, Decision::Keep { reason })),
         );
+        let policy = images
+            .iter()
+            .map(|(digest, decision)| ((*digest).clone(), decision.clone()))
+            .collect();
         RepositoryPlanner {
             name,
             repository,
+            relations,
             images,
+            policy,
             decided: BTreeMap::new(),
             visiting: BTreeSet::new(),
         }
@@ -347,28 +414,19 @@ impl<'a> RepositoryPlanner<'a> {
                 reason: KeepReason::Unresolved,
             };
         }
-        let parents: Vec<Digest> = self
-            .repository
-            .parents_of(digest)
-            .into_iter()
-            .cloned()
-            .collect();
+        let parents: Vec<Digest> = self.relations.parents(digest).to_vec();
         let kept_parent = parents
             .iter()
             .find(|parent| !self.decide(parent).is_delete())
             .cloned();
-        let policy = self
-            .images
-            .iter()
-            .find(|(d, _)| *d == digest)
-            .map(|(_, decision)| decision.clone());
+        let policy = self.policy.get(digest).cloned();
         let decision = if let Some(index) = kept_parent {
             Decision::Keep {
                 reason: KeepReason::InKeptIndex { index },
             }
         } else if let Some(decision) = policy {
             decision
-        } else if let Some((subject, _)) = self.repository.attachment_of(digest) {
+        } else if let Some((subject, _)) = self.relations.attached.get(digest).cloned() {
             if self.repository.images.contains_key(&subject) {
                 if self.decide(&subject).is_delete() {
                     Decision::Delete {
@@ -405,18 +463,13 @@ impl<'a> RepositoryPlanner<'a> {
     }
 
     fn role(&self, digest: &Digest) -> Role {
-        if self.images.iter().any(|(d, _)| *d == digest) {
+        if self.policy.contains_key(digest) {
             return Role::Image;
         }
-        if let Some((subject, kind)) = self.repository.attachment_of(digest) {
+        if let Some((subject, kind)) = self.relations.attached.get(digest).cloned() {
             return Role::Attachment { subject, kind };
         }
-        let indexes: Vec<Digest> = self
-            .repository
-            .parents_of(digest)
-            .into_iter()
-            .cloned()
-            .collect();
+        let indexes: Vec<Digest> = self.relations.parents(digest).to_vec();
         if indexes.is_empty() {
             return Role::Image;
         }
@@ -434,17 +487,32 @@ impl<'a> RepositoryPlanner<'a> {
     fn order(&self) -> Vec<Digest> {
         let mut attachments: BTreeMap<Digest, Vec<Digest>> = BTreeMap::new();
         for digest in self.repository.images.keys() {
-            if let Some((subject, _)) = self.repository.attachment_of(digest) {
+            // One an index lists comes after that index, as its child: the
+            // index must be deleted first.
+            if !self.relations.parents(digest).is_empty() {
+                continue;
+            }
+            if let Some((subject, _)) = self.relations.attached.get(digest).cloned() {
                 attachments.entry(subject).or_default().push(digest.clone());
             }
         }
         let mut order = Vec::new();
         let mut placed = BTreeSet::new();
+        // The policy's images, then what no index lists (orphans and their
+        // kin), then anything left, which then follows its index.
+        let unlisted = self
+            .repository
+            .images
+            .keys()
+            .filter(|d| self.relations.parents(d).is_empty());
         let roots = self
             .images
             .iter()
-            .map(|(d, _)| (*d).clone())
-            .chain(self.repository.images.keys().cloned());
+            .map(|(d, _)| *d)
+            .chain(unlisted)
+            .chain(self.repository.images.keys())
+            .cloned()
+            .collect::<Vec<_>>();
         for root in roots {
             let mut stack = vec![root];
             while let Some(digest) = stack.pop() {
@@ -476,7 +544,12 @@ impl<'a> RepositoryPlanner<'a> {
         for digest in order {
             let decision = self.decide(&digest);
             let role = self.role(&digest);
-            let tags = self.repository.tags_of(&digest);
+            let tags = self
+                .relations
+                .tags
+                .get(&digest)
+                .cloned()
+                .unwrap_or_default();
             let entry = match self.repository.images.get(&digest) {
                 Some(image) => entry_of(self.name, &digest, tags, image, role, decision),
                 None => PlanEntry {

@@ -269,7 +269,9 @@ fn protocol_error(request: &str, detail: impl fmt::Display) -> Error {
     }
 }
 
-/// Reads the `/v2/` answer.
+/// Reads the `/v2/` answer. A registry says `Docker-Distribution-Api-Version:
+/// registry/2.0` (a browser may not see it across origins) and answers a JSON
+/// object; a login page or a web server's index page is neither.
 pub fn parse_ping(request: &str, response: &Response<Vec<u8>>) -> Result<(), Error> {
     check(request, response)?;
     let version = response
@@ -281,7 +283,13 @@ pub fn parse_ping(request: &str, response: &Response<Vec<u8>>) -> Result<(), Err
             request,
             format!("unsupported API version {v}"),
         )),
-        _ => Ok(()),
+        Some(_) => Ok(()),
+        None => match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+            response.body(),
+        ) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(not_registry_json(request, response, &error)),
+        },
     }
 }
 
@@ -552,6 +560,70 @@ mod tests {
         assert!(parse_manifest_response("GET", &tag, &lying).is_err());
         let wrong_ref = Reference::Digest(Digest::sha256_of(b"other"));
         assert!(parse_manifest_response("GET", &wrong_ref, &response(200, &[], body)).is_err());
+    }
+
+    #[test]
+    fn a_ping_must_look_like_a_registry() {
+        let registry = response(
+            200,
+            &[("docker-distribution-api-version", "registry/2.0")],
+            "{}",
+        );
+        assert!(parse_ping("GET /v2/", &registry).is_ok());
+        assert!(parse_ping("GET /v2/", &response(200, &[], "{}")).is_ok());
+        let page = response(
+            200,
+            &[("content-type", "text/html")],
+            "<!doctype html><title>Login</title>",
+        );
+        let error = parse_ping("GET http://x/v2/", &page)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("GET http://x/v2/"), "{error}");
+        assert!(
+            error.contains("text/html instead of registry JSON"),
+            "{error}"
+        );
+        assert!(error.contains("<!doctype html>"), "{error}");
+        let v3 = response(
+            200,
+            &[("docker-distribution-api-version", "registry/3.0")],
+            "{}",
+        );
+        assert!(parse_ping("GET /v2/", &v3).is_err());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = time::macros::datetime!(2026-11-27 12:00 UTC);
+        let wait = |value: &str| retry_after(&response(429, &[("retry-after", value)], ""), now);
+        assert_eq!(wait("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            wait("Fri, 27 Nov 2026 12:01:00 GMT"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(wait("Fri, 27 Nov 2026 11:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(wait("soon"), None);
+        assert_eq!(wait("-3"), None);
+        assert_eq!(retry_after(&response(429, &[], ""), now), None);
+    }
+
+    #[test]
+    fn link_headers_of_every_shape() {
+        let next = |value: &str| next_link(&response(200, &[("link", value)], ""));
+        assert_eq!(
+            next(r#"</v2/_catalog?last=a&n=1>; rel="next""#).as_deref(),
+            Some("/v2/_catalog?last=a&n=1")
+        );
+        assert_eq!(next("</a>;rel=next").as_deref(), Some("/a"));
+        assert_eq!(
+            next(r#"</prev>; rel="prev", </after>; rel="next""#).as_deref(),
+            Some("/after")
+        );
+        assert_eq!(next(r#"</v2/x>; rel="prev""#), None);
+        assert_eq!(next(r#"/v2/x; rel="next""#), None);
+        assert_eq!(next(""), None);
+        assert_eq!(next(r#"<; rel="next""#), None);
     }
 
     #[test]

@@ -1,18 +1,32 @@
 //! Real registry and nginx fixtures plus an image seeder, shared by cleanreg's
 //! tests, benchmarks and demo so they all run against the real server.
 
+mod faulty;
 mod nginx;
 mod process;
 mod registry;
 mod scenario;
 mod seeder;
+mod token;
 
+pub use faulty::{FaultyServer, Reply, SeenRequest};
 pub use nginx::{Nginx, NginxOptions};
-pub use registry::{Registry, RegistryOptions};
+pub use registry::{Registry, RegistryOptions, TokenAuth};
 pub use scenario::{
-    SeededImage, SeededRepo, assert_newest_remain, demo, many_repositories, two_repos_five_images,
+    SeededImage, SeededRepo, assert_newest_remain, demo, demo_multiarch, many_repositories,
+    two_repos_five_images,
+};
+pub use scenario::{
+    Zoo, ZooArtifacts, ZooDates, ZooDockerList, ZooExpectation, ZooMultiarch, ZooSigned,
+    protocol_zoo,
+};
+pub use seeder::{
+    ArtifactBlob, ArtifactSpec, COSIGN_SIGNATURE_ANNOTATION, CREATED_ANNOTATION, CosignKind,
+    Descriptor, EMPTY_JSON, EMPTY_JSON_DIGEST, Fetched, IndexSpec, Platform, PushedArtifact,
+    PushedIndex, PushedReferrersIndex, cosign_tag, referrers_tag,
 };
 pub use seeder::{
     ImageFormat, ImageSpec, MANIFEST_ACCEPT, PushedImage, SeedError, Seeder, media_types,
     pseudo_random_bytes, sha256_digest,
 };
+pub use token::{Access, TokenRequest, TokenServer, TokenServerOptions, TokenUser};

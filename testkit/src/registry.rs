@@ -16,7 +16,12 @@ use crate::process::{self, NotReady, quote};
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// Username and password for htpasswd basic auth; None = open registry.
+    /// Exclusive with `token_auth`.
     pub basic_auth: Option<(String, String)>,
+    /// Bearer token auth (`auth: token`) against a token server such as
+    /// [`crate::TokenServer`] (its `registry_auth()`). Exclusive with
+    /// `basic_auth`.
+    pub token_auth: Option<TokenAuth>,
     /// Origin allowed to call the registry from a browser (CORS headers).
     pub cors_origin: Option<String>,
     /// `storage.delete.enabled`; without it DELETE answers 405 UNSUPPORTED.
@@ -27,10 +32,24 @@ impl Default for RegistryOptions {
     fn default() -> Self {
         Self {
             basic_auth: None,
+            token_auth: None,
             cors_origin: None,
             delete_enabled: true,
         }
     }
+}
+
+/// The registry's `auth: token` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAuth {
+    /// URL of the token endpoint, sent in the `WWW-Authenticate` challenge.
+    pub realm: String,
+    /// Service name: challenge `service` and the token's required `aud`.
+    pub service: String,
+    /// The token's required `iss`.
+    pub issuer: String,
+    /// PEM file of the certificates trusted to sign tokens.
+    pub rootcertbundle: PathBuf,
 }
 
 /// A running registry; dropping it kills the process and removes its storage.
@@ -42,6 +61,7 @@ pub struct Registry {
     storage_root: PathBuf,
     log_path: PathBuf,
     credentials: Option<(String, String)>,
+    token_auth: Option<TokenAuth>,
     // Declared last so it is removed after the child is gone.
     _dir: TempDir,
 }
@@ -54,6 +74,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 impl Registry {
     /// Starts a registry and waits until `GET /v2/` answers 200 or 401.
     pub fn start(options: RegistryOptions) -> io::Result<Registry> {
+        if options.basic_auth.is_some() && options.token_auth.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "RegistryOptions: basic_auth and token_auth are exclusive",
+            ));
+        }
         let binary = process::find_binary("docker-registry", "/usr/bin/docker-registry")
             .ok_or_else(|| {
                 io::Error::new(
@@ -123,6 +149,7 @@ impl Registry {
                     storage_root,
                     log_path,
                     credentials: options.basic_auth.clone(),
+                    token_auth: options.token_auth.clone(),
                     _dir: dir,
                 }));
             }
@@ -170,6 +197,11 @@ impl Registry {
     /// Basic-auth username and password when auth is on.
     pub fn credentials(&self) -> Option<(String, String)> {
         self.credentials.clone()
+    }
+
+    /// The token auth settings when `auth: token` is on.
+    pub fn token_auth(&self) -> Option<&TokenAuth> {
+        self.token_auth.as_ref()
     }
 }
 
@@ -232,6 +264,17 @@ impl Config<'_> {
                 yaml,
                 "auth:\n  htpasswd:\n    realm: cleanreg-test\n    path: {}\n",
                 quote(&self.htpasswd_path.to_string_lossy())
+            );
+        }
+        if let Some(token) = &options.token_auth {
+            let _ = write!(
+                yaml,
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
+                 rootcertbundle: {}\n",
+                quote(&token.realm),
+                quote(&token.service),
+                quote(&token.issuer),
+                quote(&token.rootcertbundle.to_string_lossy()),
             );
         }
         yaml

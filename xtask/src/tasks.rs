@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use cleanreg_testkit::{Nginx, NginxOptions, Registry, RegistryOptions, Seeder, demo as seed_demo};
+use cleanreg_testkit::{
+    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, demo as seed_demo, demo_multiarch,
+};
 
 use crate::run::{Result, cmd, root, run};
 use crate::setup;
@@ -32,8 +34,10 @@ pub fn demo(args: &[String]) -> Result {
     })
     .map_err(|e| format!("starting the demo registry: {e}"))?;
     let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let repos = seed_demo(&seeder, time::OffsetDateTime::now_utc())
-        .map_err(|e| format!("seeding the demo registry: {e}"))?;
+    let now = time::OffsetDateTime::now_utc();
+    let repos = seed_demo(&seeder, now).map_err(|e| format!("seeding the demo registry: {e}"))?;
+    let indexes = demo_multiarch(&seeder, now)
+        .map_err(|e| format!("seeding the demo registry's multi-platform images: {e}"))?;
     let nginx = Nginx::start(NginxOptions {
         port: Some(port),
         root: dist,
@@ -41,7 +45,7 @@ pub fn demo(args: &[String]) -> Result {
         hide_www_authenticate: true,
     })
     .map_err(|e| format!("starting nginx on 127.0.0.1:{port}: {e}"))?;
-    let images: usize = repos.iter().map(|r| r.images.len()).sum();
+    let images: usize = repos.iter().map(|r| r.images.len()).sum::<usize>() + indexes.len();
     println!(
         "
 cleanreg demo is running.
@@ -51,13 +55,13 @@ cleanreg demo is running.
   Password:   {DEMO_PASSWORD}
 
 The demo registry holds {repositories} repositories and {images} images, built over the last
-year, served at {url}/v2/ (same origin as the page) and directly at {registry}.
+year (acme/gateway: signed multi-platform indexes), served at {url}/v2/ (same origin as the page) and directly at {registry}.
 Try the CLI on it:
   cargo run -q -p cleanreg -- -r {url} -n acme/api -k 3 -u {DEMO_USER} -pw {DEMO_PASSWORD} --dry-run
 
 Press Ctrl-C to stop; the registry's storage is temporary.",
         url = nginx.url(),
-        repositories = repos.len(),
+        repositories = repos.len() + 1,
         registry = registry.url(),
     );
     let (stop, stopped) = std::sync::mpsc::channel();
