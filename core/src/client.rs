@@ -809,4 +809,29 @@ mod tests {
         assert!(error.contains("pagination loops"), "{error}");
         assert_eq!(client.transport.seen.borrow().len(), 2);
     }
+
+    #[test]
+    fn a_challenge_from_another_origin_gets_no_credentials() {
+        let digest = Digest::sha256_of(b"config");
+        let client = client(
+            Scripted::default()
+                .answer(307, &[("location", "https://storage.test/blob")], "")
+                .answer(
+                    401,
+                    &[(
+                        "www-authenticate",
+                        r#"Bearer realm="https://evil.test/token",service="x""#,
+                    )],
+                    "",
+                ),
+        );
+        assert!(run(client.config_created(&"a".parse().unwrap(), &digest)).is_err());
+        let seen = client.transport.seen.borrow();
+        assert_eq!(
+            seen.len(),
+            2,
+            "no token request to the foreign realm: {seen:?}"
+        );
+        assert_eq!(seen[1], ("https://storage.test/blob".to_owned(), None));
+    }
 }
