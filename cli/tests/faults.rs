@@ -388,3 +388,51 @@ fn a_delete_that_fails_is_not_retried_and_the_rest_still_get_outcomes() {
         );
     }
 }
+
+#[test]
+fn a_lost_child_or_config_is_recorded_not_fatal() {
+    let mut content = Content::images(2);
+    // An OCI index over t1's manifest and a child the registry lost.
+    let t1 = &content.files[&format!("/v2/{REPO}/manifests/t1")].1;
+    let present = Digest::sha256_of(t1);
+    let lost = Digest::sha256_of(b"a child an older cleaner deleted");
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{DOCKER_MANIFEST}","size":{},"digest":"{present}","platform":{{"os":"linux","architecture":"amd64"}}}},{{"mediaType":"{DOCKER_MANIFEST}","size":10,"digest":"{lost}","platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#,
+        t1.len()
+    );
+    content.put(
+        &format!("/v2/{REPO}/manifests/multi"),
+        "application/vnd.oci.image.index.v1+json",
+        index.into_bytes(),
+    );
+    content.tags.push("multi".into());
+    content.tags.sort();
+    // t2's config blob is gone too.
+    let t2: serde_json::Value =
+        serde_json::from_slice(&content.files[&format!("/v2/{REPO}/manifests/t2")].1).unwrap();
+    let t2_config = t2["config"]["digest"].as_str().unwrap().to_owned();
+    content
+        .files
+        .remove(&format!("/v2/{REPO}/blobs/{t2_config}"));
+
+    let server = serve(content, Box::new(|_, _| None));
+    let inventory = scan(&client(&server)).expect("the scan goes on");
+    let repo = &inventory.repositories[&REPO.parse().unwrap()];
+    let multi = &repo.images[&repo.tags[&"multi".parse().unwrap()]];
+    assert_eq!(multi.children.len(), 2);
+    assert!(repo.images.contains_key(&present));
+    assert!(!repo.images.contains_key(&lost));
+    let t2 = &repo.images[&repo.tags[&"t2".parse().unwrap()]];
+    assert_eq!(t2.created, None, "a lost config leaves the date unknown");
+    let plan = plan(
+        &inventory,
+        &Policy::keep_newest(0),
+        OffsetDateTime::now_utc(),
+    );
+    let t2_entry = plan
+        .entries
+        .iter()
+        .find(|e| e.tags.iter().any(|t| t.as_str() == "t2"))
+        .unwrap();
+    assert!(!t2_entry.decision.is_delete());
+}

@@ -6,15 +6,17 @@
 //! once per registry), and a `HEAD` for the subject of every attached
 //! artifact that no tag leads to. The inventory is assembled from the answers
 //! in name and digest order, so any concurrency gives the same result.
+//! Any failed read fails the scan, except a 404 for an index child or a
+//! config blob: the registry lost it, and the inventory says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
-use crate::client::Client;
+use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::inventory::{
     Child, DateSource, Image, ImageKind, Inventory, Repository, attachment_tag,
 };
@@ -134,6 +136,7 @@ impl<T: Transport> Client<T> {
         drop(answers);
 
         // 3. Children of indexes, by digest, level by level.
+        let mut missing: BTreeSet<Key> = BTreeSet::new();
         for _ in 0..MAX_INDEX_DEPTH {
             let wanted: BTreeSet<Key> = manifests
                 .iter()
@@ -144,7 +147,7 @@ impl<T: Transport> Client<T> {
                         .iter()
                         .map(move |child| (name.clone(), child.digest.clone()))
                 })
-                .filter(|key| !manifests.contains_key(key))
+                .filter(|key| !manifests.contains_key(key) && !missing.contains(key))
                 .collect();
             if wanted.is_empty() {
                 break;
@@ -156,7 +159,17 @@ impl<T: Transport> Client<T> {
             }))
             .buffer_unordered(limit);
             while let Some((name, digest, fetched)) = answers.next().await {
-                let fetched = fetched?;
+                let fetched = match fetched {
+                    Ok(fetched) => fetched,
+                    // A child the registry lost (an older cleaner deleted
+                    // it) is a fact about the index, not a failed read:
+                    // the index stays in the inventory without it.
+                    Err(error) if is_not_found(&error) => {
+                        missing.insert((name, digest));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
                 state.manifests_read += 1;
                 state.current = Some(name.clone());
                 manifests.insert((name, digest), fetched);
@@ -182,7 +195,12 @@ impl<T: Transport> Client<T> {
         }))
         .buffer_unordered(limit);
         while let Some((digest, created)) = answers.next().await {
-            created_by_config.insert(digest.clone(), created?);
+            // A config blob the registry lost leaves the date unknown.
+            let created = match created {
+                Err(error) if blob_not_found(&error) => None,
+                other => other?,
+            };
+            created_by_config.insert(digest.clone(), created);
             state.blobs_read += 1;
             progress(&state);
         }
@@ -223,6 +241,14 @@ impl<T: Transport> Client<T> {
         progress(&state);
         Ok(inventory)
     }
+}
+
+fn blob_not_found(error: &Error) -> bool {
+    error.status() == Some(404)
+        && matches!(
+            error.registry_code(),
+            None | Some(ErrorCode::BlobUnknown | ErrorCode::ManifestUnknown)
+        )
 }
 
 /// Builds the inventory from what the phases read. Pure and ordered.
