@@ -505,10 +505,14 @@ impl<'a> RepositoryPlanner<'a> {
             .images
             .keys()
             .filter(|d| self.relations.parents(d).is_empty());
+        // An image that an index also lists goes under that index, so the
+        // index is deleted before it.
         let roots = self
             .images
             .iter()
             .map(|(d, _)| *d)
+            .filter(|d| self.relations.parents(d).is_empty())
+            .chain(self.images.iter().map(|(d, _)| *d))
             .chain(unlisted)
             .chain(self.repository.images.keys())
             .cloned()
@@ -971,5 +975,24 @@ mod tests {
             }
         );
         assert_eq!(plan.totals().reclaimable_bytes, 320);
+    }
+
+    #[test]
+    fn a_tagged_child_of_a_deleted_index_comes_after_it() {
+        let child = digest(1);
+        let index_digest = digest(2);
+        let mut repo = Repository::default();
+        repo.images.insert(child.clone(), image(at(3)));
+        let mut listing = index(&[&child]);
+        listing.created = at(1);
+        repo.images.insert(index_digest.clone(), listing);
+        repo.images.insert(digest(3), image(at(10)));
+        repo.tags.insert("child".parse().unwrap(), child.clone());
+        repo.tags
+            .insert("index".parse().unwrap(), index_digest.clone());
+        repo.tags.insert("new".parse().unwrap(), digest(3));
+        let plan = plan(&inventory(vec![("a", repo)]), &Policy::keep_newest(1), NOW);
+        let deletes: Vec<&Digest> = plan.deletes().map(|e| &e.digest).collect();
+        assert_eq!(deletes, [&index_digest, &child]);
     }
 }
