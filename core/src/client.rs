@@ -136,7 +136,7 @@ impl<T: Transport> Client<T> {
             if status == StatusCode::UNAUTHORIZED
                 && !token_retried
                 && same_origin(&final_url, self.registry.origin())
-                && let Some(challenge) = bearer_challenge(&response)
+                && let Some(challenge) = bearer_challenge(&challenges(&response))
             {
                 token_retried = true;
                 let wanted = challenge.scope.clone().or_else(|| scope.clone());
@@ -178,22 +178,9 @@ impl<T: Transport> Client<T> {
 
     /// What a 401/403 should name: the realm and the scope asked for.
     fn auth_context(&self, response: &Response<Vec<u8>>, scope: Option<&str>) -> String {
-        let challenges = response
-            .headers()
-            .get_all(http::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| auth::parse_www_authenticate(v).ok())
-            .flatten()
-            .collect::<Vec<_>>();
+        let challenges = challenges(response);
         let known = self.auth().bearer.clone();
-        let bearer = challenges
-            .iter()
-            .find_map(|c| match c {
-                Challenge::Bearer(b) => Some(b.clone()),
-                _ => None,
-            })
-            .or(known);
+        let bearer = bearer_challenge(&challenges).or(known);
         if let Some(bearer) = bearer {
             let scope = bearer.scope.as_deref().or(scope).unwrap_or("none");
             return format!(" (token realm {}, scope {scope})", bearer.realm);
@@ -223,14 +210,15 @@ impl<T: Transport> Client<T> {
         auth::scope_for(request.method(), path)
     }
 
-    /// Gets a token for `wanted` from the challenge's realm and caches it
-    /// under `key`, the scope later requests of the same kind look up.
+    /// Gets a token for `wanted` from the challenge's realm, caches it under
+    /// `key` (the scope later requests of the same kind look up) and returns
+    /// its `Authorization` value.
     async fn fetch_token(
         &self,
         challenge: &BearerChallenge,
         wanted: Option<&str>,
         key: Option<&str>,
-    ) -> Result<(), Error> {
+    ) -> Result<String, Error> {
         let request =
             auth::token_request(challenge, wanted, self.credentials.as_ref()).map_err(|error| {
                 Error::Protocol {
@@ -252,8 +240,9 @@ impl<T: Transport> Client<T> {
             request: described,
             detail: error.to_string(),
         })?;
+        let header = token.bearer_header();
         self.auth().tokens.insert(key.map(str::to_owned), token);
-        Ok(())
+        Ok(header)
     }
 
     /// The `Authorization` value for a request to the registry's origin.
@@ -269,15 +258,10 @@ impl<T: Transport> Client<T> {
                 .get(&key, self.transport.now())
                 .map(|token| token.bearer_header())
         };
-        if let Some(header) = cached {
-            return Ok(Some(header));
+        match cached {
+            Some(header) => Ok(Some(header)),
+            None => Ok(Some(self.fetch_token(&challenge, scope, scope).await?)),
         }
-        self.fetch_token(&challenge, scope, scope).await?;
-        let auth = self.auth();
-        Ok(auth
-            .tokens
-            .get(&key, self.transport.now())
-            .map(|token| token.bearer_header()))
     }
 
     /// One attempt: sends, following redirects itself; credentials go only
@@ -475,7 +459,15 @@ pub(crate) fn is_not_found(error: &Error) -> bool {
 }
 
 /// The registry's Bearer challenge on a 401, if it sent one.
-fn bearer_challenge(response: &Response<Vec<u8>>) -> Option<BearerChallenge> {
+fn bearer_challenge(challenges: &[Challenge]) -> Option<BearerChallenge> {
+    challenges.iter().find_map(|challenge| match challenge {
+        Challenge::Bearer(bearer) => Some(bearer.clone()),
+        _ => None,
+    })
+}
+
+/// Every challenge of a response's `WWW-Authenticate` headers that parses.
+fn challenges(response: &Response<Vec<u8>>) -> Vec<Challenge> {
     response
         .headers()
         .get_all(http::header::WWW_AUTHENTICATE)
@@ -483,10 +475,7 @@ fn bearer_challenge(response: &Response<Vec<u8>>) -> Option<BearerChallenge> {
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| auth::parse_www_authenticate(v).ok())
         .flatten()
-        .find_map(|challenge| match challenge {
-            Challenge::Bearer(bearer) => Some(bearer),
-            _ => None,
-        })
+        .collect()
 }
 
 /// `http::Request` is not `Clone`; retries need the same request again.

@@ -211,6 +211,18 @@ pub fn attachment_tag(tag: &Tag) -> Option<(Digest, AttachmentKind)> {
     Some((digest, kind))
 }
 
+/// What a manifest is attached to, from its own `subject`, or else from its
+/// tags when every one of them is a cosign/referrers tag. The one rule for
+/// the scan, the planner and [`Repository::attachment_of`].
+pub fn attachment(subject: Option<&Digest>, tags: &[Tag]) -> Option<(Digest, AttachmentKind)> {
+    if let Some(subject) = subject {
+        return Some((subject.clone(), AttachmentKind::Referrer));
+    }
+    let mut named = tags.iter().map(attachment_tag);
+    let first = named.next()??;
+    named.all(|other| other.is_some()).then_some(first)
+}
+
 impl Repository {
     /// The tags in this repository that point at `digest`, in name order.
     pub fn tags_of(&self, digest: &Digest) -> Vec<Tag> {
@@ -228,13 +240,8 @@ impl Repository {
     /// The subject a manifest is attached to: its own `subject`, or the
     /// digest its cosign/referrers tags name when every tag on it is one.
     pub fn attachment_of(&self, digest: &Digest) -> Option<(Digest, AttachmentKind)> {
-        if let Some(subject) = self.images.get(digest).and_then(|i| i.subject.as_ref()) {
-            return Some((subject.clone(), AttachmentKind::Referrer));
-        }
-        let tags = self.tags_of(digest);
-        let mut named = tags.iter().map(attachment_tag);
-        let first = named.next()??;
-        named.all(|other| other.is_some()).then_some(first)
+        let subject = self.images.get(digest).and_then(|i| i.subject.as_ref());
+        attachment(subject, &self.tags_of(digest))
     }
 
     /// The indexes of this repository that list `digest` as a child.

@@ -32,7 +32,8 @@ pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};
 pub use error::{Error, ErrorCode, RegistryError};
 pub use inventory::{
-    AttachmentKind, Child, DateSource, Image, ImageKind, Inventory, Repository, attachment_tag,
+    AttachmentKind, Child, DateSource, Image, ImageKind, Inventory, Repository, attachment,
+    attachment_tag,
 };
 pub use manifest::{
     CREATED_ANNOTATION, Descriptor, Manifest, ManifestError, Platform, parse_config_created,

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::digest::Digest;
 use crate::inventory::{
-    AttachmentKind, DateSource, Image, ImageKind, Inventory, Repository, attachment_tag,
+    AttachmentKind, DateSource, Image, ImageKind, Inventory, Repository, attachment,
 };
 use crate::manifest::Platform;
 use crate::media_type::MediaType;
@@ -294,20 +294,12 @@ impl Relations {
         let mut attached = BTreeMap::new();
         let digests: BTreeSet<&Digest> = repository.images.keys().chain(tags.keys()).collect();
         for digest in digests {
-            let by_subject = repository
+            let subject = repository
                 .images
                 .get(digest)
-                .and_then(|image| image.subject.clone())
-                .map(|subject| (subject, AttachmentKind::Referrer));
-            let by_tags = || {
-                let named: Vec<_> = tags.get(digest)?.iter().map(attachment_tag).collect();
-                if named.iter().all(Option::is_some) {
-                    named.into_iter().next().flatten()
-                } else {
-                    None
-                }
-            };
-            if let Some(attachment) = by_subject.or_else(by_tags) {
+                .and_then(|image| image.subject.as_ref());
+            let tags = tags.get(digest).map_or(&[][..], Vec::as_slice);
+            if let Some(attachment) = attachment(subject, tags) {
                 attached.insert(digest.clone(), attachment);
             }
         }

@@ -17,9 +17,7 @@ use time::OffsetDateTime;
 use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
-use crate::inventory::{
-    Child, DateSource, Image, ImageKind, Inventory, Repository, attachment_tag,
-};
+use crate::inventory::{Child, DateSource, Image, ImageKind, Inventory, Repository, attachment};
 use crate::manifest::Manifest;
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{FetchedManifest, Reference};
@@ -207,20 +205,23 @@ impl<T: Transport> Client<T> {
         drop(answers);
 
         // 5. Subjects of attachments that nothing scanned leads to.
+        let mut tags_of: BTreeMap<Key, Vec<Tag>> = BTreeMap::new();
+        for (name, targets) in &tag_targets {
+            for (tag, digest) in targets {
+                tags_of
+                    .entry((name.clone(), digest.clone()))
+                    .or_default()
+                    .push(tag.clone());
+            }
+        }
         let mut subjects: BTreeSet<Key> = BTreeSet::new();
-        for ((name, digest), fetched) in &manifests {
-            let tags = tag_targets.get(name);
-            let by_tag = tags.into_iter().flatten().filter(|(_, d)| *d == digest);
-            let named = fetched
-                .manifest
-                .subject()
-                .map(|s| s.digest.clone())
-                .into_iter()
-                .chain(by_tag.filter_map(|(tag, _)| attachment_tag(tag).map(|(s, _)| s)));
-            for subject in named {
-                let key = (name.clone(), subject);
-                if !manifests.contains_key(&key) {
-                    subjects.insert(key);
+        for (key, fetched) in &manifests {
+            let subject = fetched.manifest.subject().map(|s| &s.digest);
+            let tags = tags_of.get(key).map_or(&[][..], Vec::as_slice);
+            if let Some((subject, _)) = attachment(subject, tags) {
+                let subject_key = (key.0.clone(), subject);
+                if !manifests.contains_key(&subject_key) {
+                    subjects.insert(subject_key);
                 }
             }
         }
