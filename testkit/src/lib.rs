@@ -7,6 +7,7 @@ mod process;
 mod registry;
 mod scenario;
 mod seeder;
+mod tls;
 mod token;
 
 pub use faulty::{FaultyServer, Reply, SeenRequest};
@@ -29,4 +30,5 @@ pub use seeder::{
     ImageFormat, ImageSpec, MANIFEST_ACCEPT, PushedImage, SeedError, Seeder, media_types,
     pseudo_random_bytes, sha256_digest,
 };
+pub use tls::{TestTls, TlsFiles};
 pub use token::{Access, TokenRequest, TokenServer, TokenServerOptions, TokenUser};

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::process::{self, NotReady, quote};
+use crate::tls::{TestTls, TlsFiles};
 
 /// How to configure the registry.
 #[derive(Debug, Clone)]
@@ -26,6 +27,12 @@ pub struct RegistryOptions {
     pub cors_origin: Option<String>,
     /// `storage.delete.enabled`; without it DELETE answers 405 UNSUPPORTED.
     pub delete_enabled: bool,
+    /// Serve https with this certificate (`http.tls`); `url()` is then
+    /// `https://...` and [`Registry::ca_path`] the CA to trust. A second,
+    /// plain-http registry process on the same storage serves
+    /// [`Registry::seed_url`], for clients that trust only public roots (the
+    /// [`crate::Seeder`]).
+    pub tls: Option<TestTls>,
 }
 
 impl Default for RegistryOptions {
@@ -35,6 +42,7 @@ impl Default for RegistryOptions {
             token_auth: None,
             cors_origin: None,
             delete_enabled: true,
+            tls: None,
         }
     }
 }
@@ -55,11 +63,11 @@ pub struct TokenAuth {
 /// A running registry; dropping it kills the process and removes its storage.
 #[derive(Debug)]
 pub struct Registry {
-    child: Child,
-    port: u16,
-    config_path: PathBuf,
+    main: Served,
+    /// With TLS: the plain-http process on the same storage.
+    plain: Option<Served>,
+    tls: Option<TlsFiles>,
     storage_root: PathBuf,
-    log_path: PathBuf,
     credentials: Option<(String, String)>,
     token_auth: Option<TokenAuth>,
     // Declared last so it is removed after the child is gone.
@@ -91,32 +99,179 @@ impl Registry {
         process::start_with_retries(START_ATTEMPTS, || Self::try_start(&binary, &options))
     }
 
-    /// Outer error: fatal. Inner error: the port was taken, worth a retry.
+    /// Outer error: fatal. Inner error: a port was taken, worth a retry.
     fn try_start(binary: &Path, options: &RegistryOptions) -> io::Result<io::Result<Registry>> {
         let dir = tempfile::Builder::new()
             .prefix("cleanreg-registry-")
             .tempdir()?;
-        let port = process::free_port()?;
         let storage_root = dir.path().join("storage");
         fs::create_dir_all(&storage_root)?;
         let htpasswd_path = dir.path().join("htpasswd");
         if let Some((user, password)) = &options.basic_auth {
             write_htpasswd(&htpasswd_path, user, password)?;
         }
+        let tls = match &options.tls {
+            Some(tls) => Some(tls.write_to(dir.path())?),
+            None => None,
+        };
         let instance = dir
             .path()
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let config_path = dir.path().join("config.yml");
-        let config = Config {
+        // Shared by both processes so an upload's state token verifies on either.
+        let secret = format!("cleanreg-testkit-{instance}");
+        let config = |port, instance, tls| Config {
             port,
             storage_root: &storage_root,
             htpasswd_path: &htpasswd_path,
-            instance: &instance,
+            secret: secret.clone(),
+            instance,
+            tls,
         };
-        fs::write(&config_path, config.yaml(options))?;
-        let log_path = dir.path().join("registry.log");
+        let (agent, scheme) = match &options.tls {
+            Some(test_tls) => (test_tls.agent(PROBE_TIMEOUT)?, "https"),
+            None => (process::probe_agent(), "http"),
+        };
+        let main = Served::start(binary, dir.path(), "", &agent, scheme, |port| {
+            config(port, instance.clone(), tls.as_ref()).yaml(options)
+        })?;
+        let mut main = match main {
+            Ok(main) => main,
+            Err(port_taken) => return Ok(Err(port_taken)),
+        };
+        let plain = if options.tls.is_some() {
+            let plain = Served::start(
+                binary,
+                dir.path(),
+                "-plain",
+                &process::probe_agent(),
+                "http",
+                |port| config(port, format!("{instance}-plain"), None).yaml(options),
+            );
+            match plain {
+                Ok(Ok(plain)) => Some(plain),
+                Ok(Err(port_taken)) => {
+                    process::kill(&mut main.child);
+                    return Ok(Err(port_taken));
+                }
+                Err(fatal) => {
+                    process::kill(&mut main.child);
+                    return Err(fatal);
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Ok(Registry {
+            main,
+            plain,
+            tls,
+            storage_root,
+            credentials: options.basic_auth.clone(),
+            token_auth: options.token_auth.clone(),
+            _dir: dir,
+        }))
+    }
+
+    /// Base URL without trailing slash, e.g. `http://127.0.0.1:5000`, or
+    /// `https://127.0.0.1:5000` with TLS.
+    pub fn url(&self) -> String {
+        self.main.url()
+    }
+
+    /// The loopback port the registry listens on.
+    pub fn port(&self) -> u16 {
+        self.main.port
+    }
+
+    /// A plain-http URL of the same registry storage for fixtures such as
+    /// the [`crate::Seeder`]: `url()` without TLS; with TLS a second
+    /// registry process on the same storage, config and secret.
+    pub fn seed_url(&self) -> String {
+        self.plain.as_ref().unwrap_or(&self.main).url()
+    }
+
+    /// With TLS: the test CA's PEM file, what a client passes as `-c FILE`.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|files| files.ca.as_path())
+    }
+
+    /// With TLS: the CA, certificate and key files the registry uses.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
+    }
+
+    /// The generated config, e.g. for `docker-registry garbage-collect`.
+    pub fn config_path(&self) -> &Path {
+        &self.main.config_path
+    }
+
+    /// Filesystem storage root, for asserting on blobs left on disk.
+    pub fn storage_root(&self) -> &Path {
+        &self.storage_root
+    }
+
+    /// The registry's stdout and stderr.
+    pub fn log_path(&self) -> &Path {
+        &self.main.log_path
+    }
+
+    /// Basic-auth username and password when auth is on.
+    pub fn credentials(&self) -> Option<(String, String)> {
+        self.credentials.clone()
+    }
+
+    /// The token auth settings when `auth: token` is on.
+    pub fn token_auth(&self) -> Option<&TokenAuth> {
+        self.token_auth.as_ref()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        process::kill(&mut self.main.child);
+        if let Some(plain) = &mut self.plain {
+            process::kill(&mut plain.child);
+        }
+    }
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One `docker-registry serve` process, ready.
+#[derive(Debug)]
+struct Served {
+    child: Child,
+    scheme: &'static str,
+    port: u16,
+    config_path: PathBuf,
+    log_path: PathBuf,
+}
+
+impl Served {
+    fn url(&self) -> String {
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
+    }
+
+    /// Starts `docker-registry serve` on a free port with the config
+    /// `yaml(port)` (which must send [`INSTANCE_HEADER`]) as
+    /// `config{suffix}.yml`, logging to `registry{suffix}.log`, and waits
+    /// until `GET /v2/` answers 200 or 401 with this process's instance.
+    /// Outer error: fatal. Inner error: the port was taken.
+    fn start(
+        binary: &Path,
+        dir: &Path,
+        suffix: &str,
+        agent: &ureq::Agent,
+        scheme: &'static str,
+        yaml: impl FnOnce(u16) -> (String, String),
+    ) -> io::Result<io::Result<Served>> {
+        let port = process::free_port()?;
+        let (config, instance) = yaml(port);
+        let config_path = dir.join(format!("config{suffix}.yml"));
+        fs::write(&config_path, config)?;
+        let log_path = dir.join(format!("registry{suffix}.log"));
         let log = File::create(&log_path)?;
         let mut child = Command::new(binary)
             .arg("serve")
@@ -126,8 +281,7 @@ impl Registry {
             .stderr(log)
             .spawn()?;
 
-        let agent = process::probe_agent();
-        let url = format!("http://127.0.0.1:{port}/v2/");
+        let url = format!("{scheme}://127.0.0.1:{port}/v2/");
         // The instance header proves the answer comes from this child, not
         // from whoever else might hold the port.
         let ready = process::wait_ready(&mut child, READY_TIMEOUT, || {
@@ -142,15 +296,12 @@ impl Registry {
         });
         let failure = match ready {
             Ok(Ok(())) => {
-                return Ok(Ok(Registry {
+                return Ok(Ok(Served {
                     child,
+                    scheme,
                     port,
                     config_path,
-                    storage_root,
                     log_path,
-                    credentials: options.basic_auth.clone(),
-                    token_auth: options.token_auth.clone(),
-                    _dir: dir,
                 }));
             }
             Ok(Err(NotReady::Exited(status))) => format!("exited early ({status})"),
@@ -168,47 +319,6 @@ impl Registry {
             Err(error)
         }
     }
-
-    /// Base URL without trailing slash, e.g. `http://127.0.0.1:5000`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The loopback port the registry listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The generated config, e.g. for `docker-registry garbage-collect`.
-    pub fn config_path(&self) -> &Path {
-        &self.config_path
-    }
-
-    /// Filesystem storage root, for asserting on blobs left on disk.
-    pub fn storage_root(&self) -> &Path {
-        &self.storage_root
-    }
-
-    /// The registry's stdout and stderr.
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-
-    /// Basic-auth username and password when auth is on.
-    pub fn credentials(&self) -> Option<(String, String)> {
-        self.credentials.clone()
-    }
-
-    /// The token auth settings when `auth: token` is on.
-    pub fn token_auth(&self) -> Option<&TokenAuth> {
-        self.token_auth.as_ref()
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        process::kill(&mut self.child);
-    }
 }
 
 /// Writes an htpasswd file; the registry accepts bcrypt entries only.
@@ -225,11 +335,15 @@ struct Config<'a> {
     port: u16,
     storage_root: &'a Path,
     htpasswd_path: &'a Path,
-    instance: &'a str,
+    secret: String,
+    /// Value of [`INSTANCE_HEADER`], unique per process.
+    instance: String,
+    tls: Option<&'a TlsFiles>,
 }
 
 impl Config<'_> {
-    fn yaml(&self, options: &RegistryOptions) -> String {
+    /// The config file and the instance header value it makes the registry send.
+    fn yaml(self, options: &RegistryOptions) -> (String, String) {
         let mut yaml = String::new();
         let _ = write!(
             yaml,
@@ -241,8 +355,8 @@ impl Config<'_> {
             root = quote(&self.storage_root.to_string_lossy()),
             delete = options.delete_enabled,
             addr = quote(&format!("127.0.0.1:{}", self.port)),
-            secret = quote(&format!("cleanreg-testkit-{}", self.instance)),
-            instance = quote(self.instance),
+            secret = quote(&self.secret),
+            instance = quote(&self.instance),
         );
         if let Some(origin) = &options.cors_origin {
             let headers = [
@@ -258,6 +372,15 @@ impl Config<'_> {
             for (name, value) in headers {
                 let _ = writeln!(yaml, "    {name}: [{}]", quote(value));
             }
+        }
+        // Still inside `http:`, after the header lines above.
+        if let Some(tls) = self.tls {
+            let _ = write!(
+                yaml,
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                quote(&tls.certificate.to_string_lossy()),
+                quote(&tls.key.to_string_lossy()),
+            );
         }
         if options.basic_auth.is_some() {
             let _ = write!(
@@ -277,6 +400,6 @@ impl Config<'_> {
                 quote(&token.rootcertbundle.to_string_lossy()),
             );
         }
-        yaml
+        (yaml, self.instance)
     }
 }
