@@ -184,6 +184,7 @@ mod tests {
             created_from: created.map(|_| cleanreg_core::DateSource::Config),
             size: 2_000,
             platforms: Vec::new(),
+            rule: None,
             decision,
         }
     }
@@ -195,7 +196,11 @@ mod tests {
             &entry(
                 Some(datetime!(2026-06-01 0:00 UTC)),
                 Decision::Delete {
-                    reason: DeleteReason::BeyondNewest { rank: 3, keep: 2 },
+                    reason: DeleteReason::Expired {
+                        rank: 3,
+                        keep_newest: Some(2),
+                        older_than: Vec::new(),
+                    },
                 },
             ),
             now,
@@ -208,7 +213,7 @@ mod tests {
         assert_eq!(row.date, "2026-06-01 00:00 UTC (from config)");
         assert_eq!((row.kind.as_str(), row.role), ("image", "image"));
         assert_eq!(row.size, "2.0 kB");
-        assert!(row.reason.starts_with("#3 newest"), "{}", row.reason);
+        assert!(row.reason.starts_with("3rd newest"), "{}", row.reason);
     }
 
     #[test]

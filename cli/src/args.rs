@@ -1,78 +1,176 @@
-//! The command line, compatible with the original cleanreg's flags.
+//! The command line: every flag of the original cleanreg (v0.3 to v0.8),
+//! with the same meaning, and cleanreg's own long options.
 
-use clap::Parser;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "cleanreg",
     version,
     about = "Deletes all but the newest images of Docker/OCI registry repositories, safely.",
-    after_help = "The original cleanreg's two-letter flag -pw is accepted too. Deleting frees \
-                  space only after the registry's garbage collection; cleanreg prints the command."
+    after_help = "The original cleanreg's multi-letter flags -pw, -cf, -re and -sv are accepted \
+                  too. Deleting frees space only after the registry's garbage collection; \
+                  cleanreg prints the command.\n\nExit status: 0 done (or nothing to do), \
+                  1 error (nothing deleted after it), 2 usage error, 3 some deletes or \
+                  restores failed (the report says which)."
 )]
 pub struct Args {
-    /// Registry to clean, e.g. http://127.0.0.1:5000
-    #[arg(short = 'r', long = "registry", value_name = "URL")]
-    pub registry: String,
+    #[command(subcommand)]
+    pub command: Option<Command>,
 
-    /// Repository to clean (repeat for several)
-    #[arg(short = 'n', long = "reponame", value_name = "REPO", required = true)]
+    /// Registry to clean, e.g. http://127.0.0.1:5000
+    #[arg(short = 'r', long = "registry", value_name = "URL", global = true)]
+    pub registry: Option<String>,
+
+    /// Repository to clean, optionally limited to a tag (a regular
+    /// expression with -re); repeat for several
+    #[arg(short = 'n', long = "reponame", value_name = "REPO[:TAG]")]
     pub repositories: Vec<String>,
 
     /// Images (distinct manifests, not tags) to keep per repository, newest first
     #[arg(short = 'k', long = "keepimages", value_name = "N")]
-    pub keep: usize,
+    pub keep: Option<usize>,
+
+    /// Also keep images created since DATE (YYYY-MM-DD, YYYYMMDD, with an
+    /// optional Thh:mm:ss, UTC; or RFC 3339)
+    #[arg(
+        short = 's',
+        long = "since",
+        visible_short_alias = 'd',
+        value_name = "DATE"
+    )]
+    pub since: Option<String>,
+
+    /// Repositories with their own settings: `REPO COUNT` lines, or the
+    /// YAML `REPO: {tag, keepimages, keepsince}`
+    #[arg(short = 'f', long = "reposfile", value_name = "FILE")]
+    pub reposfile: Option<PathBuf>,
+
+    /// Clean every repository of the catalog with -k/-s; -n and -f entries
+    /// override per repository (also -cf)
+    #[arg(long = "clean-full-catalog")]
+    pub full_catalog: bool,
+
+    /// The tag of -n REPO:TAG and the file's `tag:` are regular expressions
+    /// matched against whole tags (also -re)
+    #[arg(long = "regex")]
+    pub regex: bool,
+
+    /// Keep any digest that several tags of its repository point at
+    #[arg(short = 'i', long = "ignore-ref-tags")]
+    pub ignore_ref_tags: bool,
+
+    /// Retention policy file (TOML, or JSON by its .json extension);
+    /// replaces -k, -s, -f, -re and -i
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 
     /// Basic auth user
-    #[arg(short = 'u', long = "basicauth-user", value_name = "USER")]
+    #[arg(
+        short = 'u',
+        long = "basicauth-user",
+        value_name = "USER",
+        global = true
+    )]
     pub user: Option<String>,
 
-    /// Basic auth password (also -pw; better: the CLEANREG_PASSWORD environment variable)
+    /// Basic auth password (also -pw); better: the CLEANREG_PASSWORD
+    /// environment variable or --password-stdin, which keep it out of `ps`
     #[arg(
         long = "basicauth-pw",
         value_name = "PASSWORD",
         env = "CLEANREG_PASSWORD",
         hide_env_values = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        global = true
     )]
     pub password: Option<String>,
 
+    /// Read the password from the first line of standard input
+    #[arg(long = "password-stdin", global = true, conflicts_with = "password")]
+    pub password_stdin: bool,
+
+    /// CA certificate (PEM) for a registry whose certificate a private CA signed
+    #[arg(short = 'c', long = "cacert", value_name = "FILE", global = true)]
+    pub cacert: Option<PathBuf>,
+
+    /// Accept any TLS certificate (also -sv); for tests only
+    #[arg(long = "skip-tls-verify", global = true)]
+    pub skip_tls_verify: bool,
+
+    /// Reach the registry through the proxy of HTTPS_PROXY/HTTP_PROXY
+    /// (honouring NO_PROXY); without it the registry is reached directly
+    #[arg(short = 'p', long = "proxy", global = true)]
+    pub proxy: bool,
+
     /// Answer yes to the confirmation question
-    #[arg(short = 'y', long = "assume-yes", visible_alias = "yes")]
+    #[arg(short = 'y', long = "assume-yes", visible_alias = "yes", global = true)]
     pub assume_yes: bool,
 
     /// Deprecated alias of -y, kept for the original's scripts
-    #[arg(short = 'q', long = "quiet", hide = true)]
+    #[arg(short = 'q', long = "quiet", hide = true, global = true)]
     pub quiet: bool,
 
-    /// Print the plan and stop; nothing is deleted
-    #[arg(long = "dry-run")]
-    pub dry_run: bool,
-
-    /// Reach the registry through the proxy of HTTP_PROXY/HTTPS_PROXY
-    #[arg(short = 'p', long = "proxy")]
-    pub proxy: bool,
-
     /// More output (repeatable)
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// Requests kept in flight while reading the registry.
+    /// Requests kept in flight while reading the registry
     #[arg(
         short = 'w',
         long = "metadata-workers",
         value_name = "N",
         default_value_t = cleanreg_core::DEFAULT_CONCURRENCY,
-        value_parser = clap::value_parser!(usize)
+        value_parser = clap::value_parser!(usize),
+        global = true
     )]
     pub workers: usize,
+
+    /// Print the plan and stop; nothing is deleted
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Print the plan and the outcomes as one JSON document on stdout
+    #[arg(long = "json", global = true)]
+    pub json: bool,
+
+    /// Save the plan (JSON) to FILE, for --apply-plan
+    #[arg(long = "plan-out", value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+
+    /// Apply a plan saved by --plan-out or exported by the dashboard,
+    /// re-checking every digest against the registry first
+    #[arg(long = "apply-plan", value_name = "FILE", conflicts_with_all = ["repositories", "reposfile", "full_catalog", "policy", "keep", "since", "regex", "ignore_ref_tags", "plan_out"])]
+    pub apply_plan: Option<PathBuf>,
+
+    /// Where to write the recovery file before deleting (default:
+    /// cleanreg-recovery-<time>.json in the current directory)
+    #[arg(long = "recovery-file", value_name = "FILE")]
+    pub recovery_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Put back the manifests and tags of a recovery file (works until the
+    /// registry's garbage collection removes their blobs)
+    Restore {
+        /// The recovery file written before a delete
+        file: PathBuf,
+    },
 }
 
 /// The original's multi-letter short flags, which clap cannot declare.
-const LEGACY_FLAGS: [(&str, &str); 1] = [("-pw", "--basicauth-pw")];
+const LEGACY_FLAGS: [(&str, &str); 4] = [
+    ("-pw", "--basicauth-pw"),
+    ("-cf", "--clean-full-catalog"),
+    ("-re", "--regex"),
+    ("-sv", "--skip-tls-verify"),
+];
 
 /// Flags whose next argument is a value, never a flag to rewrite.
-const TAKES_VALUE: [&str; 12] = [
+const TAKES_VALUE: [&str; 24] = [
     "-w",
     "--metadata-workers",
     "-r",
@@ -85,9 +183,22 @@ const TAKES_VALUE: [&str; 12] = [
     "--basicauth-user",
     "-pw",
     "--basicauth-pw",
+    "-s",
+    "-d",
+    "--since",
+    "-f",
+    "--reposfile",
+    "-c",
+    "--cacert",
+    "--policy",
+    "--plan-out",
+    "--apply-plan",
+    "--recovery-file",
+    "restore",
 ];
 
-/// Rewrites `-pw` into its long form before clap reads the arguments.
+/// Rewrites the original's multi-letter flags into their long forms before
+/// clap reads the arguments; a value is never rewritten.
 pub fn rewrite_legacy_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out = Vec::new();
     let mut value_next = false;
@@ -113,6 +224,11 @@ impl Args {
         Args::parse_from(rewrite_legacy_flags(std::env::args()))
     }
 
+    /// Parses a command line (program name first), for tests and callers.
+    pub fn try_parse_words<I: IntoIterator<Item = String>>(words: I) -> Result<Args, clap::Error> {
+        Args::try_parse_from(rewrite_legacy_flags(words))
+    }
+
     pub fn assume_yes(&self) -> bool {
         self.assume_yes || self.quiet
     }
@@ -125,31 +241,55 @@ mod tests {
     fn parse(line: &str) -> Result<Args, clap::Error> {
         let words = std::iter::once("cleanreg".to_owned())
             .chain(line.split_whitespace().map(str::to_owned));
-        Args::try_parse_from(rewrite_legacy_flags(words))
+        Args::try_parse_words(words)
     }
 
     #[test]
-    fn accepts_the_original_flags() {
-        let args = parse("-r http://r:5000 -n team/app -k 3 -u admin -pw -pw -y -vv").unwrap();
-        assert_eq!(args.registry, "http://r:5000");
-        assert_eq!(args.repositories, ["team/app"]);
-        assert_eq!(args.keep, 3);
+    fn accepts_every_flag_of_the_original() {
+        let args = parse(
+            "-r http://r:5000 -n team/app:ci-.* -re -k 3 -s 20260101 -f repos.yml -cf -c ca.pem \
+             -sv -i -u admin -pw -pw -y -vv -p -w 4",
+        )
+        .unwrap();
+        assert_eq!(args.registry.as_deref(), Some("http://r:5000"));
+        assert_eq!(args.repositories, ["team/app:ci-.*"]);
+        assert_eq!(args.keep, Some(3));
+        assert_eq!(args.since.as_deref(), Some("20260101"));
+        assert_eq!(args.reposfile, Some(PathBuf::from("repos.yml")));
+        assert!(args.full_catalog && args.regex && args.skip_tls_verify && args.ignore_ref_tags);
+        assert_eq!(args.cacert, Some(PathBuf::from("ca.pem")));
         assert_eq!(args.user.as_deref(), Some("admin"));
         assert_eq!(
             args.password.as_deref(),
             Some("-pw"),
             "a value is never rewritten"
         );
-        assert!(args.assume_yes() && args.verbose == 2);
+        assert!(args.assume_yes() && args.verbose == 2 && args.proxy);
+        assert_eq!(args.workers, 4);
         assert!(parse("-r x -n a -k 1 -q").unwrap().assume_yes());
         assert!(parse("-r x -n a -k 1 --yes").unwrap().assume_yes());
+        assert_eq!(
+            parse("-r x -n a -d 2026-01-01").unwrap().since.as_deref(),
+            Some("2026-01-01")
+        );
     }
 
     #[test]
-    fn requires_a_registry_a_repository_and_a_count() {
-        assert!(parse("-n a -k 1").is_err());
-        assert!(parse("-r x -k 1").is_err());
-        assert!(parse("-r x -n a").is_err());
+    fn restore_is_a_subcommand_that_takes_the_connection_flags() {
+        let args = parse("restore saved.json -r http://r:5000 -u admin -y").unwrap();
+        assert!(
+            matches!(args.command, Some(Command::Restore { ref file }) if file == &PathBuf::from("saved.json"))
+        );
+        assert_eq!(args.user.as_deref(), Some("admin"));
+    }
+
+    #[test]
+    fn rejects_what_cannot_mean_anything() {
         assert!(parse("-r x -n a -k many").is_err());
+        assert!(parse("-r x --apply-plan p.json -k 3").is_err());
+        assert!(parse("-r x --apply-plan p.json -re").is_err());
+        assert!(parse("-r x --apply-plan p.json -i").is_err());
+        assert!(parse("-r x --apply-plan p.json --plan-out q.json").is_err());
+        assert!(parse("-r x -n a -k 1 -pw a --password-stdin").is_err());
     }
 }

@@ -1,123 +1,466 @@
-//! The `cleanreg` command: scan, plan, confirm, delete, report.
+//! The `cleanreg` command: scan, plan, confirm, save a recovery file,
+//! delete, report. Also `--apply-plan` for a saved plan and `restore`.
 
 pub mod args;
+mod progress;
 mod report;
+pub mod restore;
 pub mod transport;
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cleanreg_core::{
-    Client, Credentials, GARBAGE_COLLECT_HINT, Policy, RegistryUrl, RepositoryName, ScanScope, plan,
+    ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, OriginalSettings, Plan, PlanFile,
+    Policy, PolicyFormat, RegistryUrl, RepositoryName, ScanScope, Since, parse_reposfile, plan,
 };
+use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use args::Args;
-pub use transport::NativeTransport;
+pub use args::{Args, Command};
+pub use transport::{NativeTransport, TransportOptions};
 
-/// Exit status when some deletes failed.
-pub const EXIT_FAILED_DELETES: u8 = 1;
-/// Exit status for bad arguments or a registry that could not be read.
-pub const EXIT_ERROR: u8 = 2;
+/// Exit status: done, or nothing to do.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: the registry or a file could not be read or written;
+/// nothing was deleted after the error.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status: the command line (or a policy or repository file) is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status: some deletes or restores failed; the report says which.
+pub const EXIT_PARTIAL: u8 = 3;
 
-/// Runs the command; `input` answers the confirmation question.
+/// Why the command stopped early.
+#[derive(Debug)]
+enum Stop {
+    Usage(String),
+    Error(String),
+}
+
+fn usage(message: impl Into<String>) -> Stop {
+    Stop::Usage(message.into())
+}
+
+fn error(message: impl Into<String>) -> Stop {
+    Stop::Error(message.into())
+}
+
+/// Where text goes: with `--json` stdout carries only the JSON document
+/// and everything meant for a person goes to stderr.
+struct Console<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    json: bool,
+    /// Draw progress bars (stderr is a terminal).
+    bars: bool,
+    verbose: u8,
+}
+
+impl Console<'_> {
+    fn human(&mut self) -> &mut dyn Write {
+        if self.json { self.err } else { self.out }
+    }
+}
+
+fn io_error(e: std::io::Error) -> Stop {
+    error(format!("writing output: {e}"))
+}
+
+/// Runs the command; `input` gives `--password-stdin` and the answer to the
+/// confirmation question.
 pub fn run(
     args: &Args,
     input: &mut dyn BufRead,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> ExitCode {
-    match run_inner(args, input, out, err) {
-        Ok(code) => code,
-        Err(message) => {
-            let _ = writeln!(err, "cleanreg: {message}");
+    let mut console = Console {
+        out,
+        err,
+        json: args.json,
+        bars: std::io::stderr().is_terminal() && args.verbose == 0,
+        verbose: args.verbose,
+    };
+    match run_inner(args, input, &mut console) {
+        Ok(code) => ExitCode::from(code),
+        Err(Stop::Usage(message)) => {
+            let _ = writeln!(console.err, "cleanreg: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Stop::Error(message)) => {
+            let _ = writeln!(console.err, "cleanreg: {message}");
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn run_inner(
-    args: &Args,
-    input: &mut dyn BufRead,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ExitCode, String> {
-    let registry = RegistryUrl::parse(&args.registry).map_err(|e| e.to_string())?;
-    let repositories = args
-        .repositories
-        .iter()
-        .map(|name| name.parse::<RepositoryName>().map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let credentials = match (&args.user, &args.password) {
-        (Some(user), Some(password)) => Some(Credentials::new(user, password)),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err("-u needs a password: give -pw PASSWORD or set CLEANREG_PASSWORD".into());
-        }
-        (None, Some(_)) => return Err("a password needs a user: give -u USER".into()),
-    };
-    let client = Client::new(NativeTransport::new(args.proxy), registry, credentials)
-        .with_concurrency(args.workers);
-    let io = |e: std::io::Error| format!("writing output: {e}");
-
-    futures_executor::block_on(async {
-        client.ping().await.map_err(|e| e.to_string())?;
-        let verbose = args.verbose > 0;
-        let inventory = client
-            .scan(&ScanScope::Repositories(repositories), &mut |progress| {
-                if verbose {
-                    let _ = writeln!(err, "scan: {progress}");
+fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Result<u8, Stop> {
+    let credentials = credentials(args, input)?;
+    if let Some(Command::Restore { file }) = &args.command {
+        return restore(args, credentials, file, console);
+    }
+    if let Some(path) = &args.apply_plan {
+        let text = read_file(path)?;
+        let saved =
+            PlanFile::from_json(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        let registry = match &args.registry {
+            Some(given) => {
+                let given = parse_registry(given)?;
+                let saved_for = parse_registry(&saved.registry)?;
+                if given.as_str() != saved_for.as_str() {
+                    return Err(usage(format!(
+                        "{} was made for {saved_for}, not {given}; give -r {saved_for} or plan again",
+                        path.display()
+                    )));
                 }
+                given
+            }
+            None => parse_registry(&saved.registry)?,
+        };
+        let client = client(args, registry, credentials)?;
+        return futures_executor::block_on(async {
+            client.ping().await.map_err(|e| error(e.to_string()))?;
+            report::print_plan(&saved.plan, console.human()).map_err(io_error)?;
+            delete(args, &client, &saved.plan, input, console).await
+        });
+    }
+    let (policy, scope) = selection(args)?;
+    let registry = parse_registry(
+        args.registry
+            .as_deref()
+            .ok_or_else(|| usage("give the registry with -r URL"))?,
+    )?;
+    let client = client(args, registry, credentials)?;
+    futures_executor::block_on(async {
+        client.ping().await.map_err(|e| error(e.to_string()))?;
+        let mut bar = progress::Bar::new(console.bars);
+        let verbose = console.verbose > 0;
+        let err = &mut *console.err;
+        let inventory = client
+            .scan(&scope, &mut |step| {
+                if verbose {
+                    let _ = writeln!(err, "scan: {step}");
+                }
+                bar.scan(step);
             })
             .await
-            .map_err(|e| format!("scan failed, nothing was deleted: {e}"))?;
-        let plan = plan(
-            &inventory,
-            &Policy::keep_newest(args.keep),
-            OffsetDateTime::now_utc(),
-        );
-        report::print_plan(&plan, out).map_err(io)?;
-
-        let deletes = plan.totals().deleted_manifests;
-        if deletes == 0 {
-            writeln!(out, "Nothing to delete.").map_err(io)?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        if args.dry_run {
-            writeln!(out, "Dry run: nothing was deleted.").map_err(io)?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        if !args.assume_yes() {
-            write!(
-                out,
-                "Delete {deletes} manifests (and every tag on them) from {}? This cannot be undone. [y/N] ",
-                client.registry()
+            .map_err(|e| error(format!("scan failed, nothing was deleted: {e}")))?;
+        bar.finish();
+        let plan = plan(&inventory, &policy, OffsetDateTime::now_utc());
+        report::print_plan(&plan, console.human()).map_err(io_error)?;
+        if let Some(path) = &args.plan_out {
+            let saved = PlanFile::new(client.registry().as_str(), plan.clone());
+            write_new_file(path, saved.to_json_pretty().as_bytes())?;
+            writeln!(
+                console.human(),
+                "Plan saved to {}; apply it with --apply-plan {}",
+                path.display(),
+                path.display()
             )
-            .map_err(io)?;
-            out.flush().map_err(io)?;
-            let mut answer = String::new();
-            input
-                .read_line(&mut answer)
-                .map_err(|e| format!("reading the answer: {e}"))?;
-            if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-                writeln!(out, "Nothing deleted.").map_err(io)?;
-                return Ok(ExitCode::SUCCESS);
-            }
+            .map_err(io_error)?;
         }
-        let report = client
-            .apply(&plan, &mut |_, entry| {
-                let _ = report::print_outcome(entry, out);
-            })
-            .await;
-        report::print_summary(&report, out).map_err(io)?;
-        let counts = report.counts();
-        if counts.deleted > 0 {
-            writeln!(out, "\n{GARBAGE_COLLECT_HINT}").map_err(io)?;
-        }
-        Ok(if counts.failed > 0 {
-            ExitCode::from(EXIT_FAILED_DELETES)
-        } else {
-            ExitCode::SUCCESS
-        })
+        delete(args, &client, &plan, input, console).await
     })
+}
+
+/// Confirms, saves the recovery file, deletes and reports.
+async fn delete(
+    args: &Args,
+    client: &Client<NativeTransport>,
+    plan: &Plan,
+    input: &mut dyn BufRead,
+    console: &mut Console<'_>,
+) -> Result<u8, Stop> {
+    let deletes = plan.totals().deleted_manifests;
+    let finish = |console: &mut Console, report: Option<&ApplyReport>, recovery: Option<&Path>| {
+        if console.json {
+            let document = JsonReport {
+                registry: client.registry().as_str(),
+                plan,
+                totals: plan.totals(),
+                recovery_file: recovery.map(|p| p.display().to_string()),
+                outcomes: report.map(|r| r.outcomes.as_slice()).unwrap_or_default(),
+                counts: report.map(ApplyReport::counts),
+            };
+            let text = serde_json::to_string_pretty(&document)
+                .map_err(|e| error(format!("encoding JSON: {e}")))?;
+            writeln!(console.out, "{text}").map_err(io_error)?;
+        }
+        Ok::<(), Stop>(())
+    };
+    if deletes == 0 {
+        writeln!(console.human(), "Nothing to delete.").map_err(io_error)?;
+        finish(console, None, None)?;
+        return Ok(EXIT_OK);
+    }
+    if args.dry_run {
+        writeln!(console.human(), "Dry run: nothing was deleted.").map_err(io_error)?;
+        finish(console, None, None)?;
+        return Ok(EXIT_OK);
+    }
+    if !args.assume_yes() {
+        let human = console.human();
+        write!(
+            human,
+            "Delete {deletes} manifests (and every tag on them) from {}? [y/N] ",
+            client.registry()
+        )
+        .map_err(io_error)?;
+        human.flush().map_err(io_error)?;
+        let mut answer = String::new();
+        input
+            .read_line(&mut answer)
+            .map_err(|e| error(format!("reading the answer: {e}")))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            writeln!(console.human(), "Nothing deleted.").map_err(io_error)?;
+            finish(console, None, None)?;
+            return Ok(EXIT_OK);
+        }
+    }
+    let recovery_path = args
+        .recovery_file
+        .clone()
+        .unwrap_or_else(default_recovery_path);
+    let recovery = client.recovery_for(plan).await.map_err(|e| {
+        error(format!(
+            "could not read the manifests for the recovery file, nothing was deleted: {e}"
+        ))
+    })?;
+    restore::write_recovery(&recovery_path, &recovery)
+        .map_err(|e| error(format!("{e}; nothing was deleted")))?;
+    writeln!(
+        console.human(),
+        "Recovery file: {} (until garbage collection runs, `cleanreg restore {}` puts these \
+         manifests and tags back)",
+        recovery_path.display(),
+        recovery_path.display()
+    )
+    .map_err(io_error)?;
+    let mut bar = progress::Bar::new(console.bars);
+    let report = {
+        let Console { out, err, json, .. } = &mut *console;
+        let human: &mut dyn Write = if *json { &mut **err } else { &mut **out };
+        client
+            .apply(plan, &mut |counts, entry| {
+                bar.apply(counts);
+                let _ = report::print_outcome(entry, human);
+            })
+            .await
+    };
+    bar.finish();
+    report::print_summary(&report, console.human()).map_err(io_error)?;
+    let counts = report.counts();
+    if counts.deleted > 0 {
+        writeln!(console.human(), "\n{GARBAGE_COLLECT_HINT}").map_err(io_error)?;
+    }
+    finish(console, Some(&report), Some(&recovery_path))?;
+    Ok(if counts.failed > 0 {
+        EXIT_PARTIAL
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The `--json` document.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    registry: &'a str,
+    plan: &'a Plan,
+    totals: cleanreg_core::PlanTotals,
+    /// Where the recovery file was written; absent when nothing was deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_file: Option<String>,
+    /// One per delete attempted; empty on a dry run.
+    outcomes: &'a [cleanreg_core::EntryOutcome],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<cleanreg_core::ApplyCounts>,
+}
+
+fn restore(
+    args: &Args,
+    credentials: Option<Credentials>,
+    file: &Path,
+    console: &mut Console,
+) -> Result<u8, Stop> {
+    let text = read_file(file)?;
+    let recovery = cleanreg_core::RecoveryFile::from_json(&text)
+        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    let registry = match &args.registry {
+        Some(given) => parse_registry(given)?,
+        None => parse_registry(&recovery.registry)?,
+    };
+    let client = client(args, registry, credentials)?;
+    futures_executor::block_on(async {
+        client.ping().await.map_err(|e| error(e.to_string()))?;
+        let report = restore::restore_from(&client, file, console.human())
+            .await
+            .map_err(usage)?;
+        if console.json {
+            let text = serde_json::to_string_pretty(&report)
+                .map_err(|e| error(format!("encoding JSON: {e}")))?;
+            writeln!(console.out, "{text}").map_err(io_error)?;
+        }
+        // A tag left alone on a manifest that was there all along (an entry
+        // the apply skipped) lost nothing; anything else not put back did.
+        let lost = report.outcomes.iter().any(|outcome| match &outcome.result {
+            cleanreg_core::RestoreResult::Failed { .. } => true,
+            cleanreg_core::RestoreResult::Partial { was_present, .. } => !was_present,
+            _ => false,
+        });
+        Ok(if lost { EXIT_PARTIAL } else { EXIT_OK })
+    })
+}
+
+/// The policy and the repositories to scan, from `--policy` or from the
+/// original's flags.
+fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
+    if let Some(path) = &args.policy {
+        let clash = [
+            (args.keep.is_some(), "-k"),
+            (args.since.is_some(), "-s"),
+            (args.reposfile.is_some(), "-f"),
+            (args.regex, "-re"),
+            (args.ignore_ref_tags, "-i"),
+        ];
+        if let Some((_, flag)) = clash.iter().find(|(given, _)| *given) {
+            return Err(usage(format!(
+                "--policy replaces {flag}: put it in the policy file instead"
+            )));
+        }
+        let text = read_file(path)?;
+        let format = PolicyFormat::of_path(&path.to_string_lossy());
+        let policy =
+            Policy::parse(&text, format).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        let scope = if args.repositories.is_empty() || args.full_catalog {
+            ScanScope::Catalog
+        } else {
+            let names = args
+                .repositories
+                .iter()
+                .map(|given| {
+                    if given.contains(':') {
+                        return Err(usage(format!(
+                            "-n {given}: with --policy, limit tags with only_tags in the policy"
+                        )));
+                    }
+                    given
+                        .parse::<RepositoryName>()
+                        .map_err(|e| usage(format!("-n {given}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            ScanScope::Repositories(names)
+        };
+        return Ok((policy, scope));
+    }
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| {
+            text.parse::<Since>()
+                .map_err(|e| usage(format!("-s {text}: {e}")))
+        })
+        .transpose()?;
+    let reposfile = match &args.reposfile {
+        Some(path) => {
+            let text = read_file(path)?;
+            let parsed =
+                parse_reposfile(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+            Some((path.display().to_string(), parsed))
+        }
+        None => None,
+    };
+    let settings = OriginalSettings {
+        keep_images: args.keep,
+        since,
+        regex: args.regex,
+        ignore_ref_tags: args.ignore_ref_tags,
+        full_catalog: args.full_catalog,
+        repositories: args.repositories.clone(),
+        reposfile,
+    };
+    let selection = settings.selection().map_err(usage)?;
+    let scope = match selection.repositories {
+        Some(names) => ScanScope::Repositories(names),
+        None => ScanScope::Catalog,
+    };
+    Ok((selection.policy, scope))
+}
+
+fn credentials(args: &Args, input: &mut dyn BufRead) -> Result<Option<Credentials>, Stop> {
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        input
+            .read_line(&mut line)
+            .map_err(|e| error(format!("reading the password from stdin: {e}")))?;
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.is_empty() {
+            return Err(usage("--password-stdin: standard input gave no password"));
+        }
+        Some(line.to_owned())
+    } else {
+        args.password.clone()
+    };
+    match (&args.user, password) {
+        (Some(user), Some(password)) => Ok(Some(Credentials::new(user, &password))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(usage(
+            "-u needs a password: give -pw PASSWORD, --password-stdin or set CLEANREG_PASSWORD",
+        )),
+        (None, Some(_)) => Err(usage("a password needs a user: give -u USER")),
+    }
+}
+
+fn parse_registry(text: &str) -> Result<RegistryUrl, Stop> {
+    RegistryUrl::parse(text).map_err(|e| usage(format!("-r {text}: {e}")))
+}
+
+fn client(
+    args: &Args,
+    registry: RegistryUrl,
+    credentials: Option<Credentials>,
+) -> Result<Client<NativeTransport>, Stop> {
+    let options = TransportOptions {
+        ca_file: args.cacert.clone(),
+        skip_tls_verify: args.skip_tls_verify,
+        ..TransportOptions::default()
+    };
+    // The original reached the registry directly unless -p asked for the
+    // system proxy; so does cleanreg.
+    let options = if args.proxy {
+        options.with_env_proxy()
+    } else {
+        options
+    };
+    let transport = NativeTransport::with_options(&options).map_err(usage)?;
+    Ok(Client::new(transport, registry, credentials).with_concurrency(args.workers.max(1)))
+}
+
+fn read_file(path: &Path) -> Result<String, Stop> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+/// Writes a file that must not exist yet, so a saved plan or recovery file
+/// is never overwritten by accident.
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), Stop> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| error(format!("{}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .map_err(|e| error(format!("{}: {e}", path.display())))
+}
+
+fn default_recovery_path() -> PathBuf {
+    let now = OffsetDateTime::now_utc();
+    PathBuf::from(format!(
+        "cleanreg-recovery-{:04}{:02}{:02}T{:02}{:02}{:02}Z.json",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    ))
 }

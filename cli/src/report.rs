@@ -52,7 +52,7 @@ fn kind(entry: &PlanEntry) -> String {
 /// One line per manifest: repository, digest, kind, tags, created, decision,
 /// reason. Children and attachments follow what they belong to, indented.
 pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    let rows: Vec<[String; 6]> = plan
+    let rows: Vec<[String; 7]> = plan
         .entries
         .iter()
         .map(|entry| {
@@ -63,6 +63,10 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 tags(&entry.tags),
                 created(entry, plan),
                 entry.decision.label().to_uppercase(),
+                entry
+                    .rule
+                    .as_ref()
+                    .map_or_else(|| "default".to_owned(), ToString::to_string),
             ]
         })
         .collect();
@@ -73,6 +77,7 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "TAGS",
         "CREATED",
         "DECISION",
+        "RULE",
     ];
     let mut widths = header.map(str::len);
     for row in &rows {
@@ -80,7 +85,7 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |out: &mut dyn Write, cells: [&str; 6], reason: &str| {
+    let line = |out: &mut dyn Write, cells: [&str; 7], reason: &str| {
         let mut text = String::new();
         for (cell, width) in cells.iter().zip(widths) {
             text.push_str(&format!("{cell:<width$}  "));

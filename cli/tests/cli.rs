@@ -8,8 +8,11 @@ use std::process::{Command, Output, Stdio};
 use common::{PASSWORD, USER, seeded, with_auth};
 
 fn cleanreg(args: &[&str], stdin: &str) -> Output {
+    // Recovery files land in the working directory: keep them out of the tree.
+    let workdir = tempfile::tempdir().expect("a temporary directory");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cleanreg"))
         .args(args)
+        .current_dir(workdir.path())
         .env_remove("CLEANREG_PASSWORD")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -95,7 +98,7 @@ fn prints_the_plan_and_deletes_nothing_on_dry_run_or_a_no() {
     assert!(dry.status.success(), "{shown}");
     assert_eq!(shown.matches("DELETE ").count(), 4, "{shown}");
     assert!(
-        shown.contains("#5 newest, only the newest 1 are kept"),
+        shown.contains("5th newest, only the newest 1 is kept"),
         "{shown}"
     );
     assert!(shown.contains("Dry run: nothing was deleted."), "{shown}");
@@ -134,7 +137,11 @@ fn bad_input_gets_a_clear_error_and_nothing_is_deleted() {
         "",
     );
     let shown = text(&wrong);
-    assert_eq!(wrong.status.code(), Some(2), "{shown}");
+    assert_eq!(
+        wrong.status.code(),
+        Some(1),
+        "a registry error exits 1: {shown}"
+    );
     assert!(
         shown.contains("UNAUTHORIZED") && shown.contains("username and password"),
         "{shown}"
@@ -142,6 +149,7 @@ fn bad_input_gets_a_clear_error_and_nothing_is_deleted() {
     assert!(!shown.contains("nope"), "{shown}");
 
     let bad_name = cleanreg(&["-r", &url, "-n", "Team/App", "-k", "1"], "");
+    assert_eq!(bad_name.status.code(), Some(2), "a usage error exits 2");
     assert!(
         text(&bad_name).contains("invalid repository name \"Team/App\""),
         "{}",

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256, Sha512};
@@ -10,7 +11,8 @@ use sha2::{Digest as _, Sha256, Sha512};
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest {
     algorithm: Algorithm,
-    hex: String,
+    /// Shared: plans and inventories copy digests often.
+    hex: Arc<str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,7 +49,7 @@ impl Digest {
     pub fn sha256_of(bytes: &[u8]) -> Digest {
         Digest {
             algorithm: Algorithm::Sha256,
-            hex: hex_lower(&Sha256::digest(bytes)),
+            hex: Arc::from(hex_lower(&Sha256::digest(bytes))),
         }
     }
 
@@ -57,7 +59,7 @@ impl Digest {
             Algorithm::Sha256 => hex_lower(&Sha256::digest(bytes)),
             Algorithm::Sha512 => hex_lower(&Sha512::digest(bytes)),
         };
-        hex == self.hex
+        *hex == *self.hex
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -108,7 +110,7 @@ impl FromStr for Digest {
         }
         Ok(Digest {
             algorithm,
-            hex: hex.to_owned(),
+            hex: Arc::from(hex),
         })
     }
 }

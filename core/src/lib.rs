@@ -15,10 +15,15 @@ mod inventory;
 mod manifest;
 mod media_type;
 mod name;
+mod original;
 mod plan;
+mod plan_file;
 mod policy;
 pub mod protocol;
+mod recovery;
+mod reposfile;
 mod scan;
+mod since;
 mod transport;
 
 pub use apply::{ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
@@ -41,12 +46,22 @@ pub use manifest::{
 };
 pub use media_type::{ManifestKind, MediaType};
 pub use name::{NameError, RepositoryName, Tag};
+pub use original::{OriginalSettings, Selection, reposfile_policy};
 pub use plan::{
     Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, Reclaimable, Role, plan,
 };
-pub use policy::Policy;
+pub use plan_file::{PLAN_FILE_FORMAT, PlanFile};
+pub use policy::{
+    AgeLimit, Policy, PolicyError, PolicyFormat, RepositoryPattern, Rule, Since, TagPattern,
+};
 pub use protocol::{RegistryUrl, UrlError};
+pub use recovery::{
+    EntryProblem, RECOVERY_FORMAT, RecoveryEntry, RecoveryError, RecoveryFile, RestoreCounts,
+    RestoreOutcome, RestoreReport, RestoreResult, SkippedTag,
+};
+pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, parse_reposfile};
 pub use scan::{ScanProgress, ScanScope};
+pub use since::{SinceError, format_since, parse_since};
 pub use transport::{Transport, TransportError};
 
 /// What the admin runs after deleting: the registry frees blobs only in a

@@ -2,17 +2,18 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A repository name such as `team/app`: lowercase path components joined by
 /// `/`, each `[a-z0-9]+` runs separated by `.`, `_`, `__` or dashes.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RepositoryName(String);
+pub struct RepositoryName(Arc<str>);
 
 /// A tag such as `v1.2.0`: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tag(String);
+pub struct Tag(Arc<str>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -70,7 +71,7 @@ impl FromStr for RepositoryName {
         if input.len() > MAX_REPOSITORY_LEN || !input.split('/').all(is_path_component) {
             return Err(NameError::Repository(input.to_owned()));
         }
-        Ok(RepositoryName(input.to_owned()))
+        Ok(RepositoryName(Arc::from(input)))
     }
 }
 
@@ -87,7 +88,7 @@ impl FromStr for Tag {
         if !valid {
             return Err(NameError::Tag(input.to_owned()));
         }
-        Ok(Tag(input.to_owned()))
+        Ok(Tag(Arc::from(input)))
     }
 }
 

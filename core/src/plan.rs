@@ -6,8 +6,9 @@
 //! them), signatures and referrers follow their subject, and an attachment
 //! whose subject is gone from the registry is an orphan and goes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,7 +20,7 @@ use crate::inventory::{
 use crate::manifest::Platform;
 use crate::media_type::MediaType;
 use crate::name::{RepositoryName, Tag};
-use crate::policy::Policy;
+use crate::policy::{AgeLimit, Policy, RepositoryPattern, Rule, TagPattern};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -67,6 +68,9 @@ pub struct PlanEntry {
     /// For an index: its children's platforms.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<Platform>,
+    /// The repository rule that decided it; `None`: the default rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RepositoryPattern>,
     pub decision: Decision,
 }
 
@@ -101,7 +105,22 @@ pub enum Decision {
 pub enum KeepReason {
     /// Among the newest `keep` images; `rank` 1 is the newest.
     Newest { rank: usize, keep: usize },
-    /// No usable build date: a count rule never deletes it.
+    /// One of its tags matches a `keep_tags` pattern.
+    TagMatches { tag: Tag, pattern: String },
+    /// Younger than the rule's age limit.
+    Recent { limit: AgeLimit },
+    /// It carries a tag outside `only_tags`, so the rule does not consider
+    /// it; `shared` when it also carries tags inside.
+    OutsideFilter {
+        tag: Tag,
+        pattern: String,
+        shared: bool,
+    },
+    /// More than one tag points at it and the rule skips shared digests.
+    SharedDigest { tags: usize },
+    /// Its rule sets no count or age limit.
+    NoLimit,
+    /// No usable build date, and the rule does not delete such images.
     UnknownAge,
     /// A manifest kind this version does not interpret (schema1, unknown).
     NotInterpreted { media_type: MediaType },
@@ -120,8 +139,18 @@ pub enum KeepReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum DeleteReason {
-    /// Older than the newest `keep` images; `rank` 1 is the newest.
-    BeyondNewest { rank: usize, keep: usize },
+    /// Beyond every limit of its rule: not among the newest `keep_newest`
+    /// (when set), older than every age limit, and no keep clause holds.
+    /// `rank` 1 is the newest image the rule considers.
+    Expired {
+        rank: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_newest: Option<usize>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        older_than: Vec<AgeLimit>,
+    },
+    /// No usable build date, and the rule deletes such images.
+    UnknownAge,
     /// A child of a deleted index that no kept index lists.
     WithDeletedIndex { index: Digest },
     /// Attached to a deleted manifest.
@@ -165,8 +194,32 @@ impl fmt::Display for KeepReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeepReason::Newest { rank, keep } => write!(f, "newest {keep}, this is #{rank}"),
+            KeepReason::TagMatches { tag, pattern } => write!(f, "tag {tag} matches {pattern}"),
+            KeepReason::Recent {
+                limit: limit @ AgeLimit::YoungerThanDays { .. },
+            } => write!(f, "younger than {limit}"),
+            KeepReason::Recent {
+                limit: AgeLimit::NewerThan { since },
+            } => write!(f, "created since {since}"),
+            KeepReason::OutsideFilter {
+                tag,
+                pattern: _,
+                shared: true,
+            } => write!(f, "shares its digest with kept tag {tag}"),
+            KeepReason::OutsideFilter {
+                tag,
+                pattern,
+                shared: false,
+            } => write!(f, "tag {tag} is outside {pattern}, which the rule cleans"),
+            KeepReason::SharedDigest { tags } => {
+                write!(
+                    f,
+                    "{tags} tags share this digest, and shared digests are skipped"
+                )
+            }
+            KeepReason::NoLimit => f.write_str("its rule sets no count or age limit"),
             KeepReason::UnknownAge => {
-                f.write_str("build date unknown, so a count rule never deletes it")
+                f.write_str("build date unknown, so a count or age limit never deletes it")
             }
             KeepReason::NotInterpreted { media_type } => {
                 write!(f, "{media_type} is not read by this version")
@@ -191,8 +244,26 @@ impl fmt::Display for KeepReason {
 impl fmt::Display for DeleteReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeleteReason::BeyondNewest { rank, keep } => {
-                write!(f, "#{rank} newest, only the newest {keep} are kept")
+            DeleteReason::Expired {
+                rank,
+                keep_newest,
+                older_than,
+            } => {
+                write!(f, "{} newest", ordinal(*rank))?;
+                if let Some(keep) = keep_newest {
+                    let verb = if *keep == 1 { "is" } else { "are" };
+                    write!(f, ", only the newest {keep} {verb} kept")?;
+                }
+                for limit in older_than {
+                    match limit {
+                        AgeLimit::YoungerThanDays { .. } => write!(f, ", older than {limit}")?,
+                        AgeLimit::NewerThan { since } => write!(f, ", created before {since}")?,
+                    }
+                }
+                Ok(())
+            }
+            DeleteReason::UnknownAge => {
+                f.write_str("build date unknown, and its rule deletes such images")
             }
             DeleteReason::WithDeletedIndex { index } => {
                 write!(f, "child of deleted index {}", index.short())
@@ -205,6 +276,18 @@ impl fmt::Display for DeleteReason {
             }
         }
     }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, `21st`.
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// Counts over a plan, for summaries.
@@ -254,173 +337,754 @@ impl Plan {
 
 /// Decides every manifest of `inventory`. Pure: same inputs, same plan.
 pub fn plan(inventory: &Inventory, policy: &Policy, now: OffsetDateTime) -> Plan {
-    let mut entries = Vec::new();
-    for (name, repository) in &inventory.repositories {
-        entries.extend(RepositoryPlanner::new(name, repository, policy).entries());
-    }
-    let reclaimable = reclaimable(inventory, &entries);
+    let manifests: usize = inventory
+        .repositories
+        .values()
+        .map(|r| r.images.len())
+        .sum();
+    plan_on_threads(inventory, policy, now, planning_threads(manifests))
+}
+
+fn plan_on_threads(
+    inventory: &Inventory,
+    policy: &Policy,
+    now: OffsetDateTime,
+    workers: usize,
+) -> Plan {
+    let repositories: Vec<(&RepositoryName, &Repository)> = inventory.repositories.iter().collect();
+    let manifests: usize = repositories.iter().map(|(_, r)| r.images.len()).sum();
+    // Repositories are planned independently; contiguous chunks merged in
+    // order give the same plan as one pass, whatever the thread count.
+    let (entries, reclaim) = if workers <= 1 {
+        plan_part(&repositories, manifests, policy, now)
+    } else {
+        let chunks = balanced_chunks(&repositories, manifests, workers);
+        let parts: Vec<(Vec<PlanEntry>, Reclaim)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| {
+                    let size = chunk.iter().map(|(_, r)| r.images.len()).sum();
+                    scope.spawn(move || plan_part(chunk, size, policy, now))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut entries = Vec::with_capacity(manifests);
+        let mut reclaim = Reclaim::default();
+        for (part, part_reclaim) in parts {
+            entries.extend(part);
+            reclaim.absorb(part_reclaim);
+        }
+        (entries, reclaim)
+    };
+    let reclaimable = reclaim.finish(inventory);
     Plan {
         now,
-        policy: *policy,
+        policy: policy.clone(),
         entries,
         reclaimable,
     }
 }
 
-/// Who refers to whom in one repository, computed once.
-struct Relations {
-    tags: BTreeMap<Digest, Vec<Tag>>,
-    /// Child -> the indexes that list it.
-    parents: BTreeMap<Digest, Vec<Digest>>,
-    /// Attachment -> its subject.
-    attached: BTreeMap<Digest, (Digest, AttachmentKind)>,
+/// Plans a run of repositories, in order.
+fn plan_part<'a>(
+    repositories: &[(&'a RepositoryName, &'a Repository)],
+    manifests: usize,
+    policy: &Policy,
+    now: OffsetDateTime,
+) -> (Vec<PlanEntry>, Reclaim<'a>) {
+    let mut entries = Vec::with_capacity(manifests);
+    let mut reclaim = Reclaim::default();
+    let mut planner = RepositoryPlanner::default();
+    for (name, repository) in repositories {
+        let (pattern, rule) = policy.rule_for(name);
+        planner.plan(
+            name,
+            repository,
+            pattern,
+            rule,
+            now,
+            &mut entries,
+            &mut reclaim,
+        );
+    }
+    (entries, reclaim)
 }
 
-impl Relations {
-    fn of(repository: &Repository) -> Relations {
-        let mut tags: BTreeMap<Digest, Vec<Tag>> = BTreeMap::new();
-        for (tag, digest) in &repository.tags {
-            tags.entry(digest.clone()).or_default().push(tag.clone());
+/// Below this many manifests a thread costs more than it saves.
+#[cfg(not(target_arch = "wasm32"))]
+const MANIFESTS_PER_THREAD: usize = 50_000;
+
+/// Threads for planning natively; the browser plans on one.
+#[cfg(not(target_arch = "wasm32"))]
+fn planning_threads(manifests: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(8).min(manifests / MANIFESTS_PER_THREAD).max(1)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn planning_threads(_manifests: usize) -> usize {
+    1
+}
+
+/// Splits repositories into at most `parts` contiguous runs of about the
+/// same number of manifests.
+fn balanced_chunks<'r, 'a>(
+    repositories: &'r [(&'a RepositoryName, &'a Repository)],
+    manifests: usize,
+    parts: usize,
+) -> Vec<&'r [(&'a RepositoryName, &'a Repository)]> {
+    let target = manifests.div_ceil(parts).max(1);
+    let mut chunks = Vec::with_capacity(parts);
+    let mut start = 0;
+    let mut size = 0;
+    for (at, (_, repository)) in repositories.iter().enumerate() {
+        size += repository.images.len();
+        if size >= target && chunks.len() + 1 < parts {
+            chunks.push(&repositories[start..=at]);
+            start = at + 1;
+            size = 0;
         }
-        let mut parents: BTreeMap<Digest, Vec<Digest>> = BTreeMap::new();
-        for (index, image) in &repository.images {
-            for child in &image.children {
-                let listed_by = parents.entry(child.digest.clone()).or_default();
-                if !listed_by.contains(index) {
-                    listed_by.push(index.clone());
+    }
+    if start < repositories.len() {
+        chunks.push(&repositories[start..]);
+    }
+    chunks
+}
+
+/// A digest as a hash-map key. Digests are uniformly random hex, so their
+/// first 16 digits, read once and kept beside the reference, hash them well
+/// (a table that grows rehashes without touching the digest again); equality
+/// compares the whole digest only when those digits agree.
+#[derive(Clone, Copy)]
+struct DigestKey<'a> {
+    prefix: u64,
+    digest: &'a Digest,
+}
+
+impl<'a> DigestKey<'a> {
+    fn new(digest: &'a Digest) -> Self {
+        let hex = digest.hex().as_bytes();
+        // Fixed-size reads; a parsed digest has 64 or 128 digits.
+        let word = |at: usize| {
+            hex.get(at..at + 8)
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+                .map_or(hex.len() as u64, u64::from_le_bytes)
+        };
+        DigestKey {
+            prefix: word(0) ^ word(8).rotate_left(29),
+            digest,
+        }
+    }
+}
+
+impl PartialEq for DigestKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.prefix == other.prefix && self.digest == other.digest
+    }
+}
+
+impl Eq for DigestKey<'_> {}
+
+impl Hash for DigestKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.prefix);
+    }
+}
+
+/// Mixes the one word a [`DigestKey`] writes (the splitmix64 finaliser),
+/// so every bit of the hash depends on every digit hashed.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        let mut z = (self.0 ^ word).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type DigestMap<'a, V> = HashMap<DigestKey<'a>, V, BuildHasherDefault<DigestHasher>>;
+
+/// Who refers to whom in one repository. Every digest the repository has a
+/// manifest or a tag for gets an id, its position in digest order, and the
+/// tables below are indexed by it. The tables are refilled for each
+/// repository and keep their memory from one to the next.
+#[derive(Default)]
+struct Relations<'a> {
+    digests: Vec<&'a Digest>,
+    images: Vec<Option<&'a Image>>,
+    /// Its tags, in name order.
+    tags: Vec<Vec<Tag>>,
+    /// The indexes that list it, in digest order.
+    parents: Vec<Vec<usize>>,
+    /// For an index: the id of each child, in the index's order (`None`: the
+    /// repository has neither a manifest nor a tag for it).
+    children: Vec<Vec<Option<usize>>>,
+    /// What it is attached to.
+    attached: Vec<Option<(Digest, AttachmentKind)>>,
+    /// The id of the subject it is attached to, when that is a manifest of
+    /// the repository.
+    subject: Vec<Option<usize>>,
+    /// The manifests attached to it, in digest order.
+    attachments: Vec<Vec<usize>>,
+    ids: DigestMap<'a, usize>,
+    /// The id each tag points at, in tag order, and how many tags each id has.
+    tagged: Vec<usize>,
+    tag_counts: Vec<usize>,
+    /// How many ids the previous repository used.
+    used: usize,
+}
+
+/// Leaves at least `count` lists in `table`, all empty, keeping their
+/// memory: the first `used` were filled for the previous repository, the
+/// others are empty already.
+fn reset<T>(table: &mut Vec<Vec<T>>, used: usize, count: usize) {
+    table.iter_mut().take(used).for_each(Vec::clear);
+    if table.len() < count {
+        table.resize_with(count, Vec::new);
+    }
+}
+
+impl<'a> Relations<'a> {
+    fn load(&mut self, repository: &'a Repository) {
+        self.digests.clear();
+        self.digests.extend(repository.images.keys());
+        self.images.clear();
+        self.images.extend(repository.images.values().map(Some));
+        self.ids.clear();
+        let ids = &mut self.ids;
+        ids.extend(
+            self.digests
+                .iter()
+                .enumerate()
+                .map(|(id, d)| (DigestKey::new(d), id)),
+        );
+        // Tags on digests the inventory has no manifest for (an inventory
+        // from elsewhere): merge them in, in digest order.
+        let mut untracked: Vec<&Digest> = repository
+            .tags
+            .values()
+            .filter(|digest| !ids.contains_key(&DigestKey::new(digest)))
+            .collect();
+        if !untracked.is_empty() {
+            untracked.sort_unstable();
+            untracked.dedup();
+            let known: Vec<(&Digest, Option<&Image>)> =
+                self.digests.drain(..).zip(self.images.drain(..)).collect();
+            let mut known = known.into_iter().peekable();
+            let mut extra = untracked.into_iter().peekable();
+            loop {
+                let take_known = match (known.peek(), extra.peek()) {
+                    (Some((a, _)), Some(b)) => a < b,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                let (digest, image) = if take_known {
+                    known.next().expect("peeked")
+                } else {
+                    (extra.next().expect("peeked"), None)
+                };
+                self.digests.push(digest);
+                self.images.push(image);
+            }
+            ids.clear();
+            ids.extend(
+                self.digests
+                    .iter()
+                    .enumerate()
+                    .map(|(id, d)| (DigestKey::new(d), id)),
+            );
+        }
+        let count = self.digests.len();
+        let id = |digest: &Digest| ids.get(&DigestKey::new(digest)).copied();
+
+        // Each digest's tags, in a list of exactly their number (the lists
+        // move into the plan's entries).
+        reset(&mut self.tags, self.used, count);
+        self.tagged.clear();
+        self.tagged.extend(
+            repository
+                .tags
+                .values()
+                .map(|digest| id(digest).expect("every tagged digest has an id")),
+        );
+        self.tag_counts.clear();
+        self.tag_counts.resize(count, 0);
+        for &at in &self.tagged {
+            self.tag_counts[at] += 1;
+        }
+        for (at, &tags) in self.tag_counts.iter().enumerate() {
+            self.tags[at].reserve_exact(tags);
+        }
+        for (tag, &at) in repository.tags.keys().zip(&self.tagged) {
+            self.tags[at].push(tag.clone());
+        }
+        reset(&mut self.parents, self.used, count);
+        reset(&mut self.children, self.used, count);
+        for (index, image) in self.images.iter().enumerate() {
+            let Some(image) = image.filter(|image| !image.children.is_empty()) else {
+                continue;
+            };
+            let listed = &mut self.children[index];
+            listed.extend(image.children.iter().map(|child| id(&child.digest)));
+            for &child in listed.iter().flatten() {
+                // Indexes are visited in digest order, so a repeat is the last.
+                let parents = &mut self.parents[child];
+                if parents.last() != Some(&index) {
+                    parents.push(index);
                 }
             }
         }
-        let mut attached = BTreeMap::new();
-        let digests: BTreeSet<&Digest> = repository.images.keys().chain(tags.keys()).collect();
-        for digest in digests {
-            let subject = repository
-                .images
-                .get(digest)
-                .and_then(|image| image.subject.as_ref());
-            let tags = tags.get(digest).map_or(&[][..], Vec::as_slice);
-            if let Some(attachment) = attachment(subject, tags) {
-                attached.insert(digest.clone(), attachment);
+        self.attached.clear();
+        self.subject.clear();
+        reset(&mut self.attachments, self.used, count);
+        for at in 0..count {
+            let image = self.images[at];
+            let found = attachment(image.and_then(|i| i.subject.as_ref()), &self.tags[at]);
+            let subject = found.as_ref().and_then(|(digest, _)| id(digest));
+            if let (Some(_), Some(of)) = (image, subject) {
+                self.attachments[of].push(at);
             }
+            self.subject
+                .push(subject.filter(|&of| self.images[of].is_some()));
+            self.attached.push(found);
         }
-        Relations {
-            tags,
-            parents,
-            attached,
-        }
+        self.used = count;
     }
 
-    fn parents(&self, digest: &Digest) -> &[Digest] {
-        self.parents.get(digest).map_or(&[], Vec::as_slice)
+    fn count(&self) -> usize {
+        self.digests.len()
     }
 }
 
-/// Plans one repository.
+/// One rule's verdict on the images of one repository.
+struct RuleJudge<'r> {
+    rule: &'r Rule,
+    tags: &'r [Vec<Tag>],
+    /// Age limits with the moment each keeps from.
+    limits: Vec<(AgeLimit, OffsetDateTime)>,
+}
+
+impl<'r> RuleJudge<'r> {
+    fn new(rule: &'r Rule, now: OffsetDateTime, tags: &'r [Vec<Tag>]) -> Self {
+        RuleJudge {
+            rule,
+            tags,
+            limits: rule.age_limits(now),
+        }
+    }
+
+    fn tags(&self, id: usize) -> &[Tag] {
+        &self.tags[id]
+    }
+
+    /// Keep clauses that hold whatever the image's age: no limit, outside
+    /// the filter, a kept tag. Checked before ranking.
+    fn unranked_keep(&self, id: usize) -> Option<KeepReason> {
+        if !self.rule.has_limit() {
+            return Some(KeepReason::NoLimit);
+        }
+        let tags = self.tags(id);
+        if let Some(filter) = &self.rule.only_tags
+            && let Some(outside) = tags.iter().find(|tag| !filter.matches(tag.as_str()))
+        {
+            return Some(KeepReason::OutsideFilter {
+                tag: outside.clone(),
+                pattern: filter.as_str().to_owned(),
+                shared: tags.iter().any(|tag| filter.matches(tag.as_str())),
+            });
+        }
+        None
+    }
+
+    /// Keep clauses that a ranked or undated image may still meet.
+    fn tag_keep(&self, id: usize) -> Option<KeepReason> {
+        let tags = self.tags(id);
+        for tag in tags {
+            if let Some(pattern) = self
+                .rule
+                .keep_tags
+                .iter()
+                .find(|p: &&TagPattern| p.matches(tag.as_str()))
+            {
+                return Some(KeepReason::TagMatches {
+                    tag: tag.clone(),
+                    pattern: pattern.as_str().to_owned(),
+                });
+            }
+        }
+        if self.rule.skip_shared_digests && tags.len() > 1 {
+            return Some(KeepReason::SharedDigest { tags: tags.len() });
+        }
+        None
+    }
+
+    /// `rank` counts the images the rule considers, newest first.
+    fn dated(&self, id: usize, created: OffsetDateTime, rank: &mut usize) -> Decision {
+        if let Some(reason) = self.unranked_keep(id) {
+            return Decision::Keep { reason };
+        }
+        *rank += 1;
+        let rank = *rank;
+        if let Some(keep) = self.rule.keep_newest
+            && rank <= keep
+        {
+            return Decision::Keep {
+                reason: KeepReason::Newest { rank, keep },
+            };
+        }
+        if let Some(reason) = self.tag_keep(id) {
+            return Decision::Keep { reason };
+        }
+        if let Some((limit, _)) = self.limits.iter().find(|(_, from)| created >= *from) {
+            return Decision::Keep {
+                reason: KeepReason::Recent {
+                    limit: limit.clone(),
+                },
+            };
+        }
+        Decision::Delete {
+            reason: DeleteReason::Expired {
+                rank,
+                keep_newest: self.rule.keep_newest,
+                older_than: self.limits.iter().map(|(limit, _)| limit.clone()).collect(),
+            },
+        }
+    }
+
+    fn undated(&self, id: usize) -> Decision {
+        let reason = self
+            .unranked_keep(id)
+            .or_else(|| self.tag_keep(id))
+            .or_else(|| (!self.rule.delete_unknown_age).then_some(KeepReason::UnknownAge));
+        match reason {
+            Some(reason) => Decision::Keep { reason },
+            None => Decision::Delete {
+                reason: DeleteReason::UnknownAge,
+            },
+        }
+    }
+}
+
+/// Plans one repository at a time. Its tables keep their memory from one
+/// repository to the next.
+#[derive(Default)]
 struct RepositoryPlanner<'a> {
-    name: &'a RepositoryName,
-    repository: &'a Repository,
-    relations: Relations,
-    /// The images the policy decides, in plan order, with its decision.
-    images: Vec<(&'a Digest, Decision)>,
-    policy: BTreeMap<Digest, Decision>,
-    decided: BTreeMap<Digest, Decision>,
-    visiting: BTreeSet<Digest>,
+    relations: Relations<'a>,
+    /// The images the policy decides, in plan order.
+    images: Vec<usize>,
+    /// Whether the policy decides it (it counts as an image).
+    is_image: Vec<bool>,
+    verdicts: Verdicts,
+    dated: Vec<(usize, OffsetDateTime)>,
+    undated: Vec<(usize, Option<KeepReason>)>,
+    order: Vec<usize>,
+    placed: Vec<bool>,
+    stack: Vec<(usize, bool)>,
+}
+
+/// Decisions as they are made.
+#[derive(Default)]
+struct Verdicts {
+    /// The policy's decision, until `decide` takes it.
+    policy: Vec<Option<Decision>>,
+    decided: Vec<Option<Decision>>,
+    visiting: Vec<bool>,
 }
 
 impl<'a> RepositoryPlanner<'a> {
-    fn new(name: &'a RepositoryName, repository: &'a Repository, policy: &Policy) -> Self {
-        let relations = Relations::of(repository);
-        let mut tagged: Vec<&Digest> = repository.tags.values().collect();
-        tagged.sort();
-        tagged.dedup();
-        let mut dated: Vec<(&Digest, OffsetDateTime)> = Vec::new();
-        let mut undated: Vec<(&Digest, KeepReason)> = Vec::new();
-        for digest in tagged {
-            if relations.attached.contains_key(digest) {
+    /// Appends the repository's entries to `out`, in plan order, and tells
+    /// `reclaim` what the plan deletes and keeps.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &mut self,
+        name: &RepositoryName,
+        repository: &'a Repository,
+        pattern: Option<&RepositoryPattern>,
+        rule: &Rule,
+        now: OffsetDateTime,
+        out: &mut Vec<PlanEntry>,
+        reclaim: &mut Reclaim<'a>,
+    ) {
+        self.relations.load(repository);
+        self.judge(rule, now);
+        self.order();
+        // Decided in plan order first: a loop's verdicts depend on where
+        // deciding starts.
+        for &id in &self.order {
+            self.verdicts
+                .decide(id, &self.relations, &repository.subjects);
+        }
+        let relations = &self.relations;
+        for (id, image) in relations.images.iter().enumerate() {
+            let (Some(image), Some(decision)) = (image, &self.verdicts.decided[id]) else {
+                continue;
+            };
+            reclaim.note(relations.digests[id], image, decision.is_delete());
+        }
+        let order = std::mem::take(&mut self.order);
+        for &id in &order {
+            out.push(self.entry(id, name, pattern));
+        }
+        self.order = order;
+    }
+
+    /// The policy's decisions on the images it decides.
+    fn judge(&mut self, rule: &Rule, now: OffsetDateTime) {
+        let relations = &self.relations;
+        let count = relations.count();
+        self.dated.clear();
+        self.undated.clear();
+        // Tagged digests in digest order (ids are in digest order).
+        for id in (0..count).filter(|&id| !relations.tags[id].is_empty()) {
+            if relations.attached[id].is_some() {
                 continue;
             }
-            let Some(image) = repository.images.get(digest) else {
+            let Some(image) = relations.images[id] else {
                 // The scan reads every tagged manifest; an inventory from
                 // elsewhere may lack one. Without it nothing is known.
-                undated.push((digest, KeepReason::Untracked));
+                self.undated.push((id, Some(KeepReason::Untracked)));
                 continue;
             };
             match image.created {
-                Some(created) if image.kind.is_interpreted() => dated.push((digest, created)),
-                _ if image.kind.is_interpreted() => undated.push((digest, KeepReason::UnknownAge)),
-                _ => undated.push((
-                    digest,
-                    KeepReason::NotInterpreted {
+                Some(created) if image.kind.is_interpreted() => self.dated.push((id, created)),
+                _ if image.kind.is_interpreted() => self.undated.push((id, None)),
+                _ => self.undated.push((
+                    id,
+                    Some(KeepReason::NotInterpreted {
                         media_type: image.media_type.clone(),
-                    },
+                    }),
                 )),
             }
         }
         // Newest first; equal dates fall back to digest order so plans are stable.
-        dated.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        let keep = policy.keep_newest;
-        let mut images: Vec<(&Digest, Decision)> = dated
-            .into_iter()
-            .enumerate()
-            .map(|(index, (digest, _))| {
-                let rank = index + 1;
-                let decision = if rank <= keep {
-                    Decision::Keep {
-                        reason: KeepReason::Newest { rank, keep },
-                    }
-                } else {
-                    Decision::Delete {
-                        reason: DeleteReason::BeyondNewest { rank, keep },
-                    }
-                };
-                (digest, decision)
-            })
-            .collect();
-        images.extend(
-            undated
-                .into_iter()
-                .map(|(digest, reason)| (digest, Decision::Keep { reason })),
-        );
-        let policy = images
-            .iter()
-            .map(|(digest, decision)| ((*digest).clone(), decision.clone()))
-            .collect();
-        RepositoryPlanner {
-            name,
-            repository,
-            relations,
-            images,
-            policy,
-            decided: BTreeMap::new(),
-            visiting: BTreeSet::new(),
+        self.dated
+            .sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let judge = RuleJudge::new(rule, now, &relations.tags);
+        let mut rank = 0;
+        self.images.clear();
+        self.is_image.clear();
+        self.is_image.resize(count, false);
+        let verdicts = &mut self.verdicts;
+        verdicts.policy.clear();
+        verdicts.policy.resize(count, None);
+        verdicts.decided.clear();
+        verdicts.decided.resize(count, None);
+        verdicts.visiting.clear();
+        verdicts.visiting.resize(count, false);
+        for &(id, created) in &self.dated {
+            verdicts.policy[id] = Some(judge.dated(id, created, &mut rank));
+            self.is_image[id] = true;
+            self.images.push(id);
+        }
+        for (id, known) in self.undated.drain(..) {
+            verdicts.policy[id] = Some(match known {
+                Some(reason) => Decision::Keep { reason },
+                None => judge.undated(id),
+            });
+            self.is_image[id] = true;
+            self.images.push(id);
         }
     }
 
-    /// The final decision for one manifest of the repository.
-    fn decide(&mut self, digest: &Digest) -> Decision {
-        if let Some(known) = self.decided.get(digest) {
-            return known.clone();
+    fn role(&self, id: usize) -> Role {
+        let relations = &self.relations;
+        if self.is_image[id] {
+            return Role::Image;
         }
-        if !self.visiting.insert(digest.clone()) {
-            return Decision::Keep {
-                reason: KeepReason::Unresolved,
+        if let Some((subject, kind)) = &relations.attached[id] {
+            return Role::Attachment {
+                subject: subject.clone(),
+                kind: *kind,
             };
         }
-        let parents: Vec<Digest> = self.relations.parents(digest).to_vec();
-        let kept_parent = parents
+        let parents = &relations.parents[id];
+        if parents.is_empty() {
+            return Role::Image;
+        }
+        let platform = parents.iter().find_map(|&index| {
+            let image = relations.images[index]?;
+            let at = relations.children[index]
+                .iter()
+                .position(|child| *child == Some(id))?;
+            image.children[at].platform.clone()
+        });
+        Role::Child {
+            indexes: parents
+                .iter()
+                .map(|&index| relations.digests[index].clone())
+                .collect(),
+            platform,
+        }
+    }
+
+    /// Plan order: each image, then what belongs to it, depth first. A
+    /// manifest comes only after all of its owners (every index that lists
+    /// it, its subject), so apply, which deletes in this order, finds them
+    /// gone when it gets to it; only loops, which the planner keeps, are
+    /// placed regardless.
+    fn order(&mut self) {
+        let relations = &self.relations;
+        let count = relations.count();
+        let manifests = || (0..count).filter(|&id| relations.images[id].is_some());
+        let unlisted = |id: &usize| relations.parents[*id].is_empty();
+        // The policy's images, then what no index lists (orphans and their
+        // kin), then anything left, which then follows its index. An image
+        // that an index also lists goes under that index, so the index is
+        // deleted before it. Roots wait for their owners; a leftover is
+        // placed anyway: only a loop of references leaves one.
+        let roots = self
+            .images
             .iter()
-            .find(|parent| !self.decide(parent).is_delete())
-            .cloned();
-        let policy = self.policy.get(digest).cloned();
+            .copied()
+            .filter(unlisted)
+            .chain(self.images.iter().copied())
+            .chain(manifests().filter(unlisted))
+            .map(|id| (id, false))
+            .chain(manifests().map(|id| (id, true)));
+        let order = &mut self.order;
+        let placed = &mut self.placed;
+        let stack = &mut self.stack;
+        order.clear();
+        placed.clear();
+        placed.resize(count, false);
+        stack.clear();
+        for root in roots {
+            stack.push(root);
+            while let Some((id, forced)) = stack.pop() {
+                if placed[id] {
+                    continue;
+                }
+                // What must come first: the indexes that list it and the
+                // subject it is attached to. The last of them to be placed
+                // pushes it again.
+                let mut owners = relations.parents[id].iter().chain(&relations.subject[id]);
+                if !forced && owners.any(|&owner| !placed[owner]) {
+                    continue;
+                }
+                placed[id] = true;
+                let next = stack.len();
+                let children = relations.children[id]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&child| relations.images[child].is_some());
+                let attached = relations.attachments[id].iter().copied();
+                stack.extend(children.chain(attached).map(|id| (id, false)));
+                stack[next..].reverse();
+                order.push(id);
+            }
+        }
+    }
+
+    /// The entry of one decided manifest; called once per id.
+    fn entry(
+        &mut self,
+        id: usize,
+        name: &RepositoryName,
+        pattern: Option<&RepositoryPattern>,
+    ) -> PlanEntry {
+        let decision = self.verdicts.decided[id]
+            .take()
+            .expect("every manifest in the order was decided");
+        let role = self.role(id);
+        // Its tags move into its entry.
+        let tags = std::mem::take(&mut self.relations.tags[id]);
+        let digest = self.relations.digests[id].clone();
+        match self.relations.images[id] {
+            Some(image) => PlanEntry {
+                repository: name.clone(),
+                digest,
+                tags,
+                media_type: image.media_type.clone(),
+                kind: image.kind,
+                role,
+                created: image.created,
+                created_from: image.created_from,
+                size: image.size,
+                platforms: image
+                    .children
+                    .iter()
+                    .filter_map(|child| child.platform.clone())
+                    .collect(),
+                rule: pattern.cloned(),
+                decision,
+            },
+            None => PlanEntry {
+                repository: name.clone(),
+                digest,
+                tags,
+                media_type: MediaType::Other(String::new()),
+                kind: ImageKind::Unknown,
+                role,
+                created: None,
+                created_from: None,
+                size: 0,
+                platforms: Vec::new(),
+                rule: pattern.cloned(),
+                decision,
+            },
+        }
+    }
+}
+
+impl Verdicts {
+    /// Decides one manifest of the repository, once; says whether it goes.
+    fn decide(
+        &mut self,
+        id: usize,
+        relations: &Relations<'_>,
+        subjects: &BTreeMap<Digest, bool>,
+    ) -> bool {
+        if let Some(known) = &self.decided[id] {
+            return known.is_delete();
+        }
+        if self.visiting[id] {
+            // Its relations loop back to it: kept (`Unresolved`) for now.
+            return false;
+        }
+        self.visiting[id] = true;
+        let mut kept_parent = None;
+        for &parent in &relations.parents[id] {
+            if !self.decide(parent, relations, subjects) {
+                kept_parent = Some(parent);
+                break;
+            }
+        }
+        let policy = self.policy[id].take();
         let decision = if let Some(index) = kept_parent {
             Decision::Keep {
-                reason: KeepReason::InKeptIndex { index },
+                reason: KeepReason::InKeptIndex {
+                    index: relations.digests[index].clone(),
+                },
             }
         } else if let Some(decision) = policy {
             decision
-        } else if let Some((subject, _)) = self.relations.attached.get(digest).cloned() {
-            if self.repository.images.contains_key(&subject) {
-                if self.decide(&subject).is_delete() {
+        } else if let Some((subject, _)) = &relations.attached[id] {
+            let subject = subject.clone();
+            if let Some(of) = relations.subject[id] {
+                if self.decide(of, relations, subjects) {
                     Decision::Delete {
                         reason: DeleteReason::WithDeletedSubject { subject },
                     }
@@ -429,7 +1093,7 @@ impl<'a> RepositoryPlanner<'a> {
                         reason: KeepReason::AttachedToKept { subject },
                     }
                 }
-            } else if self.repository.subjects.get(&subject) == Some(&false) {
+            } else if subjects.get(&subject) == Some(&false) {
                 Decision::Delete {
                     reason: DeleteReason::Orphan { subject },
                 }
@@ -438,10 +1102,10 @@ impl<'a> RepositoryPlanner<'a> {
                     reason: KeepReason::SubjectUntracked { subject },
                 }
             }
-        } else if let Some(index) = parents.first() {
+        } else if let Some(&index) = relations.parents[id].first() {
             Decision::Delete {
                 reason: DeleteReason::WithDeletedIndex {
-                    index: index.clone(),
+                    index: relations.digests[index].clone(),
                 },
             }
         } else {
@@ -449,186 +1113,84 @@ impl<'a> RepositoryPlanner<'a> {
                 reason: KeepReason::Untracked,
             }
         };
-        self.visiting.remove(digest);
-        self.decided.insert(digest.clone(), decision.clone());
-        decision
+        self.visiting[id] = false;
+        let delete = decision.is_delete();
+        self.decided[id] = Some(decision);
+        delete
+    }
+}
+
+/// Collects, repository by repository, what garbage collection frees: blobs
+/// (manifests, configs, layers) that deleted manifests reference and no
+/// remaining manifest in any scanned repository does.
+#[derive(Default)]
+struct Reclaim<'a> {
+    /// Everything a delete references, with what freeing it is worth as the
+    /// last delete to reference it, in (repository, digest) order, says.
+    /// Whether a remaining manifest uses it is found out at the end.
+    candidates: DigestMap<'a, (Worth, bool)>,
+    /// Everything the remaining manifests reference, checked at the end.
+    kept: Vec<&'a Digest>,
+}
+
+/// What freeing a digest is worth: a manifest's own size, or a blob's size
+/// from the inventory, looked up only if it is freed.
+#[derive(Clone, Copy)]
+enum Worth {
+    Manifest(u64),
+    Blob,
+}
+
+impl<'a> Reclaim<'a> {
+    /// One manifest; called in (repository, digest) order.
+    fn note(&mut self, digest: &'a Digest, image: &'a Image, deleted: bool) {
+        if deleted {
+            self.candidates.insert(
+                DigestKey::new(digest),
+                (Worth::Manifest(image.manifest_size), false),
+            );
+            for blob in &image.blobs {
+                self.candidates
+                    .insert(DigestKey::new(blob), (Worth::Blob, false));
+            }
+        } else {
+            self.kept.push(digest);
+            self.kept.extend(&image.blobs);
+        }
     }
 
-    fn role(&self, digest: &Digest) -> Role {
-        if self.policy.contains_key(digest) {
-            return Role::Image;
-        }
-        if let Some((subject, kind)) = self.relations.attached.get(digest).cloned() {
-            return Role::Attachment { subject, kind };
-        }
-        let indexes: Vec<Digest> = self.relations.parents(digest).to_vec();
-        if indexes.is_empty() {
-            return Role::Image;
-        }
-        let platform = indexes.iter().find_map(|index| {
-            self.repository.images[index]
-                .children
-                .iter()
-                .find(|child| child.digest == *digest)
-                .and_then(|child| child.platform.clone())
-        });
-        Role::Child { indexes, platform }
+    /// Takes in what a run of later repositories noted, as if noted here.
+    fn absorb(&mut self, later: Reclaim<'a>) {
+        self.candidates.extend(later.candidates);
+        self.kept.extend(later.kept);
     }
 
-    /// Plan order: each image, then what belongs to it, depth first.
-    fn order(&self) -> Vec<Digest> {
-        let mut attachments: BTreeMap<Digest, Vec<Digest>> = BTreeMap::new();
-        for digest in self.repository.images.keys() {
-            // One an index lists comes after that index, as its child: the
-            // index must be deleted first.
-            if !self.relations.parents(digest).is_empty() {
+    fn finish(self, inventory: &Inventory) -> Reclaimable {
+        let mut freed = Reclaimable {
+            bytes: 0,
+            blobs: 0,
+            whole_registry: inventory.whole_registry,
+        };
+        let mut candidates = self.candidates;
+        if candidates.is_empty() {
+            return freed;
+        }
+        for digest in self.kept {
+            if let Some((_, used)) = candidates.get_mut(&DigestKey::new(digest)) {
+                *used = true;
+            }
+        }
+        for (digest, (worth, used)) in &candidates {
+            if *used {
                 continue;
             }
-            if let Some((subject, _)) = self.relations.attached.get(digest).cloned() {
-                attachments.entry(subject).or_default().push(digest.clone());
-            }
-        }
-        let mut order = Vec::new();
-        let mut placed = BTreeSet::new();
-        // The policy's images, then what no index lists (orphans and their
-        // kin), then anything left, which then follows its index.
-        let unlisted = self
-            .repository
-            .images
-            .keys()
-            .filter(|d| self.relations.parents(d).is_empty());
-        // An image that an index also lists goes under that index, so the
-        // index is deleted before it.
-        let roots = self
-            .images
-            .iter()
-            .map(|(d, _)| *d)
-            .filter(|d| self.relations.parents(d).is_empty())
-            .chain(self.images.iter().map(|(d, _)| *d))
-            .chain(unlisted)
-            .chain(self.repository.images.keys())
-            .cloned()
-            .collect::<Vec<_>>();
-        for root in roots {
-            let mut stack = vec![root];
-            while let Some(digest) = stack.pop() {
-                if !placed.insert(digest.clone()) {
-                    continue;
-                }
-                let children = self
-                    .repository
-                    .images
-                    .get(&digest)
-                    .map(|image| image.children.as_slice())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|child| child.digest.clone())
-                    .filter(|child| self.repository.images.contains_key(child));
-                let attached = attachments.get(&digest).cloned().unwrap_or_default();
-                let mut next: Vec<Digest> = children.chain(attached).collect();
-                next.reverse();
-                stack.extend(next);
-                order.push(digest);
-            }
-        }
-        order
-    }
-
-    fn entries(mut self) -> Vec<PlanEntry> {
-        let order = self.order();
-        let mut entries = Vec::with_capacity(order.len());
-        for digest in order {
-            let decision = self.decide(&digest);
-            let role = self.role(&digest);
-            let tags = self
-                .relations
-                .tags
-                .get(&digest)
-                .cloned()
-                .unwrap_or_default();
-            let entry = match self.repository.images.get(&digest) {
-                Some(image) => entry_of(self.name, &digest, tags, image, role, decision),
-                None => PlanEntry {
-                    repository: self.name.clone(),
-                    digest: digest.clone(),
-                    tags,
-                    media_type: MediaType::Other(String::new()),
-                    kind: ImageKind::Unknown,
-                    role,
-                    created: None,
-                    created_from: None,
-                    size: 0,
-                    platforms: Vec::new(),
-                    decision,
-                },
+            freed.blobs += 1;
+            freed.bytes += match worth {
+                Worth::Manifest(size) => *size,
+                Worth::Blob => inventory.blobs.get(digest.digest).copied().unwrap_or(0),
             };
-            entries.push(entry);
         }
-        entries
-    }
-}
-
-fn entry_of(
-    repository: &RepositoryName,
-    digest: &Digest,
-    tags: Vec<Tag>,
-    image: &Image,
-    role: Role,
-    decision: Decision,
-) -> PlanEntry {
-    PlanEntry {
-        repository: repository.clone(),
-        digest: digest.clone(),
-        tags,
-        media_type: image.media_type.clone(),
-        kind: image.kind,
-        role,
-        created: image.created,
-        created_from: image.created_from,
-        size: image.size,
-        platforms: image.platforms().into_iter().cloned().collect(),
-        decision,
-    }
-}
-
-/// Blobs only the deleted manifests reference, across every repository.
-fn reclaimable(inventory: &Inventory, entries: &[PlanEntry]) -> Reclaimable {
-    let deleted: BTreeSet<(&RepositoryName, &Digest)> = entries
-        .iter()
-        .filter(|e| e.decision.is_delete())
-        .map(|e| (&e.repository, &e.digest))
-        .collect();
-    let mut still_used: BTreeSet<&Digest> = BTreeSet::new();
-    for (name, repository) in &inventory.repositories {
-        for (digest, image) in &repository.images {
-            if !deleted.contains(&(name, digest)) {
-                still_used.insert(digest);
-                still_used.extend(image.blobs.iter());
-            }
-        }
-    }
-    let mut freed: BTreeMap<&Digest, u64> = BTreeMap::new();
-    for (name, digest) in &deleted {
-        let Some(image) = inventory
-            .repositories
-            .get(*name)
-            .and_then(|r| r.images.get(*digest))
-        else {
-            continue;
-        };
-        if !still_used.contains(digest) {
-            freed.insert(digest, image.manifest_size);
-        }
-        for blob in &image.blobs {
-            if !still_used.contains(blob) {
-                freed.insert(blob, inventory.blobs.get(blob).copied().unwrap_or(0));
-            }
-        }
-    }
-    Reclaimable {
-        bytes: freed.values().sum(),
-        blobs: freed.len(),
-        whole_registry: inventory.whole_registry,
+        freed
     }
 }
 
@@ -712,7 +1274,7 @@ mod tests {
         );
         assert_eq!(
             plan.entries[2].decision.to_string(),
-            "deleted: #3 newest, only the newest 2 are kept"
+            "deleted: 3rd newest, only the newest 2 are kept"
         );
         assert_eq!(plan.totals().deleted_images, 3);
     }
@@ -986,5 +1548,170 @@ mod tests {
         let plan = plan(&inventory(vec![("a", repo)]), &Policy::keep_newest(1), NOW);
         let deletes: Vec<&Digest> = plan.deletes().map(|e| &e.digest).collect();
         assert_eq!(deletes, [&index_digest, &child]);
+    }
+
+    fn reasons(plan: &Plan) -> Vec<(String, String)> {
+        plan.entries
+            .iter()
+            .map(|e| {
+                let tags: Vec<String> = e.tags.iter().map(Tag::to_string).collect();
+                (tags.join(","), e.decision.to_string())
+            })
+            .collect()
+    }
+
+    fn policy(toml: &str) -> Policy {
+        Policy::from_toml(toml).unwrap()
+    }
+
+    #[test]
+    fn keep_clauses_add_up_and_each_decision_says_which_held() {
+        // v1..v6, created Jan 2..Jan 7; now is Jan 10.
+        let mut repo = repository(6);
+        repo.tags.insert("latest".parse().unwrap(), digest(1));
+        let now = datetime!(2026-01-10 0:00 UTC);
+        let plan = plan(
+            &inventory(vec![("a", repo)]),
+            &policy(
+                "[default]\nkeep_newest = 2\nkeep_younger_than_days = 5\nkeep_tags = ['latest']\n",
+            ),
+            now,
+        );
+        assert_eq!(
+            reasons(&plan),
+            [
+                ("v6", "kept: newest 2, this is #1"),
+                ("v5", "kept: newest 2, this is #2"),
+                ("v4", "kept: younger than 5 days"),
+                (
+                    "v3",
+                    "deleted: 4th newest, only the newest 2 are kept, older than 5 days"
+                ),
+                (
+                    "v2",
+                    "deleted: 5th newest, only the newest 2 are kept, older than 5 days"
+                ),
+                ("latest,v1", "kept: tag latest matches latest"),
+            ]
+            .map(|(t, r)| (t.to_string(), r.to_string()))
+        );
+    }
+
+    #[test]
+    fn an_age_limit_alone_deletes_what_is_older() {
+        let now = datetime!(2026-01-10 0:00 UTC);
+        let plan = plan(
+            &inventory(vec![("a", repository(4))]),
+            &policy("[default]\nkeep_newer_than = \"2026-01-04\"\n"),
+            now,
+        );
+        assert_eq!(
+            reasons(&plan),
+            [
+                ("v4", "kept: created since 2026-01-04"),
+                ("v3", "kept: created since 2026-01-04"),
+                ("v2", "deleted: 3rd newest, created before 2026-01-04"),
+                ("v1", "deleted: 4th newest, created before 2026-01-04"),
+            ]
+            .map(|(t, r)| (t.to_string(), r.to_string()))
+        );
+    }
+
+    #[test]
+    fn only_tags_limits_what_is_considered_and_ranked() {
+        let mut repo = Repository::default();
+        for (i, tag) in [(1u8, "ci-1"), (2, "release"), (3, "ci-3"), (4, "ci-4")] {
+            let created = datetime!(2026-01-01 0:00 UTC) + time::Duration::days(i.into());
+            repo.images.insert(digest(i), image(Some(created)));
+            repo.tags.insert(tag.parse().unwrap(), digest(i));
+        }
+        // ci-3 also carries "stable": deleting it would take stable along.
+        repo.tags.insert("stable".parse().unwrap(), digest(3));
+        let plan = plan(
+            &inventory(vec![("a", repo)]),
+            &policy("[default]\nkeep_newest = 1\nonly_tags = 'ci-.*'\n"),
+            NOW,
+        );
+        assert_eq!(
+            reasons(&plan),
+            [
+                ("ci-4", "kept: newest 1, this is #1"),
+                (
+                    "ci-3,stable",
+                    "kept: shares its digest with kept tag stable"
+                ),
+                (
+                    "release",
+                    "kept: tag release is outside ci-.*, which the rule cleans"
+                ),
+                ("ci-1", "deleted: 2nd newest, only the newest 1 is kept"),
+            ]
+            .map(|(t, r)| (t.to_string(), r.to_string()))
+        );
+    }
+
+    #[test]
+    fn shared_digests_unknown_ages_and_rules_without_limits() {
+        let mut repo = repository(3);
+        repo.tags.insert("also".parse().unwrap(), digest(1));
+        repo.images.insert(digest(9), image(None));
+        repo.tags.insert("undated".parse().unwrap(), digest(9));
+        let inv = inventory(vec![("a", repo.clone()), ("b", repo)]);
+        let plan = plan(
+            &inv,
+            &policy(
+                "[repositories.a]\nkeep_newest = 0\nskip_shared_digests = true\ndelete_unknown_age = true\n",
+            ),
+            NOW,
+        );
+        let in_a: Vec<_> = reasons(&plan).into_iter().take(4).collect();
+        assert_eq!(
+            in_a,
+            [
+                ("v3", "deleted: 1st newest, only the newest 0 are kept"),
+                ("v2", "deleted: 2nd newest, only the newest 0 are kept"),
+                (
+                    "also,v1",
+                    "kept: 2 tags share this digest, and shared digests are skipped"
+                ),
+                (
+                    "undated",
+                    "deleted: build date unknown, and its rule deletes such images"
+                ),
+            ]
+            .map(|(t, r)| (t.to_string(), r.to_string()))
+        );
+        assert!(
+            plan.entries[..4]
+                .iter()
+                .all(|e| e.rule.as_ref().map(|p| p.as_str()) == Some("a"))
+        );
+        // b falls to the empty default rule: nothing goes.
+        assert!(plan.entries[4..].iter().all(|e| e.rule.is_none()
+            && e.decision.to_string() == "kept: its rule sets no count or age limit"));
+    }
+
+    #[test]
+    fn threads_change_nothing_in_the_plan() {
+        let mut repos = Vec::new();
+        let names: Vec<String> = (0..23).map(|i| format!("r{i:02}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            let mut repo = repository((i % 7 + 1) as u8);
+            // A digest every repository shares, for the reclaimable bytes.
+            repo.tags.insert("shared".parse().unwrap(), digest(1));
+            repos.push((name.as_str(), repo));
+        }
+        let inv = inventory(repos);
+        let policy =
+            policy("[default]\nkeep_newest = 2\n[repositories.\"r1*\"]\nkeep_newest = 0\n");
+        let one = plan_on_threads(&inv, &policy, NOW, 1);
+        assert!(one.deletes().count() > 20);
+        for workers in [2, 3, 5, 40] {
+            assert_eq!(
+                plan_on_threads(&inv, &policy, NOW, workers),
+                one,
+                "{workers} threads"
+            );
+        }
     }
 }

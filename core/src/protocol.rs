@@ -462,6 +462,77 @@ pub fn parse_delete(request: &str, response: &Response<Vec<u8>>) -> Result<(), E
     Ok(())
 }
 
+/// Puts a manifest's exact bytes under a tag or digest, with its media type
+/// as `Content-Type`. Fails only when the media type cannot be a header.
+pub fn put_manifest(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    reference: &Reference,
+    media_type: &MediaType,
+    body: Vec<u8>,
+) -> Result<Request<Vec<u8>>, Error> {
+    let url = registry.join(&format!("/v2/{repository}/manifests/{reference}"));
+    let content_type = http::HeaderValue::from_str(media_type.as_str())
+        .ok()
+        .filter(|_| !media_type.as_str().is_empty())
+        .ok_or_else(|| {
+            protocol_error(
+                &format!("PUT {url}"),
+                format!("the media type {media_type:?} cannot be sent as a Content-Type"),
+            )
+        })?;
+    let mut request = request(Method::PUT, url);
+    request
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, content_type);
+    *request.body_mut() = body;
+    Ok(request)
+}
+
+/// Reads a manifest PUT answer: 201 Created, and a visible
+/// `Docker-Content-Digest` must be the digest of the bytes sent (a browser
+/// may not see the header; then the status alone counts).
+pub fn parse_put_manifest(
+    request: &str,
+    expected: &Digest,
+    response: &Response<Vec<u8>>,
+) -> Result<(), Error> {
+    check(request, response)?;
+    if response.status() != StatusCode::CREATED {
+        return Err(protocol_error(
+            request,
+            format!("expected 201 Created, got {}", response.status()),
+        ));
+    }
+    match response.headers().get("docker-content-digest") {
+        None => Ok(()),
+        Some(value) => match value.to_str().ok().and_then(|v| v.parse::<Digest>().ok()) {
+            Some(answered) if answered == *expected => Ok(()),
+            Some(answered) => Err(protocol_error(
+                request,
+                format!("the registry stored it as {answered}, expected {expected}"),
+            )),
+            None => Err(protocol_error(request, "malformed Docker-Content-Digest")),
+        },
+    }
+}
+
+/// `HEAD` of a blob: does the repository still link it?
+pub fn blob_head(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    digest: &Digest,
+) -> Request<Vec<u8>> {
+    let mut request = blob(registry, repository, digest);
+    *request.method_mut() = Method::HEAD;
+    request
+}
+
+/// Reads a blob `HEAD`: 200 means present, 404 gone.
+pub fn parse_blob_head(request: &str, response: &Response<Vec<u8>>) -> Result<bool, Error> {
+    parse_manifest_head(request, response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
