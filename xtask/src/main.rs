@@ -13,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <command>
           http://127.0.0.1:8080 (--port N to change)
   test    set up, then run every check and test: fmt, clippy, unit and registry tests,
           the wasm build and the browser end-to-end test against the release build
-  bench   set up, build the release dashboard and print its wasm size, raw and gzipped";
+  bench   set up, print the release wasm size (raw and gzipped), then time the planner
+          on 10k, 100k and 1M synthetic tags with its peak memory";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

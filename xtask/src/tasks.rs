@@ -1,4 +1,4 @@
-//! The demo, the full test run and the size benchmark.
+//! The demo, the full test run and the benchmarks (wasm size, planning).
 
 use std::path::PathBuf;
 
@@ -177,5 +177,17 @@ pub fn bench() -> Result {
         "release wasm {}: {raw} bytes raw, {gzipped} bytes gzipped (gzip -9)",
         wasm.file_name().unwrap_or_default().to_string_lossy()
     );
-    Ok(())
+    // The planner's time and memory on synthetic inventories of 10k, 100k
+    // and 1M tags.
+    run(cmd(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "cleanreg-core",
+            "--example",
+            "plan_bench",
+        ],
+    ))
 }
