@@ -86,7 +86,7 @@ pub struct Args {
         allow_hyphen_values = true,
         global = true
     )]
-    pub password: Option<String>,
+    pub password: Option<Password>,
 
     /// Read the password from the first line of standard input
     #[arg(long = "password-stdin", global = true, conflicts_with = "password")]
@@ -159,6 +159,31 @@ pub enum Command {
         /// The recovery file written before a delete
         file: PathBuf,
     },
+}
+
+/// A password from the command line or the environment; `Debug` prints
+/// `***` so printing the arguments never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Password {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Password, Self::Err> {
+        Ok(Password(text.to_owned()))
+    }
 }
 
 /// The original's multi-letter short flags, which clap cannot declare.
@@ -260,9 +285,13 @@ mod tests {
         assert_eq!(args.cacert, Some(PathBuf::from("ca.pem")));
         assert_eq!(args.user.as_deref(), Some("admin"));
         assert_eq!(
-            args.password.as_deref(),
+            args.password.as_ref().map(Password::expose),
             Some("-pw"),
             "a value is never rewritten"
+        );
+        assert!(
+            !format!("{args:?}").contains("-pw\""),
+            "Debug hides the password"
         );
         assert!(args.assume_yes() && args.verbose == 2 && args.proxy);
         assert_eq!(args.workers, 4);

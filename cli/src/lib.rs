@@ -399,7 +399,7 @@ fn credentials(args: &Args, input: &mut dyn BufRead) -> Result<Option<Credential
         }
         Some(line.to_owned())
     } else {
-        args.password.clone()
+        args.password.as_ref().map(|p| p.expose().to_owned())
     };
     match (&args.user, password) {
         (Some(user), Some(password)) => Ok(Some(Credentials::new(user, &password))),
