@@ -2,6 +2,7 @@
 //! delete, report. Also `--apply-plan` for a saved plan and `restore`.
 
 pub mod args;
+mod files;
 mod progress;
 mod report;
 pub mod restore;
@@ -151,7 +152,8 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         report::print_plan(&plan, console.human()).map_err(io_error)?;
         if let Some(path) = &args.plan_out {
             let saved = PlanFile::new(client.registry().as_str(), plan.clone());
-            write_new_file(path, saved.to_json_pretty().as_bytes())?;
+            files::write_new(path, "the plan file", saved.to_json_pretty().as_bytes())
+                .map_err(error)?;
             writeln!(
                 console.human(),
                 "Plan saved to {}; apply it with --apply-plan {}",
@@ -283,9 +285,7 @@ fn restore(
     file: &Path,
     console: &mut Console,
 ) -> Result<u8, Stop> {
-    let text = read_file(file)?;
-    let recovery = cleanreg_core::RecoveryFile::from_json(&text)
-        .map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    let recovery = restore::read_recovery(file).map_err(usage)?;
     let registry = match &args.registry {
         Some(given) => parse_registry(given)?,
         None => parse_registry(&recovery.registry)?,
@@ -293,7 +293,7 @@ fn restore(
     let client = client(args, registry, credentials)?;
     futures_executor::block_on(async {
         client.ping().await.map_err(|e| error(e.to_string()))?;
-        let report = restore::restore_from(&client, file, console.human())
+        let report = restore::restore_file(&client, file, &recovery, console.human())
             .await
             .map_err(usage)?;
         if console.json {
@@ -438,18 +438,6 @@ fn client(
 
 fn read_file(path: &Path) -> Result<String, Stop> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
-}
-
-/// Writes a file that must not exist yet, so a saved plan or recovery file
-/// is never overwritten by accident.
-fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), Stop> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| error(format!("{}: {e}", path.display())))?;
-    file.write_all(bytes)
-        .map_err(|e| error(format!("{}: {e}", path.display())))
 }
 
 fn default_recovery_path() -> PathBuf {
