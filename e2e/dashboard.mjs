@@ -153,7 +153,9 @@ async function main() {
   const scanStatus = await waitForDone(page, 'scan-status', 'the scan');
   log(scanStatus);
 
+  await page.locator(byTestId('tab-policy')).click();
   await page.locator(byTestId('keep-count')).fill(String(keep));
+  await page.locator(byTestId('tab-plan')).click();
   const deleteRows = 'tr[data-testid="plan-row"][data-decision="delete"]';
   try {
     await page.waitForFunction(

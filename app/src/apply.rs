@@ -5,7 +5,7 @@ use std::sync::Arc;
 use cleanreg_core::{ApplyCounts, EntryOutcome, GARBAGE_COLLECT_HINT, Plan};
 use leptos::prelude::*;
 
-use crate::connect::Session;
+use crate::state::AppState;
 use crate::text;
 
 /// Where the deletes of the current scan stand.
@@ -45,12 +45,26 @@ impl ApplyPhase {
 }
 
 #[component]
-pub fn ApplyPanel(
-    session: RwSignal<Option<Session>>,
-    plan: Memo<Option<Arc<Plan>>>,
-    phase: RwSignal<ApplyPhase>,
-    outcomes: RwSignal<Vec<EntryOutcome>>,
-) -> impl IntoView {
+pub fn ApplyPanel() -> impl IntoView {
+    let state = AppState::get();
+    let session = state.session;
+    let plan = state.plan;
+    let phase = RwSignal::new(ApplyPhase::Idle);
+    let outcomes = RwSignal::new(Vec::<EntryOutcome>::new());
+    // A new scan resets the panel; the phase holds the plan and the page.
+    Effect::new(move |_| {
+        if !state.plan_held.get() && phase.get_untracked() != ApplyPhase::Idle {
+            phase.set(ApplyPhase::Idle);
+            outcomes.set(Vec::new());
+        }
+    });
+    Effect::new(move |_| {
+        let now = phase.get();
+        state.busy.set(now.is_running());
+        if now.holds_plan() {
+            state.plan_held.set(true);
+        }
+    });
     let totals =
         Memo::new(move |_| plan.with(|p| p.as_deref().map(Plan::totals).unwrap_or_default()));
 
@@ -82,7 +96,10 @@ pub fn ApplyPanel(
             phase.set(ApplyPhase::Confirming);
         }
     };
-    let cancel = move |_| phase.set(ApplyPhase::Idle);
+    let cancel = move |_| {
+        phase.set(ApplyPhase::Idle);
+        state.plan_held.set(false);
+    };
     let confirm = move |_| {
         if phase.get_untracked() != ApplyPhase::Confirming {
             return;

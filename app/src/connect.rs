@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use time::OffsetDateTime;
 
 use crate::fetch::{FetchTransport, page_origin};
+use crate::state::AppState;
 use crate::text;
 
 /// A scanned registry: the client that read it and what it holds.
@@ -71,15 +72,19 @@ pub fn from_unix_millis(millis: f64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The form and the scan's progress line. `busy` disables connecting while
-/// deletes run; `on_start` runs before each new scan.
+/// The form and the scan's progress line. Connecting is disabled while
+/// deletes run.
 #[component]
-pub fn ConnectForm(
-    session: RwSignal<Option<Session>>,
-    busy: Signal<bool>,
-    on_start: Callback<()>,
-) -> impl IntoView {
-    let url = RwSignal::new(page_origin());
+pub fn ConnectForm() -> impl IntoView {
+    let state = AppState::get();
+    let session = state.session;
+    let busy = state.busy;
+    let url = RwSignal::new(
+        state
+            .route
+            .with_untracked(|r| r.registry.clone())
+            .unwrap_or_else(page_origin),
+    );
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
@@ -112,8 +117,11 @@ pub fn ConnectForm(
         if scanning.get_untracked() || busy.get_untracked() {
             return;
         }
-        on_start.run(());
+        state.plan_held.set(false);
         session.set(None);
+        state
+            .route
+            .update(|r| r.registry = Some(url.get_untracked().trim().to_owned()));
         error.set(None);
         scan.dispatch_local(ConnectInput {
             url: url.get_untracked(),

@@ -1,49 +1,41 @@
-//! The cleanreg dashboard: connect to a registry, scan it, see the plan for a
-//! keep-newest-N policy, and apply it, all in the browser.
+//! The cleanreg dashboard: connect to a registry, see what it holds, shape a
+//! retention policy, see the plan with its reasons, apply it, and put back
+//! what a recovery file holds, all in the browser.
 //!
 //! Components hold no registry logic: that is `cleanreg_core`. What the page
-//! says is built by plain functions (`text`, `PlanRow`) that native tests reach.
+//! says is built by plain functions (`text`, `PlanRow`, `route`) that native
+//! tests reach. Every view reads and writes the shared [`AppState`].
 
 mod apply;
+pub mod browser;
 mod connect;
 pub mod fetch;
-mod plan_table;
-mod policy;
+mod inventory_view;
+mod plan_view;
+mod planner;
+mod policy_editor;
+mod restore_view;
+pub mod route;
+pub mod state;
 pub mod text;
 
-use std::sync::Arc;
-
-use cleanreg_core::{Policy, plan};
 use leptos::prelude::*;
 
 pub use apply::ApplyPhase;
 pub use connect::{ConnectInput, Session, connect, from_unix_millis};
 pub use fetch::FetchTransport;
-pub use plan_table::PlanRow;
-pub use policy::{DEFAULT_KEEP, parse_keep};
+pub use plan_view::PlanRow;
+pub use policy_editor::parse_keep;
+pub use route::{Route, View};
+pub use state::{AppState, DEFAULT_KEEP};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = RwSignal::new(None::<connect::Session>);
-    let keep = RwSignal::new(DEFAULT_KEEP);
-    let phase = RwSignal::new(ApplyPhase::Idle);
-    let outcomes = RwSignal::new(Vec::new());
-
-    // Derived, never copied: a new N or a new scan gives a new plan at once.
-    let plan = Memo::new(move |_| {
-        let policy = Policy::keep_newest(keep.get());
-        session.with(|session| {
-            session
-                .as_ref()
-                .map(|s| Arc::new(plan(&s.inventory, &policy, s.scanned_at)))
-        })
-    });
-    let applying = Signal::derive(move || phase.get().is_running());
-    let plan_held = Signal::derive(move || phase.get().holds_plan());
-    let on_start = Callback::new(move |()| {
-        phase.set(ApplyPhase::Idle);
-        outcomes.set(Vec::new());
-    });
+    let state = AppState::new(Route::from_fragment(&browser::fragment()));
+    provide_context(state);
+    planner::keep_planning(state);
+    // The URL follows the route, so a link reopens the same place.
+    Effect::new(move |_| browser::replace_fragment(&state.route.with(Route::to_fragment)));
 
     view! {
         <header>
@@ -51,12 +43,70 @@ pub fn App() -> impl IntoView {
             <p class="tagline">"Clean a Docker/OCI registry: see what goes before anything does."</p>
         </header>
         <main>
-            <connect::ConnectForm session=session busy=applying on_start=on_start />
-            <Show when=move || session.with(Option::is_some)>
-                <policy::KeepInput keep=keep disabled=plan_held />
-            </Show>
-            <plan_table::PlanView plan=plan />
-            <apply::ApplyPanel session=session plan=plan phase=phase outcomes=outcomes />
+            <connect::ConnectForm />
+            <Tabs />
+            <ViewPanel view=View::Inventory>
+                <inventory_view::InventoryView />
+            </ViewPanel>
+            <ViewPanel view=View::Policy>
+                <policy_editor::PolicyEditor />
+            </ViewPanel>
+            <ViewPanel view=View::Plan>
+                <plan_view::PlanView />
+                <apply::ApplyPanel />
+            </ViewPanel>
+            <ViewPanel view=View::Restore>
+                <restore_view::RestoreView />
+            </ViewPanel>
         </main>
+    }
+}
+
+/// The view switcher: a tab list, each tab a button.
+#[component]
+fn Tabs() -> impl IntoView {
+    let state = AppState::get();
+    view! {
+        <nav class="tabs" role="tablist" aria-label="Views">
+            {View::ALL
+                .into_iter()
+                .map(|view| {
+                    let selected = move || state.route.with(|r| r.view == view);
+                    view! {
+                        <button
+                            type="button"
+                            role="tab"
+                            id=format!("tab-{}", view.key())
+                            aria-controls=format!("view-{}", view.key())
+                            data-testid=format!("tab-{}", view.key())
+                            aria-selected=move || selected().to_string()
+                            class:selected=selected
+                            on:click=move |_| state.route.update(|r| r.view = view)
+                        >
+                            {view.title()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// One view's panel. Every panel stays mounted (hidden when not chosen), so
+/// switching views keeps forms, scroll positions and running work.
+#[component]
+fn ViewPanel(view: View, children: Children) -> impl IntoView {
+    let state = AppState::get();
+    view! {
+        <section
+            class="view"
+            role="tabpanel"
+            id=format!("view-{}", view.key())
+            aria-labelledby=format!("tab-{}", view.key())
+            data-testid=format!("view-{}", view.key())
+            hidden=move || state.route.with(|r| r.view != view)
+        >
+            {children()}
+        </section>
     }
 }

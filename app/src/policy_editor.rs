@@ -1,9 +1,9 @@
-//! The retention policy input: keep the newest N images of every repository.
+//! The retention policy editor.
 
+use cleanreg_core::Policy;
 use leptos::prelude::*;
 
-/// How many images each repository keeps until the person changes it.
-pub const DEFAULT_KEEP: usize = 3;
+use crate::state::{AppState, DEFAULT_KEEP};
 
 /// The count typed in the field; `None` while it is not a whole number >= 0.
 pub fn parse_keep(text: &str) -> Option<usize> {
@@ -11,7 +11,11 @@ pub fn parse_keep(text: &str) -> Option<usize> {
 }
 
 #[component]
-pub fn KeepInput(keep: RwSignal<usize>, disabled: Signal<bool>) -> impl IntoView {
+pub fn PolicyEditor() -> impl IntoView {
+    let state = AppState::get();
+    let keep = RwSignal::new(DEFAULT_KEEP);
+    Effect::new(move |_| state.policy.set(Policy::keep_newest(keep.get())));
+    let disabled = move || state.policy_locked();
     let invalid = RwSignal::new(false);
     let on_input = move |ev| match parse_keep(&event_target_value(&ev)) {
         Some(count) => {

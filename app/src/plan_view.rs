@@ -7,6 +7,7 @@ use cleanreg_core::{Plan, PlanEntry, Role};
 use leptos::prelude::*;
 use time::OffsetDateTime;
 
+use crate::state::AppState;
 use crate::text;
 
 /// One table row, every cell already text.
@@ -87,7 +88,8 @@ impl PlanRow {
 }
 
 #[component]
-pub fn PlanView(plan: Memo<Option<Arc<Plan>>>) -> impl IntoView {
+pub fn PlanView() -> impl IntoView {
+    let plan: RwSignal<Option<Arc<Plan>>> = AppState::get().plan;
     let rows = Memo::new(move |_| {
         plan.with(|plan| plan.as_deref().map(PlanRow::rows).unwrap_or_default())
     });
