@@ -73,3 +73,4 @@ Stop the registry (or set `storage: {maintenance: {readonly: {enabled: true}}}`)
 and start it again.";
 
 pub mod format;
+pub use plan::{PlanBuilder, RepositoryReclaim};

@@ -356,15 +356,25 @@ fn plan_on_threads(
     // Repositories are planned independently; contiguous chunks merged in
     // order give the same plan as one pass, whatever the thread count.
     let (entries, reclaim) = if workers <= 1 {
-        plan_part(&repositories, manifests, policy, now)
+        plan_part(&repositories, 0, manifests, policy, now)
     } else {
         let chunks = balanced_chunks(&repositories, manifests, workers);
+        let mut first = 0;
+        let starts: Vec<usize> = chunks
+            .iter()
+            .map(|chunk| {
+                let start = first;
+                first += chunk.len();
+                start
+            })
+            .collect();
         let parts: Vec<(Vec<PlanEntry>, Reclaim)> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .iter()
-                .map(|chunk| {
+                .zip(starts)
+                .map(|(chunk, start)| {
                     let size = chunk.iter().map(|(_, r)| r.images.len()).sum();
-                    scope.spawn(move || plan_part(chunk, size, policy, now))
+                    scope.spawn(move || plan_part(chunk, start, size, policy, now))
                 })
                 .collect();
             handles
@@ -384,7 +394,7 @@ fn plan_on_threads(
         }
         (entries, reclaim)
     };
-    let reclaimable = reclaim.finish(inventory);
+    let (reclaimable, _) = reclaim.finish(inventory, repositories.len());
     Plan {
         now,
         policy: policy.clone(),
@@ -393,9 +403,11 @@ fn plan_on_threads(
     }
 }
 
-/// Plans a run of repositories, in order.
+/// Plans a run of repositories, in order; `first` is the position of the
+/// run's first repository in the inventory.
 fn plan_part<'a>(
     repositories: &[(&'a RepositoryName, &'a Repository)],
+    first: usize,
     manifests: usize,
     policy: &Policy,
     now: OffsetDateTime,
@@ -403,7 +415,8 @@ fn plan_part<'a>(
     let mut entries = Vec::with_capacity(manifests);
     let mut reclaim = Reclaim::default();
     let mut planner = RepositoryPlanner::default();
-    for (name, repository) in repositories {
+    for (at, (name, repository)) in repositories.iter().enumerate() {
+        reclaim.repository = first + at;
         let (pattern, rule) = policy.rule_for(name);
         planner.plan(
             name,
@@ -1126,11 +1139,22 @@ impl Verdicts {
 #[derive(Default)]
 struct Reclaim<'a> {
     /// Everything a delete references, with what freeing it is worth as the
-    /// last delete to reference it, in (repository, digest) order, says.
+    /// last delete to reference it, in (repository, digest) order, says, and
+    /// the position of the first repository whose deletes reference it.
     /// Whether a remaining manifest uses it is found out at the end.
-    candidates: DigestMap<'a, (Worth, bool)>,
+    candidates: DigestMap<'a, Candidate>,
     /// Everything the remaining manifests reference, checked at the end.
     kept: Vec<&'a Digest>,
+    /// The position (in the inventory) of the repository being noted.
+    repository: usize,
+}
+
+struct Candidate {
+    worth: Worth,
+    used: bool,
+    /// Where it is counted when freed: the first repository, in name
+    /// order, whose deletes reference it.
+    repository: usize,
 }
 
 /// What freeing a digest is worth: a manifest's own size, or a blob's size
@@ -1145,13 +1169,14 @@ impl<'a> Reclaim<'a> {
     /// One manifest; called in (repository, digest) order.
     fn note(&mut self, digest: &'a Digest, image: &'a Image, deleted: bool) {
         if deleted {
-            self.candidates.insert(
+            let repository = self.repository;
+            self.candidate(
                 DigestKey::new(digest),
-                (Worth::Manifest(image.manifest_size), false),
+                Worth::Manifest(image.manifest_size),
+                repository,
             );
             for blob in &image.blobs {
-                self.candidates
-                    .insert(DigestKey::new(blob), (Worth::Blob, false));
+                self.candidate(DigestKey::new(blob), Worth::Blob, repository);
             }
         } else {
             self.kept.push(digest);
@@ -1159,38 +1184,196 @@ impl<'a> Reclaim<'a> {
         }
     }
 
-    /// Takes in what a run of later repositories noted, as if noted here.
-    fn absorb(&mut self, later: Reclaim<'a>) {
-        self.candidates.extend(later.candidates);
-        self.kept.extend(later.kept);
+    /// A later note replaces the worth and keeps the first repository.
+    fn candidate(&mut self, key: DigestKey<'a>, worth: Worth, repository: usize) {
+        self.candidates
+            .entry(key)
+            .and_modify(|known| known.worth = worth)
+            .or_insert(Candidate {
+                worth,
+                used: false,
+                repository,
+            });
     }
 
-    fn finish(self, inventory: &Inventory) -> Reclaimable {
+    /// Takes in what a run of later repositories noted, as if noted here.
+    fn absorb(&mut self, later: Reclaim<'a>) {
+        if self.candidates.is_empty() {
+            self.candidates = later.candidates;
+        } else {
+            self.candidates.reserve(later.candidates.len());
+            for (key, candidate) in later.candidates {
+                self.candidate(key, candidate.worth, candidate.repository);
+            }
+        }
+        self.kept.extend(later.kept);
+        self.repository = later.repository;
+    }
+
+    /// What is freed in all, and per repository (by position; each freed
+    /// blob counted once, so the figures add up to the whole).
+    fn finish(
+        self,
+        inventory: &Inventory,
+        repositories: usize,
+    ) -> (Reclaimable, Vec<(u64, usize)>) {
         let mut freed = Reclaimable {
             bytes: 0,
             blobs: 0,
             whole_registry: inventory.whole_registry,
         };
+        let mut by_repository = vec![(0, 0); repositories];
         let mut candidates = self.candidates;
         if candidates.is_empty() {
-            return freed;
+            return (freed, by_repository);
         }
         for digest in self.kept {
-            if let Some((_, used)) = candidates.get_mut(&DigestKey::new(digest)) {
-                *used = true;
+            if let Some(candidate) = candidates.get_mut(&DigestKey::new(digest)) {
+                candidate.used = true;
             }
         }
-        for (digest, (worth, used)) in &candidates {
-            if *used {
+        for (digest, candidate) in &candidates {
+            if candidate.used {
                 continue;
             }
-            freed.blobs += 1;
-            freed.bytes += match worth {
-                Worth::Manifest(size) => *size,
+            let bytes = match candidate.worth {
+                Worth::Manifest(size) => size,
                 Worth::Blob => inventory.blobs.get(digest.digest).copied().unwrap_or(0),
             };
+            freed.blobs += 1;
+            freed.bytes += bytes;
+            if let Some(figure) = by_repository.get_mut(candidate.repository) {
+                figure.0 += bytes;
+                figure.1 += 1;
+            }
         }
-        freed
+        (freed, by_repository)
+    }
+}
+
+/// What garbage collection frees, counted where it is freed: a blob that
+/// deletes in several repositories free goes to the first of them (name
+/// order), so the figures of all repositories add up to
+/// [`Reclaimable::bytes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryReclaim {
+    pub repository: RepositoryName,
+    pub bytes: u64,
+    pub blobs: usize,
+}
+
+/// A plan made a few repositories at a time, so a caller that must stay
+/// responsive (the browser's only thread) can pause between steps. The
+/// finished plan equals [`plan()`]'s for the same inputs.
+///
+/// ```
+/// # use cleanreg_core::{Inventory, PlanBuilder, Policy, plan};
+/// # let inventory = Inventory::default();
+/// # let policy = Policy::keep_newest(3);
+/// # let now = time::OffsetDateTime::UNIX_EPOCH;
+/// let mut builder = PlanBuilder::new(&inventory, &policy, now);
+/// while builder.plan_repositories(10) > 0 {
+///     // let the page breathe
+/// }
+/// let (made, _per_repository) = builder.finish();
+/// assert_eq!(made, plan(&inventory, &policy, now));
+/// ```
+pub struct PlanBuilder<'a> {
+    inventory: &'a Inventory,
+    policy: &'a Policy,
+    now: OffsetDateTime,
+    repositories: Vec<(&'a RepositoryName, &'a Repository)>,
+    /// How many of `repositories` are planned.
+    next: usize,
+    entries: Vec<PlanEntry>,
+    reclaim: Reclaim<'a>,
+    planner: RepositoryPlanner<'a>,
+}
+
+impl<'a> PlanBuilder<'a> {
+    pub fn new(inventory: &'a Inventory, policy: &'a Policy, now: OffsetDateTime) -> Self {
+        let repositories: Vec<_> = inventory.repositories.iter().collect();
+        let manifests = repositories.iter().map(|(_, r)| r.images.len()).sum();
+        PlanBuilder {
+            inventory,
+            policy,
+            now,
+            repositories,
+            next: 0,
+            entries: Vec::with_capacity(manifests),
+            reclaim: Reclaim::default(),
+            planner: RepositoryPlanner::default(),
+        }
+    }
+
+    /// Repositories in the inventory.
+    pub fn repository_count(&self) -> usize {
+        self.repositories.len()
+    }
+
+    /// Repositories planned so far.
+    pub fn planned(&self) -> usize {
+        self.next
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.next == self.repositories.len()
+    }
+
+    /// The manifest count of the next repository to plan (its cost), if any.
+    pub fn next_size(&self) -> Option<usize> {
+        self.repositories
+            .get(self.next)
+            .map(|(_, r)| r.images.len())
+    }
+
+    /// Plans up to `count` more repositories, in name order; says how many
+    /// it planned (0 once all are).
+    pub fn plan_repositories(&mut self, count: usize) -> usize {
+        let end = self.next.saturating_add(count).min(self.repositories.len());
+        let start = self.next;
+        for at in start..end {
+            let (name, repository) = self.repositories[at];
+            let (pattern, rule) = self.policy.rule_for(name);
+            self.reclaim.repository = at;
+            self.planner.plan(
+                name,
+                repository,
+                pattern,
+                rule,
+                self.now,
+                &mut self.entries,
+                &mut self.reclaim,
+            );
+        }
+        self.next = end;
+        end - start
+    }
+
+    /// The plan, with what garbage collection frees per repository (every
+    /// repository of the inventory, in name order). Plans what is left
+    /// first.
+    pub fn finish(mut self) -> (Plan, Vec<RepositoryReclaim>) {
+        self.plan_repositories(usize::MAX);
+        let (reclaimable, by_repository) =
+            self.reclaim.finish(self.inventory, self.repositories.len());
+        let by_repository = self
+            .repositories
+            .iter()
+            .zip(by_repository)
+            .map(|((name, _), (bytes, blobs))| RepositoryReclaim {
+                repository: (*name).clone(),
+                bytes,
+                blobs,
+            })
+            .collect();
+        let plan = Plan {
+            now: self.now,
+            policy: self.policy.clone(),
+            entries: self.entries,
+            reclaimable,
+        };
+        (plan, by_repository)
     }
 }
 
@@ -1691,6 +1874,99 @@ mod tests {
             && e.decision.to_string() == "kept: its rule sets no count or age limit"));
     }
 
+    /// Repositories of every size, a digest and layers shared across them,
+    /// and rules that delete in some and not in others.
+    fn mixed_inventory() -> (Inventory, Policy) {
+        let mut repos = Vec::new();
+        let names: Vec<String> = (0..23).map(|i| format!("r{i:02}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            let mut repo = repository((i % 7 + 1) as u8);
+            repo.tags.insert("shared".parse().unwrap(), digest(1));
+            for (at, image) in repo.images.values_mut().enumerate() {
+                image.blobs.push(digest(200 + (at % 3) as u8));
+                image.blobs.push(digest(100 + i as u8));
+            }
+            repos.push((name.as_str(), repo));
+        }
+        let mut inv = inventory(repos);
+        for n in (100..123).chain(200..203) {
+            inv.blobs.insert(digest(n), 1_000 + u64::from(n));
+        }
+        let policy =
+            policy("[default]\nkeep_newest = 2\n[repositories.\"r1*\"]\nkeep_newest = 0\n");
+        (inv, policy)
+    }
+
+    #[test]
+    fn a_plan_made_in_steps_equals_the_plan_made_at_once() {
+        let (inv, policy) = mixed_inventory();
+        let whole = plan(&inv, &policy, NOW);
+        assert!(whole.deletes().count() > 20);
+        assert!(whole.reclaimable.bytes > 0);
+        for step in [1, 2, 5, 22, 23, 1_000] {
+            let mut builder = PlanBuilder::new(&inv, &policy, NOW);
+            assert_eq!(builder.repository_count(), 23);
+            let mut steps = 0;
+            while builder.plan_repositories(step) > 0 {
+                steps += 1;
+                assert!(builder.planned() <= 23);
+            }
+            assert!(builder.is_done());
+            assert_eq!(steps, 23_usize.div_ceil(step));
+            let (stepped, by_repository) = builder.finish();
+            assert_eq!(stepped, whole, "steps of {step}");
+            assert_eq!(by_repository.len(), 23);
+            assert_eq!(
+                by_repository.iter().map(|r| r.bytes).sum::<u64>(),
+                whole.reclaimable.bytes
+            );
+            assert_eq!(
+                by_repository.iter().map(|r| r.blobs).sum::<usize>(),
+                whole.reclaimable.blobs
+            );
+        }
+        // Finishing plans what is left.
+        let mut builder = PlanBuilder::new(&inv, &policy, NOW);
+        builder.plan_repositories(3);
+        assert_eq!(builder.finish().0, whole);
+    }
+
+    #[test]
+    fn freed_bytes_are_counted_in_the_first_repository_that_frees_them() {
+        // Two repositories delete everything; they share layer 9, which
+        // only the first counts; a third keeps layer 8, so nobody frees it.
+        let mut inv = Inventory::default();
+        for (name, layers) in [("a", [7, 9]), ("b", [9, 8]), ("c", [8, 8])] {
+            let mut repo = Repository::default();
+            let mut image = image(Some(datetime!(2026-01-02 0:00 UTC)));
+            image.manifest_size = 10;
+            image.blobs = layers.iter().map(|&n| digest(n)).collect();
+            let own = Digest::sha256_of(name.as_bytes());
+            repo.images.insert(own.clone(), image);
+            repo.tags.insert("v1".parse().unwrap(), own);
+            inv.repositories.insert(name.parse().unwrap(), repo);
+        }
+        for n in [7, 8, 9] {
+            inv.blobs.insert(digest(n), u64::from(n) * 100);
+        }
+        let policy = policy("[default]\nkeep_newest = 0\n[repositories.c]\nkeep_newest = 1\n");
+        let (made, by_repository) = PlanBuilder::new(&inv, &policy, NOW).finish();
+        let figures: Vec<(String, u64, usize)> = by_repository
+            .iter()
+            .map(|r| (r.repository.to_string(), r.bytes, r.blobs))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                ("a".to_owned(), 10 + 700 + 900, 3),
+                ("b".to_owned(), 10, 1),
+                ("c".to_owned(), 0, 0)
+            ]
+        );
+        assert_eq!(made.reclaimable.bytes, 1_620);
+        assert_eq!(made, plan(&inv, &policy, NOW));
+    }
+
     #[test]
     fn threads_change_nothing_in_the_plan() {
         let mut repos = Vec::new();
@@ -1705,6 +1981,15 @@ mod tests {
         let policy =
             policy("[default]\nkeep_newest = 2\n[repositories.\"r1*\"]\nkeep_newest = 0\n");
         let one = plan_on_threads(&inv, &policy, NOW, 1);
+        let (mixed, mixed_policy) = mixed_inventory();
+        let mixed_one = plan_on_threads(&mixed, &mixed_policy, NOW, 1);
+        for workers in [2, 3, 5, 40] {
+            assert_eq!(
+                plan_on_threads(&mixed, &mixed_policy, NOW, workers),
+                mixed_one,
+                "{workers} threads, shared layers"
+            );
+        }
         assert!(one.deletes().count() > 20);
         for workers in [2, 3, 5, 40] {
             assert_eq!(

@@ -957,3 +957,24 @@ fn a_child_of_two_deleted_indexes_comes_after_both() {
         "the shared child must follow both indexes: {deleted:?}"
     );
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A plan made a few repositories at a time (as the browser makes it)
+    /// is the plan made at once, and the per-repository freed bytes add up
+    /// to the plan's.
+    #[test]
+    fn a_plan_made_in_steps_is_the_same_plan(input in case(), step in 1_usize..4) {
+        let whole = plan(&input.inventory, &input.policy, NOW);
+        let mut builder = cleanreg_core::PlanBuilder::new(&input.inventory, &input.policy, NOW);
+        while builder.plan_repositories(step) > 0 {}
+        let (stepped, by_repository) = builder.finish();
+        prop_assert_eq!(&stepped, &whole);
+        prop_assert_eq!(by_repository.len(), input.inventory.repositories.len());
+        prop_assert_eq!(
+            by_repository.iter().map(|r| r.bytes).sum::<u64>(),
+            whole.reclaimable.bytes
+        );
+    }
+}
