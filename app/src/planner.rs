@@ -1,26 +1,133 @@
-//! Keeps `AppState::plan` in step with the scan and the policy.
+//! Keeps `AppState::plan` in step with the scan and the policy, without
+//! freezing the page: the plan is made a few repositories at a time with a
+//! pause between steps, a policy edit waits until typing settles, and a run
+//! whose input has changed since stops and never overwrites a newer plan.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use cleanreg_core::plan;
+use cleanreg_core::{Inventory, Plan, PlanBuilder, Policy, RepositoryReclaim};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use time::OffsetDateTime;
 
+use crate::browser;
 use crate::state::AppState;
 
+/// How long a policy edit waits for the next one before planning starts.
+pub const POLICY_SETTLE_MS: i32 = 150;
+
+/// How long one step may run before the page gets the thread back.
+pub const STEP_BUDGET_MS: f64 = 12.0;
+
+/// What the plan view needs beside the plan: garbage collection's freed
+/// bytes per repository, for the chart. Provided as a context by
+/// [`keep_planning`].
+#[derive(Clone, Copy)]
+pub struct PlanDetails {
+    /// The plan these figures belong to (compare with `Arc::ptr_eq`), and
+    /// the figures, one per repository in name order.
+    pub reclaim: RwSignal<Option<(Arc<Plan>, Arc<Vec<RepositoryReclaim>>)>>,
+}
+
+impl PlanDetails {
+    /// The figures for `plan`, when they are the ones computed with it.
+    pub fn reclaim_for(&self, plan: &Arc<Plan>) -> Option<Arc<Vec<RepositoryReclaim>>> {
+        self.reclaim.with(|known| {
+            known
+                .as_ref()
+                .filter(|(of, _)| Arc::ptr_eq(of, plan))
+                .map(|(_, figures)| figures.clone())
+        })
+    }
+}
+
 /// Re-plans whenever the session or the policy changes, unless the plan is
-/// held by an apply.
+/// held by an apply. Provides [`PlanDetails`].
 pub fn keep_planning(state: AppState) {
+    let details = PlanDetails {
+        reclaim: RwSignal::new(None),
+    };
+    provide_context(details);
+    // Bumped for every new input: a run that sees another number stops.
+    let generation = Arc::new(AtomicU64::new(0));
+    // The inventory of the last run, to tell a new scan (plan at once) from
+    // a policy edit (wait for the typing to settle).
+    let last_inventory: StoredValue<Option<Arc<Inventory>>> = StoredValue::new(None);
     Effect::new(move |_| {
         let policy = state.policy.get();
         let held = state.plan_held.get();
+        let input = state
+            .session
+            .with(|s| s.as_ref().map(|s| (s.inventory.clone(), s.scanned_at)));
+        let run = generation.fetch_add(1, Ordering::SeqCst) + 1;
         if held {
+            // The plan on screen is the one confirmed: nothing replaces it.
+            state.planning.set(false);
             return;
         }
-        let next = state.session.with(|session| {
-            session
-                .as_ref()
-                .map(|s| Arc::new(plan(&s.inventory, &policy, s.scanned_at)))
+        let Some((inventory, scanned_at)) = input else {
+            last_inventory.set_value(None);
+            state.plan.set(None);
+            details.reclaim.set(None);
+            state.planning.set(false);
+            return;
+        };
+        let new_scan = !last_inventory
+            .with_value(|last| last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &inventory)));
+        last_inventory.set_value(Some(inventory.clone()));
+        state.planning.set(true);
+        let generation = generation.clone();
+        spawn_local(async move {
+            let current = || generation.load(Ordering::SeqCst) == run;
+            if !new_scan {
+                sleep(POLICY_SETTLE_MS).await;
+                if !current() {
+                    return;
+                }
+            }
+            let Some((plan, reclaim)) =
+                plan_in_steps(&inventory, &policy, scanned_at, &current).await
+            else {
+                return;
+            };
+            let plan = Arc::new(plan);
+            details.reclaim.set(Some((plan.clone(), Arc::new(reclaim))));
+            state.plan.set(Some(plan));
+            state.planning.set(false);
         });
-        state.plan.set(next);
     });
+}
+
+/// Plans in steps of about [`STEP_BUDGET_MS`], yielding to the page between
+/// them; `None` as soon as `current` says the input changed.
+async fn plan_in_steps(
+    inventory: &Inventory,
+    policy: &Policy,
+    now: OffsetDateTime,
+    current: &impl Fn() -> bool,
+) -> Option<(Plan, Vec<RepositoryReclaim>)> {
+    let mut builder = PlanBuilder::new(inventory, policy, now);
+    while !builder.is_done() {
+        let started = js_sys::Date::now();
+        while builder.plan_repositories(1) > 0 && js_sys::Date::now() - started < STEP_BUDGET_MS {}
+        browser::yield_now().await;
+        if !current() {
+            return None;
+        }
+    }
+    Some(builder.finish())
+}
+
+/// Waits `ms` milliseconds (a timer; at once where there is no window).
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let scheduled = web_sys::window().map(|window| {
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+        });
+        if !matches!(scheduled, Some(Ok(_))) {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -1,0 +1,331 @@
+//! The plan cut up for the page: per repository summaries, the filter, the
+//! totals' wording and the plan's state. Pure, so native tests reach it.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use cleanreg_core::format;
+use cleanreg_core::{Decision, Plan, PlanTotals, RepositoryReclaim, Role};
+
+/// When the whole plan has at most this many entries, every repository
+/// starts open with all its rows on the page.
+pub const SMALL_PLAN: usize = 1_000;
+
+/// Rows per page in a repository of a larger plan.
+pub const PAGE_SIZE: usize = 100;
+
+/// One repository of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoSummary {
+    pub repository: String,
+    /// Its entries in `Plan::entries` (the plan keeps each repository's
+    /// entries together).
+    pub entries: Range<usize>,
+    pub kept_images: usize,
+    pub deleted_images: usize,
+    /// Entries kept and deleted, whatever their role.
+    pub keep_entries: usize,
+    pub delete_entries: usize,
+    pub deleted_tags: usize,
+    /// What garbage collection frees that this repository's deletes free
+    /// first; `None` when the figures are not known.
+    pub reclaimable: Option<u64>,
+}
+
+/// Every repository with entries, in plan order.
+pub fn summarize(plan: &Plan, reclaim: Option<&[RepositoryReclaim]>) -> Vec<RepoSummary> {
+    let freed: Option<HashMap<&str, u64>> = reclaim.map(|figures| {
+        figures
+            .iter()
+            .map(|f| (f.repository.as_str(), f.bytes))
+            .collect()
+    });
+    let mut out: Vec<RepoSummary> = Vec::new();
+    for (at, entry) in plan.entries.iter().enumerate() {
+        let name = entry.repository.as_str();
+        if out.last().is_none_or(|last| last.repository != name) {
+            out.push(RepoSummary {
+                repository: name.to_owned(),
+                entries: at..at,
+                kept_images: 0,
+                deleted_images: 0,
+                keep_entries: 0,
+                delete_entries: 0,
+                deleted_tags: 0,
+                reclaimable: freed
+                    .as_ref()
+                    .map(|freed| freed.get(name).copied().unwrap_or(0)),
+            });
+        }
+        let summary = out.last_mut().expect("pushed above");
+        summary.entries.end = at + 1;
+        let image = entry.role == Role::Image;
+        if entry.decision.is_delete() {
+            summary.delete_entries += 1;
+            summary.deleted_tags += entry.tags.len();
+            summary.deleted_images += usize::from(image);
+        } else {
+            summary.keep_entries += 1;
+            summary.kept_images += usize::from(image);
+        }
+    }
+    out
+}
+
+/// Which decisions the plan view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecisionFilter {
+    #[default]
+    All,
+    Keep,
+    Delete,
+}
+
+impl DecisionFilter {
+    pub const ALL: [DecisionFilter; 3] = [
+        DecisionFilter::All,
+        DecisionFilter::Keep,
+        DecisionFilter::Delete,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            DecisionFilter::All => "all",
+            DecisionFilter::Keep => "keep",
+            DecisionFilter::Delete => "delete",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DecisionFilter::All => "All",
+            DecisionFilter::Keep => "Kept",
+            DecisionFilter::Delete => "Deleted",
+        }
+    }
+
+    pub fn from_key(key: &str) -> DecisionFilter {
+        DecisionFilter::ALL
+            .into_iter()
+            .find(|f| f.key() == key)
+            .unwrap_or_default()
+    }
+
+    pub fn admits(self, decision: &Decision) -> bool {
+        match self {
+            DecisionFilter::All => true,
+            DecisionFilter::Keep => !decision.is_delete(),
+            DecisionFilter::Delete => decision.is_delete(),
+        }
+    }
+
+    /// How many of the repository's entries it shows.
+    pub fn count(self, summary: &RepoSummary) -> usize {
+        match self {
+            DecisionFilter::All => summary.keep_entries + summary.delete_entries,
+            DecisionFilter::Keep => summary.keep_entries,
+            DecisionFilter::Delete => summary.delete_entries,
+        }
+    }
+}
+
+/// Whether a repository name matches the filter text: a case-insensitive
+/// part of the name; empty matches all.
+pub fn name_matches(name: &str, filter: &str) -> bool {
+    let filter = filter.trim();
+    filter.is_empty() || name.to_lowercase().contains(&filter.to_lowercase())
+}
+
+/// The pages of `count` rows: how many, and the range of one.
+pub fn page_count(count: usize, page_size: usize) -> usize {
+    count.div_ceil(page_size.max(1)).max(1)
+}
+
+pub fn page_range(count: usize, page_size: usize, page: usize) -> Range<usize> {
+    let page_size = page_size.max(1);
+    let last = page_count(count, page_size) - 1;
+    let start = page.min(last) * page_size;
+    start..count.min(start.saturating_add(page_size))
+}
+
+/// The totals as label and value pairs, in reading order.
+pub fn totals(totals: &PlanTotals, whole_registry: bool) -> Vec<(&'static str, String)> {
+    let freed = format::bytes(totals.reclaimable_bytes);
+    vec![
+        ("Images kept", totals.kept_images.to_string()),
+        ("Images to delete", totals.deleted_images.to_string()),
+        (
+            "Manifests to delete",
+            format!(
+                "{} (images with their children and attachments)",
+                totals.deleted_manifests
+            ),
+        ),
+        ("Tags removed", totals.deleted_tags.to_string()),
+        (
+            "Freed by garbage collection",
+            if whole_registry {
+                freed
+            } else {
+                format!(
+                    "at most {freed} (the scan did not read the whole registry: \
+                     repositories it did not read may still use some of these blobs)"
+                )
+            },
+        ),
+    ]
+}
+
+/// What the plan's status line says and its `data-state`.
+pub fn status(
+    connected: bool,
+    planning: bool,
+    has_plan: bool,
+    held: bool,
+) -> (&'static str, &'static str) {
+    if !connected {
+        ("ready", "Connect and scan to see a plan.")
+    } else if held && has_plan {
+        (
+            "ready",
+            "Plan held: it stays as confirmed until the next scan.",
+        )
+    } else if planning || !has_plan {
+        ("planning", "Planning…")
+    } else {
+        ("ready", "Plan ready.")
+    }
+}
+
+/// One line for a repository's heading.
+pub fn repo_counts(summary: &RepoSummary) -> String {
+    let mut text = format!(
+        "{} kept, {} to delete",
+        plural(summary.kept_images, "image", "images"),
+        summary.deleted_images
+    );
+    let extra = summary.delete_entries - summary.deleted_images;
+    if extra > 0 {
+        text.push_str(&format!(
+            " (+{} with them)",
+            plural(extra, "child or attachment", "children or attachments")
+        ));
+    }
+    if let Some(bytes) = summary.reclaimable {
+        text.push_str(&format!(", frees {}", format::bytes(bytes)));
+    }
+    text
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cleanreg_core::{Digest, Image, Inventory, MediaType, Policy, Repository, plan};
+    use time::macros::datetime;
+
+    /// `a` with 3 images, `b` with 1, keep newest 1: a deletes 2.
+    fn sample() -> Plan {
+        let mut inventory = Inventory::default();
+        for (name, count) in [("team/a", 3_u8), ("b", 1)] {
+            let mut repository = Repository::default();
+            for i in 1..=count {
+                let digest = Digest::sha256_of(&[i, count, name.len() as u8]);
+                let created = datetime!(2026-01-01 0:00 UTC) + time::Duration::days(i.into());
+                repository.images.insert(
+                    digest.clone(),
+                    Image::simple(MediaType::DockerManifest, Some(created), 10),
+                );
+                repository
+                    .tags
+                    .insert(format!("v{i}").parse().unwrap(), digest);
+            }
+            inventory
+                .repositories
+                .insert(name.parse().unwrap(), repository);
+        }
+        plan(
+            &inventory,
+            &Policy::keep_newest(1),
+            datetime!(2026-06-01 0:00 UTC),
+        )
+    }
+
+    #[test]
+    fn summaries_cover_each_repository_once_with_its_counts() {
+        let plan = sample();
+        let figures = vec![RepositoryReclaim {
+            repository: "team/a".parse().unwrap(),
+            bytes: 2_000,
+            blobs: 2,
+        }];
+        let summaries = summarize(&plan, Some(&figures));
+        assert_eq!(summaries.len(), 2);
+        let (b, a) = (&summaries[0], &summaries[1]);
+        assert_eq!((b.repository.as_str(), b.entries.clone()), ("b", 0..1));
+        assert_eq!((a.repository.as_str(), a.entries.clone()), ("team/a", 1..4));
+        assert_eq!((a.kept_images, a.deleted_images, a.deleted_tags), (1, 2, 2));
+        assert_eq!((b.kept_images, b.deleted_images), (1, 0));
+        assert_eq!((a.reclaimable, b.reclaimable), (Some(2_000), Some(0)));
+        assert_eq!(summarize(&plan, None)[1].reclaimable, None);
+        assert_eq!(repo_counts(a), "1 image kept, 2 to delete, frees 2.0 kB");
+        assert_eq!(DecisionFilter::Delete.count(a), 2);
+        assert_eq!(DecisionFilter::Keep.count(a), 1);
+        assert_eq!(DecisionFilter::All.count(b), 1);
+        let deleted = &plan.entries[a.entries.clone()];
+        assert_eq!(
+            deleted
+                .iter()
+                .filter(|e| DecisionFilter::Delete.admits(&e.decision))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn filters_and_pages() {
+        assert!(name_matches("Team/App", " app "));
+        assert!(name_matches("team/app", ""));
+        assert!(!name_matches("team/app", "web"));
+        assert_eq!(DecisionFilter::from_key("delete"), DecisionFilter::Delete);
+        assert_eq!(DecisionFilter::from_key("nonsense"), DecisionFilter::All);
+        assert_eq!(page_count(0, 100), 1);
+        assert_eq!(page_count(250, 100), 3);
+        assert_eq!(page_range(250, 100, 2), 200..250);
+        assert_eq!(page_range(250, 100, 9), 200..250);
+        assert_eq!(page_range(0, 100, 0), 0..0);
+        assert_eq!(page_range(5, usize::MAX, 0), 0..5);
+    }
+
+    #[test]
+    fn totals_say_at_most_when_the_scan_was_partial() {
+        let sums = PlanTotals {
+            kept_images: 3,
+            deleted_images: 2,
+            deleted_manifests: 4,
+            deleted_tags: 5,
+            deleted_bytes: 10,
+            reclaimable_bytes: 1_500_000,
+        };
+        let whole = totals(&sums, true);
+        assert_eq!(whole[0], ("Images kept", "3".to_owned()));
+        assert_eq!(
+            whole[4],
+            ("Freed by garbage collection", "1.5 MB".to_owned())
+        );
+        let part = totals(&sums, false);
+        assert!(part[4].1.starts_with("at most 1.5 MB"), "{}", part[4].1);
+    }
+
+    #[test]
+    fn the_status_is_ready_only_for_a_finished_plan() {
+        assert_eq!(status(true, true, true, false).0, "planning");
+        assert_eq!(status(true, false, false, false).0, "planning");
+        assert_eq!(status(true, false, true, false).0, "ready");
+        assert_eq!(status(true, false, true, true).0, "ready");
+        assert_eq!(status(false, false, false, false).0, "ready");
+    }
+}
