@@ -20,14 +20,18 @@ pub const POLICY_SETTLE_MS: i32 = 150;
 /// How long one step may run before the page gets the thread back.
 pub const STEP_BUDGET_MS: f64 = 12.0;
 
+/// A plan with its freed bytes per repository (one per repository of the
+/// inventory, in name order).
+pub type PlanReclaim = (Arc<Plan>, Arc<Vec<RepositoryReclaim>>);
+
 /// What the plan view needs beside the plan: garbage collection's freed
 /// bytes per repository, for the chart. Provided as a context by
 /// [`keep_planning`].
 #[derive(Clone, Copy)]
 pub struct PlanDetails {
     /// The plan these figures belong to (compare with `Arc::ptr_eq`), and
-    /// the figures, one per repository in name order.
-    pub reclaim: RwSignal<Option<(Arc<Plan>, Arc<Vec<RepositoryReclaim>>)>>,
+    /// the figures.
+    pub reclaim: RwSignal<Option<PlanReclaim>>,
 }
 
 impl PlanDetails {
