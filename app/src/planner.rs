@@ -24,6 +24,9 @@ pub const STEP_BUDGET_MS: f64 = 12.0;
 /// inventory, in name order).
 pub type PlanReclaim = (Arc<Plan>, Arc<Vec<RepositoryReclaim>>);
 
+/// Kept references checked per call of `PlanBuilder::settle`.
+const SETTLE_CHUNK: usize = 4_096;
+
 /// What the plan view needs beside the plan: garbage collection's freed
 /// bytes per repository, for the chart. Provided as a context by
 /// [`keep_planning`].
@@ -112,9 +115,20 @@ async fn plan_in_steps(
     current: &impl Fn() -> bool,
 ) -> Option<(Plan, Vec<RepositoryReclaim>)> {
     let mut builder = PlanBuilder::new(inventory, policy, now);
-    while !builder.is_done() {
+    let mut more = true;
+    while more {
         let started = js_sys::Date::now();
-        while builder.plan_repositories(1) > 0 && js_sys::Date::now() - started < STEP_BUDGET_MS {}
+        // A repository at a time, then the cross-repository check of kept
+        // references a few thousand at a time, until the step's time is up.
+        loop {
+            if builder.plan_repositories(1) == 0 && builder.settle(SETTLE_CHUNK) == 0 {
+                more = false;
+                break;
+            }
+            if js_sys::Date::now() - started >= STEP_BUDGET_MS {
+                break;
+            }
+        }
         browser::yield_now().await;
         if !current() {
             return None;

@@ -1145,6 +1145,8 @@ struct Reclaim<'a> {
     candidates: DigestMap<'a, Candidate>,
     /// Everything the remaining manifests reference, checked at the end.
     kept: Vec<&'a Digest>,
+    /// How many of `kept` are checked already (see [`Reclaim::mark`]).
+    marked: usize,
     /// The position (in the inventory) of the repository being noted.
     repository: usize,
 }
@@ -1210,10 +1212,26 @@ impl<'a> Reclaim<'a> {
         self.repository = later.repository;
     }
 
+    /// Checks up to `count` more kept references against the candidates;
+    /// only once every repository is noted. Says how many it checked.
+    fn mark(&mut self, count: usize) -> usize {
+        let end = self.marked.saturating_add(count).min(self.kept.len());
+        if !self.candidates.is_empty() {
+            for digest in &self.kept[self.marked..end] {
+                if let Some(candidate) = self.candidates.get_mut(&DigestKey::new(digest)) {
+                    candidate.used = true;
+                }
+            }
+        }
+        let checked = end - self.marked;
+        self.marked = end;
+        checked
+    }
+
     /// What is freed in all, and per repository (by position; each freed
     /// blob counted once, so the figures add up to the whole).
     fn finish(
-        self,
+        mut self,
         inventory: &Inventory,
         repositories: usize,
     ) -> (Reclaimable, Vec<(u64, usize)>) {
@@ -1223,16 +1241,11 @@ impl<'a> Reclaim<'a> {
             whole_registry: inventory.whole_registry,
         };
         let mut by_repository = vec![(0, 0); repositories];
-        let mut candidates = self.candidates;
-        if candidates.is_empty() {
+        if self.candidates.is_empty() {
             return (freed, by_repository);
         }
-        for digest in self.kept {
-            if let Some(candidate) = candidates.get_mut(&DigestKey::new(digest)) {
-                candidate.used = true;
-            }
-        }
-        for (digest, candidate) in &candidates {
+        self.mark(usize::MAX);
+        for (digest, candidate) in &self.candidates {
             if candidate.used {
                 continue;
             }
@@ -1348,6 +1361,19 @@ impl<'a> PlanBuilder<'a> {
         }
         self.next = end;
         end - start
+    }
+
+    /// Once every repository is planned: checks up to `count` blob and
+    /// manifest references of kept manifests against what the deletes
+    /// would free, the part of [`PlanBuilder::finish`] that can be spread
+    /// over steps. Says how many it checked: 0 while repositories remain
+    /// and once all are checked.
+    pub fn settle(&mut self, count: usize) -> usize {
+        if self.is_done() {
+            self.reclaim.mark(count)
+        } else {
+            0
+        }
     }
 
     /// The plan, with what garbage collection frees per repository (every
@@ -1907,12 +1933,19 @@ mod tests {
             let mut builder = PlanBuilder::new(&inv, &policy, NOW);
             assert_eq!(builder.repository_count(), 23);
             let mut steps = 0;
+            assert_eq!(builder.settle(5), 0, "nothing to settle before the end");
             while builder.plan_repositories(step) > 0 {
                 steps += 1;
                 assert!(builder.planned() <= 23);
             }
             assert!(builder.is_done());
             assert_eq!(steps, 23_usize.div_ceil(step));
+            // Part of the settling done in steps (the rest by finish).
+            let mut settled = 0;
+            for _ in 0..step.min(30) {
+                settled += builder.settle(step);
+            }
+            assert!(settled > 0);
             let (stepped, by_repository) = builder.finish();
             assert_eq!(stepped, whole, "steps of {step}");
             assert_eq!(by_repository.len(), 23);

@@ -969,6 +969,7 @@ proptest! {
         let whole = plan(&input.inventory, &input.policy, NOW);
         let mut builder = cleanreg_core::PlanBuilder::new(&input.inventory, &input.policy, NOW);
         while builder.plan_repositories(step) > 0 {}
+        while builder.settle(step) > 0 {}
         let (stepped, by_repository) = builder.finish();
         prop_assert_eq!(&stepped, &whole);
         prop_assert_eq!(by_repository.len(), input.inventory.repositories.len());
