@@ -404,7 +404,7 @@ fn RepoSection(
             let now = chosen.get() && state.route.with(|r| r.view == View::Plan);
             if now && was != Some(true) {
                 expanded.update(|e| {
-                    e.remove(&name);
+                    e.insert(name.clone(), true);
                 });
                 if let Some(element) = node.get() {
                     element.scroll_into_view();
