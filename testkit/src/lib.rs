@@ -4,6 +4,7 @@
 mod faulty;
 mod nginx;
 mod process;
+mod proxy;
 mod registry;
 mod scenario;
 mod seeder;
@@ -11,7 +12,8 @@ mod tls;
 mod token;
 
 pub use faulty::{FaultyServer, Reply, SeenRequest};
-pub use nginx::{Nginx, NginxOptions};
+pub use nginx::{Nginx, NginxOptions, free_loopback_port};
+pub use proxy::FailingProxy;
 pub use registry::{Registry, RegistryOptions, TokenAuth};
 pub use scenario::{
     SeededImage, SeededRepo, assert_newest_remain, demo, demo_multiarch, many_repositories,

@@ -202,8 +202,9 @@ fn nginx_serves_files_and_proxies_the_registry() {
     let nginx = Nginx::start(NginxOptions {
         port: None,
         root: root.path().to_owned(),
-        upstream: registry.url(),
+        upstream: Some(registry.url()),
         hide_www_authenticate: false,
+        ..NginxOptions::default()
     })
     .unwrap();
     let agent = agent();
@@ -261,8 +262,9 @@ fn nginx_can_hide_www_authenticate() {
     let nginx = Nginx::start(NginxOptions {
         port: None,
         root: root.path().to_owned(),
-        upstream: format!("{}/", registry.url()),
+        upstream: Some(format!("{}/", registry.url())),
         hide_www_authenticate: true,
+        ..NginxOptions::default()
     })
     .unwrap();
     let response = agent().get(format!("{}/v2/", nginx.url())).call().unwrap();
@@ -376,8 +378,9 @@ fn nginx_on_a_busy_port_fails_with_its_log() {
     let error = Nginx::start(NginxOptions {
         port: Some(registry.port()),
         root: root.path().to_owned(),
-        upstream: registry.url(),
+        upstream: Some(registry.url()),
         hide_www_authenticate: false,
+        ..NginxOptions::default()
     })
     .unwrap_err()
     .to_string();

@@ -41,8 +41,9 @@ pub fn demo(args: &[String]) -> Result {
     let nginx = Nginx::start(NginxOptions {
         port: Some(port),
         root: dist,
-        upstream: registry.url(),
+        upstream: Some(registry.url()),
         hide_www_authenticate: true,
+        ..NginxOptions::default()
     })
     .map_err(|e| format!("starting nginx on 127.0.0.1:{port}: {e}"))?;
     let images: usize = repos.iter().map(|r| r.images.len()).sum::<usize>() + indexes.len();
