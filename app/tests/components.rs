@@ -8,7 +8,6 @@
 
 use cleanreg_app::App;
 use leptos::mount::mount_to;
-use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{Element, HtmlElement};
@@ -96,7 +95,13 @@ async fn the_app_shows_the_connect_form_and_four_tabs() {
     start_at("");
     let page = Mounted::app();
     settle().await;
-    for id in ["registry-url", "username", "password", "connect", "scan-status"] {
+    for id in [
+        "registry-url",
+        "username",
+        "password",
+        "connect",
+        "scan-status",
+    ] {
         page.get(id);
     }
     let password = page.get("password");
@@ -116,7 +121,9 @@ async fn the_app_shows_the_connect_form_and_four_tabs() {
     }
     assert_eq!(page.visible_panels(), ["inventory"], "the default view");
     assert_eq!(
-        page.get("tab-inventory").get_attribute("aria-selected").as_deref(),
+        page.get("tab-inventory")
+            .get_attribute("aria-selected")
+            .as_deref(),
         Some("true")
     );
     assert!(
@@ -157,7 +164,9 @@ async fn a_fragment_naming_a_view_opens_that_tab() {
     settle().await;
     assert_eq!(page.visible_panels(), ["plan"]);
     assert_eq!(
-        page.get("tab-plan").get_attribute("aria-selected").as_deref(),
+        page.get("tab-plan")
+            .get_attribute("aria-selected")
+            .as_deref(),
         Some("true")
     );
     let fragment = hash();

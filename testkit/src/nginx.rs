@@ -173,9 +173,12 @@ fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> Stri
         ""
     };
     // Without a URI part, proxy_pass forwards `/v2/...` unchanged.
-    let registry = options.upstream.as_deref().map_or(String::new(), |upstream| {
-        format!(
-            "        location /v2/ {{
+    let registry = options
+        .upstream
+        .as_deref()
+        .map_or(String::new(), |upstream| {
+            format!(
+                "        location /v2/ {{
             proxy_pass {upstream};
             proxy_set_header Host $http_host;
             proxy_http_version 1.1;
@@ -184,9 +187,9 @@ fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> Stri
             client_max_body_size 0;
 {hide}        }}
 ",
-            upstream = upstream.trim_end_matches('/'),
-        )
-    });
+                upstream = upstream.trim_end_matches('/'),
+            )
+        });
     let token = options
         .token_upstream
         .as_deref()

@@ -71,10 +71,7 @@ impl FailingProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             agent,
             fail_next_delete: Mutex::new(
-                fail_first_delete_of
-                    .iter()
-                    .map(|&d| d.to_owned())
-                    .collect(),
+                fail_first_delete_of.iter().map(|&d| d.to_owned()).collect(),
             ),
             failed: Mutex::new(Vec::new()),
         });
