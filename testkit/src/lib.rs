@@ -1,6 +1,7 @@
 //! Real registry and nginx fixtures plus an image seeder, shared by cleanreg's
 //! tests, benchmarks and demo so they all run against the real server.
 
+mod bench;
 mod faulty;
 mod nginx;
 mod process;
@@ -11,6 +12,7 @@ mod seeder;
 mod tls;
 mod token;
 
+pub use bench::{LargeRegistry, large_registry};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
 pub use nginx::{Nginx, NginxOptions, free_loopback_port};
 pub use proxy::FailingProxy;
