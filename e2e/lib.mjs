@@ -63,6 +63,9 @@ export function scenario(name) {
   const allowances = [];
   /// Manifest 404s after a delete (the dashboard checks each is gone).
   const gone404s = [];
+  /// `repository@digest` of every outcome row seen: the only manifests a
+  /// 404 by digest is expected for.
+  const applied = new Set();
 
   function fail(message) {
     // Stop the caller's flow while the browser closes; report the first failure only.
@@ -337,7 +340,7 @@ export function scenario(name) {
 
     /// Every `outcome-row`: {repository, digest, outcome, detail}.
     async outcomes() {
-      return page.locator(byTestId('outcome-row')).evaluateAll((rows) =>
+      const rows = await page.locator(byTestId('outcome-row')).evaluateAll((rows) =>
         rows.map((row) => ({
           repository: row.dataset.repository,
           digest: row.dataset.digest,
@@ -345,6 +348,8 @@ export function scenario(name) {
           detail: (row.querySelector('.reason')?.textContent ?? row.textContent ?? '').trim(),
         })),
       );
+      for (const row of rows) applied.add(`${row.repository}@${row.digest}`);
+      return rows;
     },
 
     /// Prints `PREFIX {json}` for the Rust test.
@@ -356,6 +361,10 @@ export function scenario(name) {
     async pass() {
       await new Promise((resolve) => setTimeout(resolve, 300));
       if (failing) return new Promise(() => {});
+      const unexpected = gone404s.filter((g) => !applied.has(`${g.repository}@${g.digest}`));
+      if (unexpected.length > 0) {
+        await fail(`the registry answered 404 for manifests no outcome row names: ${JSON.stringify(unexpected)}`);
+      }
       clearTimeout(watchdog);
       await browser.close();
       log('passed');
