@@ -38,8 +38,13 @@ await run.main(async () => {
     );
     scanMs = performance.now() - pressed;
     if ((await page.locator(byTestId('error')).count()) > 0) await run.fail(`the scan failed: ${await run.text('error')}`);
+    // A page without plan-status (the skeleton) counts the first plan rows.
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="plan-status"]')?.dataset.state === 'ready',
+      () => {
+        const status = document.querySelector('[data-testid="plan-status"]');
+        if (status) return status.dataset.state === 'ready';
+        return document.querySelector('[data-testid="plan-row"]') !== null;
+      },
       [],
       { timeout: LONG_MS, polling: 200 },
     );
@@ -52,6 +57,7 @@ await run.main(async () => {
     scan_ms: Math.round(scanMs),
     plan_ms: Math.round(planMs),
     status: await run.text('scan-status'),
+    plan_signal: (await page.locator(byTestId('plan-status')).count()) > 0 ? 'plan-status ready' : 'first plan-row',
     plan_totals: (await page.locator(byTestId('plan-totals')).count()) > 0 ? await run.text('plan-totals') : null,
   });
 });

@@ -1,7 +1,7 @@
 //! A large registry for the dashboard benchmark: many repositories, each with
 //! many dated images under two tags each, pushed concurrently through the
-//! registry API with one small shared base layer, so only configs and
-//! manifests differ per image.
+//! registry API (monolithic blob uploads) with one small shared base layer
+//! per repository, so only configs and manifests differ per image.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, Instant};
@@ -87,7 +87,13 @@ fn push_repository(
             .with_layers(Vec::<usize>::new())
             .with_base_layer(format!("bench-base-{}", repo % 8), 1024);
         let tags = [format!("v{version}"), format!("build-{version:05}")];
-        seeder.push_image(&name, &spec, &[tags[0].as_str(), tags[1].as_str()])?;
+        // The shared base layer is uploaded with the repository's first image.
+        seeder.push_image_bulk(
+            &name,
+            &spec,
+            &[tags[0].as_str(), tags[1].as_str()],
+            n == images - 1,
+        )?;
     }
     Ok(())
 }

@@ -394,3 +394,47 @@ fn catalog_follows_pagination_past_100() {
     let names = many_repositories(&seeder, 105).unwrap();
     assert_eq!(sorted(seeder.catalog().unwrap()), names);
 }
+
+/// The benchmark's seeder, small: every repository gets its images under two
+/// tags each, dated from newest down.
+#[test]
+fn large_registry_pushes_dated_images_with_two_tags_each() {
+    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let seeder = Seeder::new(&registry.url(), None);
+    let now = OffsetDateTime::now_utc();
+    let seeded = cleanreg_testkit::large_registry(&seeder, 3, 4, now, 2).unwrap();
+    assert_eq!(
+        (seeded.repositories, seeded.images, seeded.tags),
+        (3, 12, 24)
+    );
+    assert_eq!(
+        seeder.catalog().unwrap(),
+        ["bench/r-000", "bench/r-001", "bench/r-002"]
+    );
+    for repo in seeder.catalog().unwrap() {
+        let mut tags = seeder.tags(&repo).unwrap();
+        tags.sort();
+        assert_eq!(
+            tags,
+            [
+                "build-00001",
+                "build-00002",
+                "build-00003",
+                "build-00004",
+                "v1",
+                "v2",
+                "v3",
+                "v4"
+            ]
+        );
+        // Two tags per image, and the newest version is the newest build.
+        assert_eq!(
+            seeder.tag_digest(&repo, "v4").unwrap(),
+            seeder.tag_digest(&repo, "build-00004").unwrap()
+        );
+        assert_ne!(
+            seeder.tag_digest(&repo, "v4").unwrap(),
+            seeder.tag_digest(&repo, "v3").unwrap()
+        );
+    }
+}

@@ -33,7 +33,10 @@ fn the_first_delete_of_the_chosen_digest_fails_and_the_next_goes_through() {
         through.tag_digest("team/app", "v1").unwrap().as_deref(),
         Some(doomed.as_str())
     );
-    let fetched = through.fetch_manifest("team/app", &doomed).unwrap().unwrap();
+    let fetched = through
+        .fetch_manifest("team/app", &doomed)
+        .unwrap()
+        .unwrap();
     assert_eq!(fetched.body, repos[0].images[4].image.manifest);
 
     // HEAD keeps the upstream's length and digest.

@@ -17,7 +17,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench   set up, print the release wasm size (raw and gzipped); seed 50k tags over
           500 repositories and time the dashboard in headless Chromium (load to
           connect form, connect to finished plan); then time the planner on 10k,
-          100k and 1M synthetic tags with its peak memory";
+          100k and 1M synthetic tags with its peak memory
+          (--repositories N, --images N per repository, --no-planner: a quicker run)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::install(),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(),
-        Some("bench") => tasks::bench(),
+        Some("bench") => tasks::bench(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
