@@ -438,3 +438,54 @@ fn large_registry_pushes_dated_images_with_two_tags_each() {
         );
     }
 }
+
+/// nginx without a registry serves the page alone (`/v2/` is not proxied);
+/// with `token_upstream` it proxies `/token` with its query, so a token realm
+/// on the page's origin works.
+#[test]
+fn nginx_serves_files_alone_or_proxies_the_token_server() {
+    use cleanreg_testkit::{TokenServer, TokenServerOptions, TokenUser};
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("index.html"), "<h1>page</h1>").unwrap();
+    let tokens = TokenServer::start(TokenServerOptions {
+        users: vec![TokenUser::admin("admin", "token-pw")],
+        ..TokenServerOptions::default()
+    })
+    .unwrap();
+    let nginx = Nginx::start(NginxOptions {
+        root: root.path().to_owned(),
+        token_upstream: Some(tokens.realm().trim_end_matches("/token").to_owned()),
+        ..NginxOptions::default()
+    })
+    .unwrap();
+    let agent = agent();
+    let mut catalog = agent
+        .get(format!("{}/v2/_catalog", nginx.url()))
+        .call()
+        .unwrap();
+    let body = catalog.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("<h1>page</h1>"),
+        "without an upstream /v2/ falls back to the page, got {body:?}"
+    );
+    let mut token = agent
+        .get(format!(
+            "{}/token?service={}&scope=repository:team/app:pull",
+            nginx.url(),
+            tokens.service()
+        ))
+        .header("Authorization", "Basic YWRtaW46dG9rZW4tcHc=")
+        .call()
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let answer: serde_json::Value =
+        serde_json::from_str(&token.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(
+        answer["token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3),
+        "{answer}"
+    );
+    assert_eq!(tokens.requests().len(), 1);
+    assert_eq!(tokens.requests()[0].username.as_deref(), Some("admin"));
+}
