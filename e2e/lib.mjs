@@ -157,9 +157,17 @@ export function scenario(name) {
       return ((await page.locator(byTestId(id)).first().textContent()) ?? '').trim();
     },
 
-    /// Fails unless an element with this test id exists.
+    /// Fails unless an element with this test id exists (within 5 s).
     async need(id, why) {
-      if ((await page.locator(byTestId(id)).count()) === 0) {
+      const found = await page
+        .locator(byTestId(id))
+        .first()
+        .waitFor({ state: 'attached', timeout: 5_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!found) {
         await fail(`no element data-testid="${id}" (${why}); see docs/dashboard.md`);
       }
       return page.locator(byTestId(id)).first();
@@ -291,9 +299,11 @@ export function scenario(name) {
     },
 
     /// Apply: open the confirmation, check it names `deletes`, take the
-    /// recovery file when asked, type the count, confirm, wait for done.
-    /// Returns {recovery, outcomes}.
-    async apply(deletes, { takeRecovery = false, requireTypedCount = true } = {}) {
+    /// recovery file (the safe path: the download must arrive), type the
+    /// count, confirm, wait for done. Returns {recovery, outcomes}.
+    /// `requireTypedCount: false` tolerates a page without `confirm-count`
+    /// and `recovery-download` (the skeleton).
+    async apply(deletes, { requireTypedCount = true } = {}) {
       const apply = await run.need('apply', 'the apply button');
       if (!(await apply.isEnabled())) await fail('apply is disabled although the plan deletes something');
       await apply.click();
@@ -303,7 +313,7 @@ export function scenario(name) {
         await fail(`the confirmation does not name ${deletes} manifests: ${JSON.stringify(question)}`);
       }
       let recovery = null;
-      if (takeRecovery) {
+      if (requireTypedCount || (await page.locator(byTestId('recovery-download')).count()) > 0) {
         const file = await run.download('recovery-download', 'the recovery file offered before the first delete');
         try {
           recovery = JSON.parse(file.text);
@@ -317,7 +327,19 @@ export function scenario(name) {
       }
       await screenshot(`${name}-confirm.png`);
       const confirm = page.locator(byTestId('confirm-apply'));
-      if (!(await confirm.isEnabled())) await fail(`confirm-apply stays disabled after typing ${deletes}`);
+      try {
+        await page.waitForFunction(
+          () => {
+            const button = document.querySelector('[data-testid="confirm-apply"]');
+            return button && !button.disabled;
+          },
+          [],
+          { timeout: 10_000, polling: 100 },
+        );
+      } catch {
+        const status = (await page.locator(byTestId('recovery-status')).count()) > 0 ? await run.text('recovery-status') : '';
+        await fail(`confirm-apply stays disabled after the recovery file and typing ${deletes}; recovery-status: ${JSON.stringify(status)}`);
+      }
       await confirm.click();
       await run.waitForApplyDone('applying the plan');
       return { recovery, outcomes: await run.outcomes() };

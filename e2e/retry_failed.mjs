@@ -36,7 +36,7 @@ await run.main(async () => {
     await run.fail(`the plan does not delete ${failDigest}, the digest the proxy fails`);
   }
 
-  const { recovery, outcomes } = await run.apply(expectDelete, { takeRecovery: true });
+  const { recovery, outcomes } = await run.apply(expectDelete);
   const entries = recovery?.entries ?? [];
   run.print('RECOVERY', {
     format: recovery?.format,
