@@ -1,1 +1,138 @@
-//! The dashboard end-to-end test lives in tests/.
+//! Helpers of the dashboard's end-to-end tests (`e2e/tests/*.rs`): each test
+//! starts real fixtures, runs one `e2e/<scenario>.mjs` script in Chromium
+//! against the release build in `dist/`, reads the `PREFIX {json}` lines it
+//! prints and checks the registry through its API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cleanreg_testkit::SeededRepo;
+use serde_json::Value;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e lives in the workspace")
+        .to_path_buf()
+}
+
+/// `dist/`, after checking it holds a build.
+pub fn dist() -> PathBuf {
+    let dist = workspace().join("dist");
+    assert!(
+        dist.join("index.html").exists(),
+        "no release build in {}: run `trunk build --release --offline` (cargo xtask test does)",
+        dist.display()
+    );
+    dist
+}
+
+/// Where scenarios put screenshots and downloads: `target/e2e-screenshots`
+/// of the workspace (or of `CARGO_TARGET_DIR`'s parent workspace).
+pub fn artifacts() -> PathBuf {
+    let dir = workspace().join("target/e2e-screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshot directory");
+    dir
+}
+
+/// What a scenario script printed.
+#[derive(Debug)]
+pub struct Printed {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Printed {
+    /// The JSON of the first `PREFIX {json}` line.
+    pub fn json(&self, prefix: &str) -> Value {
+        let with_space = format!("{prefix} ");
+        let line = self
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(with_space.as_str()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "the script printed no {prefix} line:\n{}\n{}",
+                    self.stdout, self.stderr
+                )
+            });
+        serde_json::from_str(line.trim()).expect("valid JSON")
+    }
+}
+
+/// Runs `node e2e/<script>` with these variables (plus the screenshot
+/// directory) and panics with its output unless it exits 0.
+pub fn run_script(script: &str, vars: &[(&str, String)]) -> Printed {
+    let mut command = Command::new("node");
+    command
+        .arg(workspace().join("e2e").join(script))
+        .current_dir(workspace())
+        .env("CLEANREG_SCREENSHOT_DIR", artifacts());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("run node e2e/{script}: {e}"));
+    let printed = Printed {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        output.status.success(),
+        "e2e/{script} failed ({}):\n{}\n{}",
+        output.status,
+        printed.stdout,
+        printed.stderr
+    );
+    printed
+}
+
+/// The sorted `digest` fields of a JSON list of rows.
+pub fn digests(value: &Value) -> Vec<String> {
+    let mut digests: Vec<String> = value
+        .as_array()
+        .unwrap_or_else(|| panic!("a list, got {value}"))
+        .iter()
+        .map(|row| row["digest"].as_str().expect("a digest").to_owned())
+        .collect();
+    digests.sort();
+    digests
+}
+
+/// Sorted digests that keep-newest-`keep` per repository keeps and deletes,
+/// with `keep_of(repository)` overriding `keep` per repository.
+pub fn expected_plan(
+    repos: &[SeededRepo],
+    keep_of: impl Fn(&str) -> usize,
+) -> (Vec<String>, Vec<String>) {
+    let mut keep = Vec::new();
+    let mut delete = Vec::new();
+    for repo in repos {
+        let n = keep_of(&repo.name);
+        for (rank, image) in repo.images.iter().enumerate() {
+            let list = if rank < n { &mut keep } else { &mut delete };
+            list.push(image.image.digest.clone());
+        }
+    }
+    keep.sort();
+    delete.sort();
+    (keep, delete)
+}
+
+/// Checks the `PLAN` line against keep-newest-`keep` on `repos`.
+pub fn assert_plan(printed: &Printed, repos: &[SeededRepo], keep: usize) {
+    let plan = printed.json("PLAN");
+    let (expected_keep, expected_delete) = expected_plan(repos, |_| keep);
+    assert_eq!(digests(&plan["keep"]), expected_keep, "kept digests");
+    assert_eq!(digests(&plan["delete"]), expected_delete, "deleted digests");
+}
+
+/// How many images keep-newest-`keep` deletes.
+pub fn deletes(repos: &[SeededRepo], keep: usize) -> usize {
+    repos
+        .iter()
+        .map(|r| r.images.len().saturating_sub(keep))
+        .sum()
+}

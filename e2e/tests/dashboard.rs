@@ -61,8 +61,9 @@ fn the_dashboard_cleans_a_registry_behind_nginx() {
     let nginx = Nginx::start(NginxOptions {
         port: None,
         root: dist,
-        upstream: registry.url(),
+        upstream: Some(registry.url()),
         hide_www_authenticate: true,
+        ..NginxOptions::default()
     })
     .expect("start nginx");
     let screenshots = workspace().join("target/e2e-screenshots");

@@ -1,17 +1,21 @@
 //! Real registry and nginx fixtures plus an image seeder, shared by cleanreg's
 //! tests, benchmarks and demo so they all run against the real server.
 
+mod bench;
 mod faulty;
 mod nginx;
 mod process;
+mod proxy;
 mod registry;
 mod scenario;
 mod seeder;
 mod tls;
 mod token;
 
+pub use bench::{LargeRegistry, large_registry};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
-pub use nginx::{Nginx, NginxOptions};
+pub use nginx::{Nginx, NginxOptions, free_loopback_port};
+pub use proxy::FailingProxy;
 pub use registry::{Registry, RegistryOptions, TokenAuth};
 pub use scenario::{
     SeededImage, SeededRepo, assert_newest_remain, demo, demo_multiarch, many_repositories,

@@ -1,5 +1,7 @@
 //! A private nginx that serves static files and proxies `/v2/` to a registry,
-//! the same-origin layout used to deploy the dashboard.
+//! the same-origin layout used to deploy the dashboard; or serves the files
+//! alone (a page on another origin than the registry); or also proxies a
+//! token server at `/token`, so token auth stays on the page's origin.
 
 use std::fs::{self, File};
 use std::io;
@@ -12,16 +14,26 @@ use tempfile::TempDir;
 use crate::process::{self, NotReady, quote};
 
 /// How to configure nginx.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NginxOptions {
-    /// Port to listen on; None picks a free one.
+    /// Port to listen on; None picks a free one. To know the origin before
+    /// starting (a token realm on it), take one from [`free_loopback_port`].
     pub port: Option<u16>,
     /// Directory served at `/`, with `/index.html` as the fallback.
     pub root: PathBuf,
-    /// Registry base URL such as `http://127.0.0.1:5000`, proxied at `/v2/`.
-    pub upstream: String,
+    /// Registry base URL such as `http://127.0.0.1:5000`, proxied at `/v2/`;
+    /// None serves the files alone (`/v2/` is then a 404 from nginx).
+    pub upstream: Option<String>,
+    /// Token server base URL, proxied at `/token` (path and query kept), so
+    /// a registry whose realm is `<nginx>/token` works same-origin.
+    pub token_upstream: Option<String>,
     /// Hide the registry's `WWW-Authenticate` so browsers show no login dialog.
     pub hide_www_authenticate: bool,
+}
+
+/// A loopback port free right now (racy by nature: start soon after).
+pub fn free_loopback_port() -> io::Result<u16> {
+    process::free_port()
 }
 
 /// A running nginx; dropping it kills the process.
@@ -143,8 +155,6 @@ impl Drop for Nginx {
 
 fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> String {
     let path = |name: &str| quote(&prefix.join(name).to_string_lossy());
-    // Without a URI part, proxy_pass forwards `/v2/...` unchanged.
-    let upstream = options.upstream.trim_end_matches('/');
     let user = if process::running_as_root() {
         "user root;\n"
     } else {
@@ -162,6 +172,38 @@ fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> Stri
     } else {
         ""
     };
+    // Without a URI part, proxy_pass forwards `/v2/...` unchanged.
+    let registry = options
+        .upstream
+        .as_deref()
+        .map_or(String::new(), |upstream| {
+            format!(
+                "        location /v2/ {{
+            proxy_pass {upstream};
+            proxy_set_header Host $http_host;
+            proxy_http_version 1.1;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            client_max_body_size 0;
+{hide}        }}
+",
+                upstream = upstream.trim_end_matches('/'),
+            )
+        });
+    let token = options
+        .token_upstream
+        .as_deref()
+        .map_or(String::new(), |upstream| {
+            format!(
+                "        location = /token {{
+            proxy_pass {upstream};
+            proxy_set_header Host $http_host;
+            proxy_http_version 1.1;
+        }}
+",
+                upstream = upstream.trim_end_matches('/'),
+            )
+        });
     format!(
         "{user}daemon off;
 master_process off;
@@ -182,15 +224,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
-        location /v2/ {{
-            proxy_pass {upstream};
-            proxy_set_header Host $http_host;
-            proxy_http_version 1.1;
-            proxy_request_buffering off;
-            proxy_buffering off;
-            client_max_body_size 0;
-{hide}        }}
-        location / {{
+{registry}{token}        location / {{
             root {root};
             try_files $uri $uri/ /index.html;
         }}

@@ -1029,6 +1029,30 @@ impl Seeder {
         Ok(image)
     }
 
+    /// For bulk seeding (the benchmark): uploads the config without asking
+    /// first whether the repository has it, the layers only when
+    /// `upload_layers` (the repository lacks them), then puts the manifest
+    /// under every tag.
+    pub fn push_image_bulk(
+        &self,
+        repo: &str,
+        spec: &ImageSpec,
+        tags: &[&str],
+        upload_layers: bool,
+    ) -> Result<PushedImage, SeedError> {
+        let built = spec.build();
+        self.push_blob_unchecked(repo, &built.config)?;
+        if upload_layers {
+            for layer in &built.layers {
+                self.push_blob_unchecked(repo, layer)?;
+            }
+        }
+        for tag in tags {
+            self.push_manifest(repo, tag, &built.image.media_type, &built.image.manifest)?;
+        }
+        Ok(built.image)
+    }
+
     /// Uploads blobs and puts the manifest by its digest, untagged (as an
     /// index child is).
     pub fn push_image_untagged(
@@ -1255,7 +1279,13 @@ impl Seeder {
         if self.send("HEAD", &blob_url, &[], None)?.status == 200 {
             return Ok(digest);
         }
+        self.push_blob_unchecked(repo, bytes)
+    }
 
+    /// Uploads a blob in one PUT (Distribution 2.x ignores a digest on the
+    /// POST), without asking first whether the repository has it.
+    pub fn push_blob_unchecked(&self, repo: &str, bytes: &[u8]) -> Result<String, SeedError> {
+        let digest = sha256_digest(bytes);
         let start_url = format!("{}/v2/{repo}/blobs/uploads/", self.base);
         let reply = self.send("POST", &start_url, &[], Some(&[]))?;
         let request = format!("POST {start_url}");

@@ -202,8 +202,9 @@ fn nginx_serves_files_and_proxies_the_registry() {
     let nginx = Nginx::start(NginxOptions {
         port: None,
         root: root.path().to_owned(),
-        upstream: registry.url(),
+        upstream: Some(registry.url()),
         hide_www_authenticate: false,
+        ..NginxOptions::default()
     })
     .unwrap();
     let agent = agent();
@@ -261,8 +262,9 @@ fn nginx_can_hide_www_authenticate() {
     let nginx = Nginx::start(NginxOptions {
         port: None,
         root: root.path().to_owned(),
-        upstream: format!("{}/", registry.url()),
+        upstream: Some(format!("{}/", registry.url())),
         hide_www_authenticate: true,
+        ..NginxOptions::default()
     })
     .unwrap();
     let response = agent().get(format!("{}/v2/", nginx.url())).call().unwrap();
@@ -376,8 +378,9 @@ fn nginx_on_a_busy_port_fails_with_its_log() {
     let error = Nginx::start(NginxOptions {
         port: Some(registry.port()),
         root: root.path().to_owned(),
-        upstream: registry.url(),
+        upstream: Some(registry.url()),
         hide_www_authenticate: false,
+        ..NginxOptions::default()
     })
     .unwrap_err()
     .to_string();
@@ -390,4 +393,99 @@ fn catalog_follows_pagination_past_100() {
     let seeder = Seeder::new(&registry.url(), None);
     let names = many_repositories(&seeder, 105).unwrap();
     assert_eq!(sorted(seeder.catalog().unwrap()), names);
+}
+
+/// The benchmark's seeder, small: every repository gets its images under two
+/// tags each, dated from newest down.
+#[test]
+fn large_registry_pushes_dated_images_with_two_tags_each() {
+    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let seeder = Seeder::new(&registry.url(), None);
+    let now = OffsetDateTime::now_utc();
+    let seeded = cleanreg_testkit::large_registry(&seeder, 3, 4, now, 2).unwrap();
+    assert_eq!(
+        (seeded.repositories, seeded.images, seeded.tags),
+        (3, 12, 24)
+    );
+    assert_eq!(
+        seeder.catalog().unwrap(),
+        ["bench/r-000", "bench/r-001", "bench/r-002"]
+    );
+    for repo in seeder.catalog().unwrap() {
+        let mut tags = seeder.tags(&repo).unwrap();
+        tags.sort();
+        assert_eq!(
+            tags,
+            [
+                "build-00001",
+                "build-00002",
+                "build-00003",
+                "build-00004",
+                "v1",
+                "v2",
+                "v3",
+                "v4"
+            ]
+        );
+        // Two tags per image, and the newest version is the newest build.
+        assert_eq!(
+            seeder.tag_digest(&repo, "v4").unwrap(),
+            seeder.tag_digest(&repo, "build-00004").unwrap()
+        );
+        assert_ne!(
+            seeder.tag_digest(&repo, "v4").unwrap(),
+            seeder.tag_digest(&repo, "v3").unwrap()
+        );
+    }
+}
+
+/// nginx without a registry serves the page alone (`/v2/` is not proxied);
+/// with `token_upstream` it proxies `/token` with its query, so a token realm
+/// on the page's origin works.
+#[test]
+fn nginx_serves_files_alone_or_proxies_the_token_server() {
+    use cleanreg_testkit::{TokenServer, TokenServerOptions, TokenUser};
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("index.html"), "<h1>page</h1>").unwrap();
+    let tokens = TokenServer::start(TokenServerOptions {
+        users: vec![TokenUser::admin("admin", "token-pw")],
+        ..TokenServerOptions::default()
+    })
+    .unwrap();
+    let nginx = Nginx::start(NginxOptions {
+        root: root.path().to_owned(),
+        token_upstream: Some(tokens.realm().trim_end_matches("/token").to_owned()),
+        ..NginxOptions::default()
+    })
+    .unwrap();
+    let agent = agent();
+    let mut catalog = agent
+        .get(format!("{}/v2/_catalog", nginx.url()))
+        .call()
+        .unwrap();
+    let body = catalog.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("<h1>page</h1>"),
+        "without an upstream /v2/ falls back to the page, got {body:?}"
+    );
+    let mut token = agent
+        .get(format!(
+            "{}/token?service={}&scope=repository:team/app:pull",
+            nginx.url(),
+            tokens.service()
+        ))
+        .header("Authorization", "Basic YWRtaW46dG9rZW4tcHc=")
+        .call()
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let answer: serde_json::Value =
+        serde_json::from_str(&token.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(
+        answer["token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3),
+        "{answer}"
+    );
+    assert_eq!(tokens.requests().len(), 1);
+    assert_eq!(tokens.requests()[0].username.as_deref(), Some("admin"));
 }

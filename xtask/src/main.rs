@@ -12,9 +12,13 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo    set up, build the dashboard, start a seeded demo registry and serve both on
           http://127.0.0.1:8080 (--port N to change)
   test    set up, then run every check and test: fmt, clippy, unit and registry tests,
-          the wasm build and the browser end-to-end test against the release build
-  bench   set up, print the release wasm size (raw and gzipped), then time the planner
-          on 10k, 100k and 1M synthetic tags with its peak memory";
+          the release build, the browser end-to-end scenarios against it (e2e/*.mjs),
+          and the component tests in headless Chromium (wasm-bindgen-test)
+  bench   set up, print the release wasm size (raw and gzipped); seed 50k tags over
+          500 repositories and time the dashboard in headless Chromium (load to
+          connect form, connect to finished plan); then time the planner on 10k,
+          100k and 1M synthetic tags with its peak memory
+          (--repositories N, --images N per repository, --no-planner: a quicker run)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +26,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::install(),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(),
-        Some("bench") => tasks::bench(),
+        Some("bench") => tasks::bench(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

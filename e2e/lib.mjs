@@ -1,0 +1,414 @@
+// Shared helpers of the dashboard's end-to-end scenarios (playwright-core,
+// Debian Chromium). Each scenario script:
+//
+//   const run = scenario('name');           // reads CLEANREG_* env, arms a watchdog
+//   const page = await run.open(url);        // launches Chromium, fails on page errors
+//   ... steps ...
+//   await run.pass();
+//
+// Any page error, crash, console error not explicitly allowed, failed check or
+// timeout exits 1 with `<name> e2e FAILED: <why>` on stderr (plus what the
+// page's `error`/`diagnosis` elements say). Machine-readable results go to
+// stdout as `PREFIX {json}` lines for the Rust test that runs the script.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const STEP_TIMEOUT_MS = 60_000;
+export const byTestId = (id) => `[data-testid="${id}"]`;
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const MANIFEST_BY_DIGEST = /^\/v2\/(.+)\/manifests\/(sha256:[0-9a-f]{64})$/;
+const STATUS_MESSAGE = /^Failed to load resource: the server responded with a status of (\d{3})/;
+
+/// The environment variable, or `fallback` when it is unset and not required.
+export function env(name, { required = true, fallback = '' } = {}) {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    if (required) {
+      process.stderr.write(`e2e FAILED: environment variable ${name} is not set\n`);
+      process.exit(1);
+    }
+    return fallback;
+  }
+  return value;
+}
+
+export function count(name, options) {
+  const text = env(name, options);
+  if (!/^\d+$/.test(text)) {
+    process.stderr.write(`e2e FAILED: ${name} must be a whole number, got ${JSON.stringify(text)}\n`);
+    process.exit(1);
+  }
+  return Number(text);
+}
+
+export function scenario(name) {
+  const screenshotDir = env('CLEANREG_SCREENSHOT_DIR', { required: false });
+  const totalTimeout = Number(env('CLEANREG_TIMEOUT_MS', { required: false, fallback: '300000' }));
+  const log = (text) => process.stderr.write(`[${name}] ${text}\n`);
+  let browser;
+  let page;
+  let failing = false;
+  /// Console messages a step said to expect: predicates over the message.
+  const allowances = [];
+  /// Manifest 404s after a delete (the dashboard checks each is gone).
+  const gone404s = [];
+  /// `repository@digest` of every outcome row seen: the only manifests a
+  /// 404 by digest is expected for.
+  const applied = new Set();
+
+  function fail(message) {
+    // Stop the caller's flow while the browser closes; report the first failure only.
+    const never = new Promise(() => {});
+    if (failing) return never;
+    failing = true;
+    process.stderr.write(`${name} e2e FAILED: ${message}\n`);
+    const exit = () => process.exit(1);
+    const shown = async () => {
+      if (!page) return;
+      for (const id of ['error', 'diagnosis', 'policy-error']) {
+        const text = await page
+          .locator(byTestId(id))
+          .first()
+          .textContent({ timeout: 500 })
+          .catch(() => null);
+        if (text) process.stderr.write(`the page's ${id} says: ${text.trim()}\n`);
+      }
+      if (screenshotDir) await screenshot(`${name}-failed.png`).catch(() => {});
+    };
+    shown()
+      .catch(() => {})
+      .then(() => (browser ? browser.close() : undefined))
+      .then(exit, exit);
+    return never;
+  }
+
+  const watchdog = setTimeout(() => fail(`the whole run took more than ${totalTimeout} ms`), totalTimeout);
+
+  async function screenshot(file) {
+    if (!screenshotDir || !page) return;
+    mkdirSync(screenshotDir, { recursive: true });
+    const path = join(screenshotDir, file);
+    await page.screenshot({ path, fullPage: true });
+    log(`screenshot ${path}`);
+  }
+
+  function onConsole(message) {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    const url = message.location()?.url ?? '';
+    const status = STATUS_MESSAGE.exec(text);
+    if (status && status[1] === '404' && url) {
+      const match = MANIFEST_BY_DIGEST.exec(new URL(url).pathname);
+      if (match) {
+        gone404s.push({ origin: new URL(url).origin, repository: match[1], digest: match[2] });
+        return;
+      }
+    }
+    if (allowances.some((allowed) => allowed({ text, url, status: status ? Number(status[1]) : null }))) {
+      log(`expected console error: ${text} (${url})`);
+      return;
+    }
+    fail(`console error: ${text} at ${JSON.stringify(message.location())}`);
+  }
+
+  const run = {
+    name,
+    log,
+    fail,
+    screenshot,
+    gone404s,
+    get page() {
+      return page;
+    },
+
+    /// Allows console errors matching `predicate({text, url, status})`.
+    allowConsole(predicate) {
+      allowances.push(predicate);
+    },
+
+    /// Launches Chromium and opens `url`; returns the page.
+    async open(url, { acceptDownloads = true } = {}) {
+      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads });
+      page = await context.newPage();
+      page.setDefaultTimeout(STEP_TIMEOUT_MS);
+      page.on('pageerror', (error) => fail(`page error: ${error.stack || error.message}`));
+      page.on('crash', () => fail('the page crashed'));
+      page.on('console', onConsole);
+      log(`opening ${url}`);
+      const response = await page.goto(url, { waitUntil: 'load' });
+      if (!response || !response.ok()) await fail(`the page answered HTTP ${response?.status()}`);
+      await page.locator(byTestId('registry-url')).waitFor({ state: 'visible' });
+      return page;
+    },
+
+    async text(id) {
+      return ((await page.locator(byTestId(id)).first().textContent()) ?? '').trim();
+    },
+
+    /// Fails unless an element with this test id exists (within 5 s).
+    async need(id, why) {
+      const found = await page
+        .locator(byTestId(id))
+        .first()
+        .waitFor({ state: 'attached', timeout: 5_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!found) {
+        await fail(`no element data-testid="${id}" (${why}); see docs/dashboard.md`);
+      }
+      return page.locator(byTestId(id)).first();
+    },
+
+    /// Fills the connect form and presses connect (URL only when given).
+    async connect({ registry, user = '', password = '' }) {
+      if (registry !== undefined) await page.locator(byTestId('registry-url')).fill(registry);
+      await page.locator(byTestId('username')).fill(user);
+      await page.locator(byTestId('password')).fill(password);
+      await page.locator(byTestId('connect')).click();
+    },
+
+    /// Waits until the element's text contains `done`; stops early on a shown error.
+    async waitForDone(id, what) {
+      try {
+        await page.waitForFunction(
+          ([id]) => {
+            const status = document.querySelector(`[data-testid="${id}"]`);
+            return (
+              (status && status.textContent.includes('done')) ||
+              document.querySelector('[data-testid="error"]') !== null ||
+              document.querySelector('[data-testid="diagnosis"]') !== null
+            );
+          },
+          [id],
+          { timeout: STEP_TIMEOUT_MS, polling: 100 },
+        );
+      } catch {
+        await fail(`${what} did not finish within ${STEP_TIMEOUT_MS} ms; ${id}: ${JSON.stringify(await run.text(id))}`);
+      }
+      const status = await run.text(id);
+      if (!status.includes('done')) await fail(`${what} failed; ${id}: ${JSON.stringify(status)}`);
+      return status;
+    },
+
+    /// Waits for `diagnosis`; returns its kind, text and snippet. An
+    /// `error` shown without a diagnosis gets 5 s more, then fails.
+    async waitForDiagnosis(what) {
+      const shown = (ids) =>
+        page.waitForFunction(
+          ([ids]) => ids.some((id) => document.querySelector(`[data-testid="${id}"]`) !== null),
+          [ids],
+          { timeout: STEP_TIMEOUT_MS, polling: 100 },
+        );
+      try {
+        await shown(['diagnosis', 'error']);
+        if ((await page.locator(byTestId('diagnosis')).count()) === 0) {
+          await page.locator(byTestId('diagnosis')).first().waitFor({ state: 'attached', timeout: 5_000 });
+        }
+      } catch {
+        await fail(
+          `no data-testid="diagnosis" after ${what}; scan-status: ${JSON.stringify(await run.text('scan-status'))}`,
+        );
+      }
+      const diagnosis = page.locator(byTestId('diagnosis')).first();
+      const snippet = page.locator(byTestId('diagnosis-snippet'));
+      return {
+        kind: await diagnosis.getAttribute('data-kind'),
+        text: ((await diagnosis.textContent()) ?? '').trim(),
+        snippet: (await snippet.count()) > 0 ? ((await snippet.first().textContent()) ?? '') : null,
+      };
+    },
+
+    /// Sets the default rule's "keep newest" in the Policy tab.
+    async setKeep(keep) {
+      await page.locator(byTestId('tab-policy')).click();
+      await page.locator(byTestId('keep-count')).fill(String(keep));
+    },
+
+    /// Opens the Plan tab and waits for `plan-status` `data-state="ready"`
+    /// (when the page has one) and for `deletes` delete rows.
+    async waitForPlan(deletes, what = 'the plan') {
+      await page.locator(byTestId('tab-plan')).click();
+      try {
+        await page.waitForFunction(
+          ([expected]) => {
+            const status = document.querySelector('[data-testid="plan-status"]');
+            if (status && status.dataset.state !== 'ready') return false;
+            return document.querySelectorAll('[data-testid="plan-row"][data-decision="delete"]').length === expected;
+          },
+          [deletes],
+          { timeout: STEP_TIMEOUT_MS, polling: 100 },
+        );
+      } catch {
+        const rows = await run.planRows();
+        const actual = rows.filter((r) => r.decision === 'delete').length;
+        const state = await page
+          .locator(byTestId('plan-status'))
+          .first()
+          .getAttribute('data-state', { timeout: 500 })
+          .catch(() => 'missing');
+        await fail(
+          `${what}: ${actual} delete rows, expected ${deletes} (plan-status data-state=${state}); rows: ${JSON.stringify(rows)}`,
+        );
+      }
+      return run.planRows();
+    },
+
+    /// Every `plan-row`: {repository, digest, decision, role}.
+    async planRows() {
+      return page.locator(byTestId('plan-row')).evaluateAll((rows) =>
+        rows.map((row) => ({
+          repository: row.dataset.repository,
+          digest: row.dataset.digest,
+          decision: row.dataset.decision,
+          role: row.dataset.role,
+        })),
+      );
+    },
+
+    /// Clicks `id` and returns the download it starts: {name, text}.
+    async download(id, what) {
+      const button = await run.need(id, what);
+      const [download] = await Promise.all([
+        page.waitForEvent('download', { timeout: STEP_TIMEOUT_MS }).catch(() => null),
+        button.click(),
+      ]);
+      if (!download) return fail(`clicking ${id} started no download (${what})`);
+      const failure = await download.failure();
+      if (failure) await fail(`the ${id} download failed: ${failure}`);
+      const path = await download.path();
+      const text = readFileSync(path, 'utf8');
+      if (screenshotDir) {
+        mkdirSync(screenshotDir, { recursive: true });
+        await download.saveAs(join(screenshotDir, `${name}-${download.suggestedFilename()}`));
+      }
+      return { name: download.suggestedFilename(), text };
+    },
+
+    /// Apply: open the confirmation, check it names `deletes`, take the
+    /// recovery file (the safe path: the download must arrive), type the
+    /// count, confirm, wait for done. Returns {recovery, outcomes}.
+    /// `requireTypedCount: false` tolerates a page without `confirm-count`
+    /// and `recovery-download` (the skeleton).
+    async apply(deletes, { requireTypedCount = true } = {}) {
+      const apply = await run.need('apply', 'the apply button');
+      if (!(await apply.isEnabled())) await fail('apply is disabled although the plan deletes something');
+      await apply.click();
+      await page.locator(byTestId('confirm-panel')).first().waitFor({ state: 'visible' });
+      const question = await run.text('confirm-panel');
+      if (!question.includes(String(deletes))) {
+        await fail(`the confirmation does not name ${deletes} manifests: ${JSON.stringify(question)}`);
+      }
+      let recovery = null;
+      if (requireTypedCount || (await page.locator(byTestId('recovery-download')).count()) > 0) {
+        const file = await run.download('recovery-download', 'the recovery file offered before the first delete');
+        try {
+          recovery = JSON.parse(file.text);
+        } catch (error) {
+          await fail(`the recovery download ${file.name} is not JSON: ${error}`);
+        }
+      }
+      if (requireTypedCount || (await page.locator(byTestId('confirm-count')).count()) > 0) {
+        const typed = await run.need('confirm-count', 'where the user types the number of manifests');
+        await typed.fill(String(deletes));
+      }
+      await screenshot(`${name}-confirm.png`);
+      const confirm = page.locator(byTestId('confirm-apply'));
+      try {
+        await page.waitForFunction(
+          () => {
+            const button = document.querySelector('[data-testid="confirm-apply"]');
+            return button && !button.disabled;
+          },
+          [],
+          { timeout: 10_000, polling: 100 },
+        );
+      } catch {
+        const status = (await page.locator(byTestId('recovery-status')).count()) > 0 ? await run.text('recovery-status') : '';
+        await fail(`confirm-apply stays disabled after the recovery file and typing ${deletes}; recovery-status: ${JSON.stringify(status)}`);
+      }
+      await confirm.click();
+      await run.waitForApplyDone('applying the plan');
+      return { recovery, outcomes: await run.outcomes() };
+    },
+
+    async waitForApplyDone(what) {
+      try {
+        await page.waitForFunction(
+          () => {
+            const status = document.querySelector('[data-testid="apply-status"]');
+            return status && status.textContent.includes('done');
+          },
+          [],
+          { timeout: STEP_TIMEOUT_MS, polling: 100 },
+        );
+      } catch {
+        await fail(`${what} did not finish within ${STEP_TIMEOUT_MS} ms; apply-status: ${JSON.stringify(await run.text('apply-status'))}`);
+      }
+    },
+
+    /// Every `outcome-row`: {repository, digest, outcome, detail}.
+    async outcomes() {
+      const rows = await page.locator(byTestId('outcome-row')).evaluateAll((rows) =>
+        rows.map((row) => ({
+          repository: row.dataset.repository,
+          digest: row.dataset.digest,
+          outcome: row.dataset.outcome,
+          detail: (row.querySelector('.reason')?.textContent ?? row.textContent ?? '').trim(),
+        })),
+      );
+      for (const row of rows) applied.add(`${row.repository}@${row.digest}`);
+      return rows;
+    },
+
+    /// Prints `PREFIX {json}` for the Rust test.
+    print(prefix, value) {
+      process.stdout.write(`${prefix} ${JSON.stringify(value)}\n`);
+    },
+
+    /// Lets late page errors surface, closes the browser and exits 0.
+    async pass() {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (failing) return new Promise(() => {});
+      const unexpected = gone404s.filter((g) => !applied.has(`${g.repository}@${g.digest}`));
+      if (unexpected.length > 0) {
+        await fail(`the registry answered 404 for manifests no outcome row names: ${JSON.stringify(unexpected)}`);
+      }
+      clearTimeout(watchdog);
+      await browser.close();
+      log('passed');
+      process.exit(0);
+    },
+
+    /// Runs `main` and passes, or fails with its exception.
+    async main(body) {
+      try {
+        await body();
+        await run.pass();
+      } catch (error) {
+        await fail(error.stack || String(error));
+      }
+    },
+  };
+  return run;
+}
+
+/// Rows grouped by decision, as {repository, digest} lists.
+export function byDecision(rows) {
+  const pick = (decision) =>
+    rows.filter((r) => r.decision === decision).map(({ repository, digest }) => ({ repository, digest }));
+  return { keep: pick('keep'), delete: pick('delete') };
+}
