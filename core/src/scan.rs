@@ -95,7 +95,7 @@ impl Reuse {
 /// A manifest as a scan knows it: read now, or taken from the previous
 /// inventory because its digest (immutable content) was already known.
 enum Read<'a> {
-    Fetched(FetchedManifest),
+    Fetched(Box<FetchedManifest>),
     Known(&'a Image),
 }
 
@@ -279,7 +279,7 @@ impl<T: Transport> Client<T> {
             let fetched = self
                 .manifest(name, &reference)
                 .await
-                .map(|fetched| (fetched.digest.clone(), Read::Fetched(fetched)));
+                .map(|fetched| (fetched.digest.clone(), Read::Fetched(Box::new(fetched))));
             (name, tag, fetched)
         }))
         .buffer_unordered(limit);
@@ -348,7 +348,7 @@ impl<T: Transport> Client<T> {
                 reuse.manifests_fetched += 1;
                 state.manifests_read += 1;
                 state.current = Some(name.clone());
-                manifests.insert((name, digest), Read::Fetched(fetched));
+                manifests.insert((name, digest), Read::Fetched(Box::new(fetched)));
                 progress(&state);
             }
         }
@@ -358,15 +358,12 @@ impl<T: Transport> Client<T> {
         let mut configs: BTreeMap<&Digest, &RepositoryName> = BTreeMap::new();
         let mut created_by_config: BTreeMap<Digest, Option<OffsetDateTime>> = BTreeMap::new();
         for ((name, _), read) in &manifests {
-            if let Read::Fetched(FetchedManifest {
-                manifest:
-                    Manifest::Image {
-                        config,
-                        artifact_type: None,
-                        ..
-                    },
-                ..
-            }) = read
+            if let Read::Fetched(fetched) = read
+                && let Manifest::Image {
+                    config,
+                    artifact_type: None,
+                    ..
+                } = &fetched.manifest
             {
                 if created_by_config.contains_key(&config.digest) {
                     continue;
