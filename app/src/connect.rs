@@ -111,9 +111,10 @@ pub async fn connect_checked(
     let credentials = input.credentials();
     let credentials_given = credentials.is_some();
     let client = Client::new(FetchTransport, registry.clone(), credentials);
-    // A request the browser sends without a preflight, before the real one.
-    let simple = probe_simple(registry.as_str()).await;
     if let Err(error) = client.ping().await {
+        // Probe only now: a probe without credentials would show the
+        // registry's 401 as an error in the console of every good connect.
+        let simple = probe_simple(registry.as_str()).await;
         let ping = PingFailure::of(&error, registry.origin());
         let mut seen = Observed {
             registry: registry.as_str().to_owned(),
@@ -134,15 +135,7 @@ pub async fn connect_checked(
             diagnosis: classify(&seen),
         });
     }
-    let anonymous_status = match &simple {
-        SimpleGet::Answered(answer) => Some(answer.status),
-        _ => None,
-    };
-    let auth = auth_label(
-        client.token_realm().as_deref(),
-        anonymous_status,
-        credentials_given,
-    );
+    let auth = auth_label(client.token_realm().as_deref(), credentials_given);
     let inventory = client
         .scan(&ScanScope::Catalog, progress)
         .await
@@ -178,14 +171,10 @@ pub async fn rescan(
     ))
 }
 
-/// Which authentication the registry asked for, in words.
-/// `anonymous_status` is the status of `GET /v2/` without credentials,
-/// when the page could read it.
-pub fn auth_label(
-    token_realm: Option<&str>,
-    anonymous_status: Option<u16>,
-    credentials_given: bool,
-) -> String {
+/// Which authentication is in use, in words: token auth when the registry
+/// sent a Bearer challenge (the client followed it), else basic when
+/// credentials were given and accepted, else none.
+pub fn auth_label(token_realm: Option<&str>, credentials_given: bool) -> String {
     if let Some(realm) = token_realm {
         let after_scheme = realm.split_once("://").map_or(realm, |(_, rest)| rest);
         let host = after_scheme
@@ -194,14 +183,10 @@ pub fn auth_label(
             .unwrap_or(after_scheme);
         return format!("token auth via {host}");
     }
-    match anonymous_status {
-        Some(401) => "basic auth".to_owned(),
-        Some(_) if credentials_given => {
-            "open (no authentication; the credentials given were not needed)".to_owned()
-        }
-        Some(_) => "open (no authentication)".to_owned(),
-        None if credentials_given => "basic auth".to_owned(),
-        None => "open (no authentication)".to_owned(),
+    if credentials_given {
+        "basic auth (credentials accepted)".to_owned()
+    } else {
+        "open (no authentication)".to_owned()
     }
 }
 
@@ -301,6 +286,9 @@ pub fn ConnectForm() -> impl IntoView {
                     let Some(current) = session.get_untracked() else {
                         return;
                     };
+                    // Nothing may be planned or applied from the old
+                    // inventory while the registry is read again.
+                    session.set(None);
                     status.set("Scanning again …".to_owned());
                     match rescan(&current, &mut report).await {
                         Ok((scanned, reuse)) => {
@@ -363,7 +351,6 @@ pub fn ConnectForm() -> impl IntoView {
         let again = session.with_untracked(Option::is_some)
             && connected_with.with_untracked(|with| with.as_ref() == Some(&input));
         if again {
-            // The old inventory stays on screen until the new one is ready.
             scan.dispatch_local(Run::Again);
         } else {
             session.set(None);
@@ -539,17 +526,15 @@ mod tests {
     #[test]
     fn the_auth_in_use_is_named() {
         assert_eq!(
-            auth_label(Some("http://127.0.0.1:5001/token"), Some(401), true),
+            auth_label(Some("http://127.0.0.1:5001/token"), true),
             "token auth via 127.0.0.1:5001"
         );
-        assert_eq!(auth_label(None, Some(401), true), "basic auth");
         assert_eq!(
-            auth_label(None, Some(200), false),
-            "open (no authentication)"
+            auth_label(Some("https://auth.example/token?x"), false),
+            "token auth via auth.example"
         );
-        assert!(auth_label(None, Some(200), true).contains("not needed"));
-        assert_eq!(auth_label(None, None, true), "basic auth");
-        assert_eq!(auth_label(None, None, false), "open (no authentication)");
+        assert_eq!(auth_label(None, true), "basic auth (credentials accepted)");
+        assert_eq!(auth_label(None, false), "open (no authentication)");
     }
 
     #[test]

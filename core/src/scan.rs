@@ -8,6 +8,12 @@
 //! in name and digest order, so any concurrency gives the same result.
 //! Any failed read fails the scan, except a 404 for an index child or a
 //! config blob: the registry lost it, and the inventory says so.
+//!
+//! [`Client::rescan`] starts from a previous inventory: a `HEAD` per tag
+//! gives its digest, and a manifest whose digest the previous inventory
+//! holds for that repository (with, for an index, every child) is taken
+//! from there; only new digests are fetched, and config blobs whose date is
+//! known are not read again. The result equals a fresh scan's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
