@@ -130,9 +130,10 @@ pub async fn connect_checked(
         {
             seen.opaque = Some(probe_opaque(registry.as_str()).await);
         }
+        let diagnosis = classify(&seen);
         return Err(Failure {
-            message: format!("Could not connect. {error}"),
-            diagnosis: classify(&seen),
+            message: failure_line(&error.to_string(), diagnosis.as_ref()),
+            diagnosis,
         });
     }
     let auth = auth_label(client.token_realm().as_deref(), credentials_given);
@@ -148,6 +149,15 @@ pub async fn connect_checked(
         },
         auth,
     })
+}
+
+/// The one-line failure: the diagnosis' title when there is one (the
+/// diagnosis below explains), else the error in full.
+pub fn failure_line(error: &str, diagnosis: Option<&Diagnosis>) -> String {
+    match diagnosis {
+        Some(diagnosis) => format!("Could not connect: {}.", diagnosis.title),
+        None => format!("Could not connect. {error}"),
+    }
 }
 
 /// Scans the session's registry again with its client, reusing what the
@@ -551,6 +561,19 @@ mod tests {
             ..Reuse::default()
         };
         assert_eq!(reuse_note(&one), "reused 0 of 1 manifest");
+    }
+
+    #[test]
+    fn a_diagnosed_failure_is_one_line() {
+        let diagnosis = Diagnosis::delete_disabled("http://r");
+        assert_eq!(
+            failure_line("long text", Some(&diagnosis)),
+            "Could not connect: http://r does not allow deleting."
+        );
+        assert_eq!(
+            failure_line("long text", None),
+            "Could not connect. long text"
+        );
     }
 
     #[test]

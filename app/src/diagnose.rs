@@ -215,7 +215,10 @@ pub fn classify(seen: &Observed) -> Option<Diagnosis> {
                 }
                 // The request without custom headers got through, the one
                 // with Authorization did not: its preflight failed.
-                SimpleGet::Answered(_) => Some(preflight(seen)),
+                SimpleGet::Answered(_) if seen.credentials_given => Some(preflight(seen)),
+                // Without credentials both requests are the same: the
+                // server answers only some of the time.
+                SimpleGet::Answered(_) => Some(unreachable(seen)),
                 SimpleGet::Threw if seen.opaque == Some(true) => Some(cors(seen)),
                 SimpleGet::Threw | SimpleGet::NotTried => Some(unreachable(seen)),
             }
@@ -304,8 +307,9 @@ fn cors(seen: &Observed) -> Diagnosis {
 pub fn preflight_snippet(page_origin: &str, registry: &str) -> String {
     let upstream = origin_of(registry);
     format!(
-        "# Fix (a): a proxy in front of the registry answers OPTIONS itself.\n\
-         # Point this page at the proxy instead of the registry.\n\
+        "# Fix (a): a proxy in front of the registry answers OPTIONS itself and\n\
+         # sends the CORS headers (the registry's own are hidden, so none is\n\
+         # doubled). Enter the proxy's URL in this page instead of the registry's.\n\
          location /v2/ {{\n    \
              if ($request_method = OPTIONS) {{\n        \
                  add_header Access-Control-Allow-Origin '{page_origin}' always;\n        \
@@ -315,17 +319,25 @@ pub fn preflight_snippet(page_origin: &str, registry: &str) -> String {
                  return 204;\n    \
              }}\n    \
              proxy_pass {upstream};\n    \
-             proxy_set_header Host $http_host;\n\
+             proxy_set_header Host $http_host;\n    \
+             proxy_hide_header Access-Control-Allow-Origin;\n    \
+             proxy_hide_header Access-Control-Allow-Credentials;\n    \
+             proxy_hide_header Access-Control-Allow-Methods;\n    \
+             proxy_hide_header Access-Control-Allow-Headers;\n    \
+             proxy_hide_header Access-Control-Expose-Headers;\n    \
+             add_header Access-Control-Allow-Origin '{page_origin}' always;\n    \
+             add_header Access-Control-Expose-Headers 'Docker-Content-Digest, Link, WWW-Authenticate' always;\n\
          }}\n\
          \n\
          # Fix (b): serve this page from the registry's origin; no CORS at all.\n\
-         # The page's files under /cleanreg/, the registry API under /v2/.\n\
+         # The page's files (dist/) under /cleanreg/, the registry API under /v2/.\n\
          location /cleanreg/ {{\n    \
              alias /srv/cleanreg/dist/;\n\
          }}\n\
          location /v2/ {{\n    \
              proxy_pass {upstream};\n    \
              proxy_set_header Host $http_host;\n    \
+             # Keeps the browser's own login dialog away from the page.\n    \
              proxy_hide_header WWW-Authenticate;\n\
          }}\n"
     )
@@ -541,6 +553,20 @@ mod tests {
                 .contains("add_header Access-Control-Allow-Origin 'http://127.0.0.1:8080' always;")
         );
         assert!(snippet.contains("proxy_pass http://127.0.0.1:5000;"));
+        assert!(snippet.contains("proxy_hide_header Access-Control-Allow-Origin;"));
+        // No credentials, no Authorization header, no preflight.
+        let mut seen = seen;
+        seen.credentials_given = false;
+        assert_eq!(kind(&seen), Some("unreachable"));
+    }
+
+    /// Writes the preflight fix for a real nginx check when asked:
+    /// `CLEANREG_WRITE_SNIPPET=path cargo test -p cleanreg-app --lib snippet`.
+    #[test]
+    fn snippet_file_for_a_manual_nginx_check() {
+        if let Ok(path) = std::env::var("CLEANREG_WRITE_SNIPPET") {
+            std::fs::write(path, preflight_snippet(PAGE, REGISTRY)).unwrap();
+        }
     }
 
     #[test]
