@@ -426,11 +426,16 @@ fn token_unreachable(seen: &Observed, realm: &str) -> Diagnosis {
 }
 
 fn not_registry(seen: &Observed, what: &str) -> Diagnosis {
+    let stop = if what.ends_with(['.', '?', '!']) {
+        ""
+    } else {
+        "."
+    };
     Diagnosis {
         kind: DiagnosisKind::NotRegistry,
         title: format!("{} does not look like a registry", seen.registry),
         explanation: format!(
-            "{what}. A Docker/OCI registry answers GET /v2/ with a JSON object (or 401 asking \
+            "{what}{stop} A Docker/OCI registry answers GET /v2/ with a JSON object (or 401 asking \
              for a login) and the header Docker-Distribution-API-Version: registry/2.0. Check \
              the URL: the registry's base, without /v2/, and the right port; a proxy in front \
              must forward /v2/ to the registry."
