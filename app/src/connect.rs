@@ -219,6 +219,12 @@ pub fn reading_line(progress: &ScanProgress) -> String {
     }
 }
 
+/// Manifests read for tags so far (index children also count as read, so
+/// this is capped at the number of tags).
+fn tags_read(progress: &ScanProgress) -> usize {
+    progress.manifests_read.min(progress.tags_total)
+}
+
 /// The browser clock's milliseconds as a time; the epoch if out of range.
 pub fn from_unix_millis(millis: f64) -> OffsetDateTime {
     (millis as i128)
@@ -338,6 +344,8 @@ pub fn ConnectForm() -> impl IntoView {
         }
     });
     let scanning = scan.pending();
+    let count =
+        move |field: fn(&ScanProgress) -> usize| progress.with(|p| p.as_ref().map_or(0, field));
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -422,36 +430,34 @@ pub fn ConnectForm() -> impl IntoView {
         <p class="status" data-testid="scan-status" aria-live="polite">
             {move || status.get()}
         </p>
-        {move || {
-            progress
-                .get()
-                .map(|p| {
-                    let manifests = p.manifests_read.min(p.tags_total);
-                    view! {
-                        <div class="scan-progress" data-testid="scan-progress">
-                            <label>
-                                {format!(
-                                    "Repositories listed: {} of {}",
-                                    p.repositories_done,
-                                    p.repositories_total,
-                                )}
-                                <progress
-                                    max=p.repositories_total.max(1).to_string()
-                                    value=p.repositories_done.to_string()
-                                ></progress>
-                            </label>
-                            <label>
-                                {format!("Tags read: {manifests} of {}", p.tags_total)}
-                                <progress
-                                    max=p.tags_total.max(1).to_string()
-                                    value=manifests.to_string()
-                                ></progress>
-                            </label>
-                            <p data-testid="scan-current">{reading_line(&p)}</p>
-                        </div>
-                    }
-                })
-        }}
+        // Built once per scan; each update only changes texts and values.
+        <Show when=move || progress.with(Option::is_some)>
+            <div class="scan-progress" data-testid="scan-progress">
+                <label>
+                    {move || {
+                        format!(
+                            "Repositories listed: {} of {}",
+                            count(|p| p.repositories_done),
+                            count(|p| p.repositories_total),
+                        )
+                    }}
+                    <progress
+                        max=move || count(|p| p.repositories_total).max(1).to_string()
+                        value=move || count(|p| p.repositories_done).to_string()
+                    ></progress>
+                </label>
+                <label>
+                    {move || format!("Tags read: {} of {}", count(tags_read), count(|p| p.tags_total))}
+                    <progress
+                        max=move || count(|p| p.tags_total).max(1).to_string()
+                        value=move || count(tags_read).to_string()
+                    ></progress>
+                </label>
+                <p data-testid="scan-current">
+                    {move || progress.with(|p| p.as_ref().map(reading_line).unwrap_or_default())}
+                </p>
+            </div>
+        </Show>
         {move || {
             auth.get()
                 .filter(|_| session.with(Option::is_some))
