@@ -1,14 +1,25 @@
 //! Connecting: check the registry and the credentials, then scan the catalog.
+//! When the check fails, probe further and explain the cause (`diagnose`).
+//! "Scan again" reuses what the last scan read and did not change.
 
 use std::sync::Arc;
 
-use cleanreg_core::{Client, Credentials, Inventory, RegistryUrl, ScanProgress, ScanScope};
+use cleanreg_core::{Client, Credentials, Inventory, RegistryUrl, Reuse, ScanProgress, ScanScope};
 use leptos::prelude::*;
 use time::OffsetDateTime;
 
-use crate::fetch::{FetchTransport, page_origin};
+use crate::browser::{self, Store};
+use crate::diagnose::{Diagnosis, DiagnosisView, Observed, PingFailure, SimpleGet, classify};
+use crate::fetch::{FetchTransport, page_origin, probe_opaque, probe_simple};
 use crate::state::AppState;
 use crate::text;
+
+/// `localStorage` key of the last registry URL.
+pub const REGISTRY_KEY: &str = "cleanreg.registry";
+/// `localStorage` key of the last username.
+pub const USERNAME_KEY: &str = "cleanreg.username";
+/// `sessionStorage` key of the password, only while "remember" is ticked.
+pub const PASSWORD_KEY: &str = "cleanreg.password";
 
 /// A scanned registry: the client that read it and what it holds.
 #[derive(Clone)]
@@ -27,6 +38,16 @@ pub struct ConnectInput {
     pub password: String,
 }
 
+impl std::fmt::Debug for ConnectInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectInput")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
 impl ConnectInput {
     /// `None` when both fields are empty: an open registry.
     pub fn credentials(&self) -> Option<Credentials> {
@@ -41,27 +62,167 @@ impl ConnectInput {
     }
 }
 
+/// A successful connection: the session and which authentication the
+/// registry asked for.
+#[derive(Clone)]
+pub struct Connected {
+    pub session: Session,
+    /// E.g. "basic auth", "token auth via auth.example:5001", "open".
+    pub auth: String,
+}
+
+/// A failed connection: the one-line message and, when the cause is known,
+/// its explanation and fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub diagnosis: Option<Diagnosis>,
+}
+
+impl Failure {
+    fn plain(message: String) -> Failure {
+        Failure {
+            message,
+            diagnosis: None,
+        }
+    }
+}
+
 /// Pings, then scans every repository, reporting progress. The error is
 /// the text the page shows.
 pub async fn connect(
     input: &ConnectInput,
     progress: &mut dyn FnMut(&ScanProgress),
 ) -> Result<Session, String> {
-    let registry = RegistryUrl::parse(&input.url).map_err(|e| e.to_string())?;
-    let client = Client::new(FetchTransport, registry, input.credentials());
-    client
-        .ping()
+    connect_checked(input, progress)
         .await
-        .map_err(|e| format!("Could not connect. {e}"))?;
+        .map(|connected| connected.session)
+        .map_err(|failure| failure.message)
+}
+
+/// Like [`connect`], with the diagnosis of a failed check and the kind of
+/// authentication of a successful one.
+pub async fn connect_checked(
+    input: &ConnectInput,
+    progress: &mut dyn FnMut(&ScanProgress),
+) -> Result<Connected, Failure> {
+    let registry = RegistryUrl::parse(input.url.trim())
+        .map_err(|e| Failure::plain(format!("Could not connect. {e}")))?;
+    let credentials = input.credentials();
+    let credentials_given = credentials.is_some();
+    let client = Client::new(FetchTransport, registry.clone(), credentials);
+    if let Err(error) = client.ping().await {
+        // Probe only now: a probe without credentials would show the
+        // registry's 401 as an error in the console of every good connect.
+        let simple = probe_simple(registry.as_str()).await;
+        let ping = PingFailure::of(&error, registry.origin());
+        let mut seen = Observed {
+            registry: registry.as_str().to_owned(),
+            page_origin: page_origin(),
+            credentials_given,
+            ping,
+            simple,
+            opaque: None,
+        };
+        if matches!(seen.ping, PingFailure::NoAnswer { realm: None })
+            && seen.simple == SimpleGet::Threw
+            && !seen.same_origin()
+        {
+            seen.opaque = Some(probe_opaque(registry.as_str()).await);
+        }
+        let diagnosis = classify(&seen);
+        return Err(Failure {
+            message: failure_line(&error.to_string(), diagnosis.as_ref()),
+            diagnosis,
+        });
+    }
+    let auth = auth_label(client.token_realm().as_deref(), credentials_given);
     let inventory = client
         .scan(&ScanScope::Catalog, progress)
         .await
-        .map_err(|e| format!("The scan stopped, so there is no plan. {e}"))?;
-    Ok(Session {
-        client: Arc::new(client),
-        inventory: Arc::new(inventory),
-        scanned_at: from_unix_millis(js_sys::Date::now()),
+        .map_err(|e| Failure::plain(format!("The scan stopped, so there is no plan. {e}")))?;
+    Ok(Connected {
+        session: Session {
+            client: Arc::new(client),
+            inventory: Arc::new(inventory),
+            scanned_at: from_unix_millis(js_sys::Date::now()),
+        },
+        auth,
     })
+}
+
+/// The one-line failure: the diagnosis' title when there is one (the
+/// diagnosis below explains), else the error in full.
+pub fn failure_line(error: &str, diagnosis: Option<&Diagnosis>) -> String {
+    match diagnosis {
+        Some(diagnosis) => format!("Could not connect: {}.", diagnosis.title),
+        None => format!("Could not connect. {error}"),
+    }
+}
+
+/// Scans the session's registry again with its client, reusing what the
+/// last scan read where the digests did not change.
+pub async fn rescan(
+    session: &Session,
+    progress: &mut dyn FnMut(&ScanProgress),
+) -> Result<(Session, Reuse), String> {
+    let (inventory, reuse) = session
+        .client
+        .rescan(&ScanScope::Catalog, &session.inventory, progress)
+        .await
+        .map_err(|e| format!("The scan stopped, so there is no plan. {e}"))?;
+    Ok((
+        Session {
+            client: Arc::clone(&session.client),
+            inventory: Arc::new(inventory),
+            scanned_at: from_unix_millis(js_sys::Date::now()),
+        },
+        reuse,
+    ))
+}
+
+/// Which authentication is in use, in words: token auth when the registry
+/// sent a Bearer challenge (the client followed it), else basic when
+/// credentials were given and accepted, else none.
+pub fn auth_label(token_realm: Option<&str>, credentials_given: bool) -> String {
+    if let Some(realm) = token_realm {
+        let after_scheme = realm.split_once("://").map_or(realm, |(_, rest)| rest);
+        let host = after_scheme
+            .split(['/', '?'])
+            .next()
+            .unwrap_or(after_scheme);
+        return format!("token auth via {host}");
+    }
+    if credentials_given {
+        "basic auth (credentials accepted)".to_owned()
+    } else {
+        "open (no authentication)".to_owned()
+    }
+}
+
+/// How much a rescan took over, e.g. "reused 480 of 500 manifests".
+pub fn reuse_note(reuse: &Reuse) -> String {
+    let total = reuse.manifests_total();
+    format!(
+        "reused {} of {total} {}",
+        reuse.manifests_reused,
+        if total == 1 { "manifest" } else { "manifests" }
+    )
+}
+
+/// The line under the progress bar: the repository being read.
+pub fn reading_line(progress: &ScanProgress) -> String {
+    match &progress.current {
+        Some(name) => format!("Reading {name}"),
+        None if progress.repositories_total == 0 => "Reading the catalog".to_owned(),
+        None => "Finishing".to_owned(),
+    }
+}
+
+/// Manifests read for tags so far (index children also count as read, so
+/// this is capped at the number of tags).
+fn tags_read(progress: &ScanProgress) -> usize {
+    progress.manifests_read.min(progress.tags_total)
 }
 
 /// The browser clock's milliseconds as a time; the epoch if out of range.
@@ -72,62 +233,150 @@ pub fn from_unix_millis(millis: f64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The form and the scan's progress line. Connecting is disabled while
-/// deletes run.
+/// What a submit should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Run {
+    /// Check and scan from scratch.
+    Fresh(ConnectInput),
+    /// Same registry and credentials as the session: scan again, reusing.
+    Again,
+}
+
+/// The URL to start with: the route's, else the remembered one, else this
+/// page's origin (the page served next to the registry).
+pub fn initial_url(route: Option<String>, remembered: Option<String>, origin: String) -> String {
+    route
+        .filter(|url| !url.trim().is_empty())
+        .or(remembered.filter(|url| !url.trim().is_empty()))
+        .unwrap_or(origin)
+}
+
+/// The form, the scan's progress, the authentication in use, and what went
+/// wrong. Connecting is disabled while deletes run.
 #[component]
 pub fn ConnectForm() -> impl IntoView {
     let state = AppState::get();
     let session = state.session;
     let busy = state.busy;
-    let url = RwSignal::new(
-        state
-            .route
-            .with_untracked(|r| r.registry.clone())
-            .unwrap_or_else(page_origin),
-    );
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let status = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let url = RwSignal::new(initial_url(
+        state.route.with_untracked(|r| r.registry.clone()),
+        browser::load(Store::Local, REGISTRY_KEY),
+        page_origin(),
+    ));
+    let username = RwSignal::new(browser::load(Store::Local, USERNAME_KEY).unwrap_or_default());
+    let remembered_password = browser::load(Store::Session, PASSWORD_KEY);
+    let remember = RwSignal::new(remembered_password.is_some());
+    let password = RwSignal::new(remembered_password.unwrap_or_default());
+    // The password stays in this tab's sessionStorage only while ticked;
+    // unticking forgets it at once.
+    Effect::new(move |_| {
+        if remember.get() {
+            let password = password.get();
+            if password.is_empty() {
+                browser::forget(Store::Session, PASSWORD_KEY);
+            } else {
+                browser::save(Store::Session, PASSWORD_KEY, &password);
+            }
+        } else {
+            browser::forget(Store::Session, PASSWORD_KEY);
+        }
+    });
 
-    let scan = Action::new_local(move |input: &ConnectInput| {
-        let input = input.clone();
+    let status = RwSignal::new(String::new());
+    let progress = RwSignal::new(None::<ScanProgress>);
+    let error = RwSignal::new(None::<String>);
+    let diagnosis = RwSignal::new(None::<Diagnosis>);
+    let auth = RwSignal::new(None::<String>);
+    // The input the session was made with: "Scan again" reuses it only then.
+    let connected_with = RwSignal::new(None::<ConnectInput>);
+
+    let scan = Action::new_local(move |run: &Run| {
+        let run = run.clone();
         async move {
-            status.set(format!("Connecting to {} …", input.url.trim()));
-            let result = connect(&input, &mut |progress| {
-                status.set(text::scan_progress(progress));
-            })
-            .await;
-            match result {
-                Ok(scanned) => {
-                    status.set(text::scan_done(&scanned.inventory));
-                    session.set(Some(scanned));
+            let mut report = |p: &ScanProgress| {
+                status.set(text::scan_progress(p));
+                progress.set(Some(p.clone()));
+            };
+            match run {
+                Run::Again => {
+                    let Some(current) = session.get_untracked() else {
+                        return;
+                    };
+                    // Nothing may be planned or applied from the old
+                    // inventory while the registry is read again.
+                    session.set(None);
+                    status.set("Scanning again …".to_owned());
+                    match rescan(&current, &mut report).await {
+                        Ok((scanned, reuse)) => {
+                            status.set(format!(
+                                "{} ({})",
+                                text::scan_done(&scanned.inventory),
+                                reuse_note(&reuse)
+                            ));
+                            session.set(Some(scanned));
+                        }
+                        Err(message) => {
+                            status.set("Scan failed: see the message below.".to_owned());
+                            session.set(None);
+                            connected_with.set(None);
+                            error.set(Some(message));
+                        }
+                    }
                 }
-                Err(message) => {
-                    status.set("Scan failed: see the message below.".to_owned());
-                    error.set(Some(message));
+                Run::Fresh(input) => {
+                    status.set(format!("Connecting to {} …", input.url.trim()));
+                    match connect_checked(&input, &mut report).await {
+                        Ok(connected) => {
+                            status.set(text::scan_done(&connected.session.inventory));
+                            auth.set(Some(connected.auth));
+                            connected_with.set(Some(input));
+                            session.set(Some(connected.session));
+                        }
+                        Err(failure) => {
+                            status.set("Scan failed: see the message below.".to_owned());
+                            error.set(Some(failure.message));
+                            diagnosis.set(failure.diagnosis);
+                        }
+                    }
                 }
             }
+            progress.set(None);
         }
     });
     let scanning = scan.pending();
+    let count =
+        move |field: fn(&ScanProgress) -> usize| progress.with(|p| p.as_ref().map_or(0, field));
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if scanning.get_untracked() || busy.get_untracked() {
             return;
         }
-        state.plan_held.set(false);
-        session.set(None);
-        state
-            .route
-            .update(|r| r.registry = Some(url.get_untracked().trim().to_owned()));
-        error.set(None);
-        scan.dispatch_local(ConnectInput {
-            url: url.get_untracked(),
+        let input = ConnectInput {
+            url: url.get_untracked().trim().to_owned(),
             username: username.get_untracked(),
             password: password.get_untracked(),
-        });
+        };
+        browser::save(Store::Local, REGISTRY_KEY, &input.url);
+        if input.username.is_empty() {
+            browser::forget(Store::Local, USERNAME_KEY);
+        } else {
+            browser::save(Store::Local, USERNAME_KEY, &input.username);
+        }
+        state.plan_held.set(false);
+        error.set(None);
+        diagnosis.set(None);
+        let again = session.with_untracked(Option::is_some)
+            && connected_with.with_untracked(|with| with.as_ref() == Some(&input));
+        if again {
+            scan.dispatch_local(Run::Again);
+        } else {
+            session.set(None);
+            auth.set(None);
+            connected_with.set(None);
+            state.route.update(|r| r.registry = Some(input.url.clone()));
+            scan.dispatch_local(Run::Fresh(input));
+        }
     };
 
     view! {
@@ -161,6 +410,10 @@ pub fn ConnectForm() -> impl IntoView {
                     bind:value=password
                 />
             </label>
+            <label class="remember">
+                <input type="checkbox" data-testid="remember-password" bind:checked=remember />
+                "Remember the password in this tab"
+            </label>
             <button
                 type="submit"
                 data-testid="connect"
@@ -169,9 +422,53 @@ pub fn ConnectForm() -> impl IntoView {
                 {move || if session.with(Option::is_some) { "Scan again" } else { "Connect" }}
             </button>
         </form>
+        <p class="hint">
+            "Leave username and password empty for an open registry; token authentication is \
+             detected from the registry's answer. The URL and username are remembered in this \
+             browser; the password only in this tab, and only when ticked."
+        </p>
         <p class="status" data-testid="scan-status" aria-live="polite">
             {move || status.get()}
         </p>
+        // Built once per scan; each update only changes texts and values.
+        <Show when=move || progress.with(Option::is_some)>
+            <div class="scan-progress" data-testid="scan-progress">
+                <label>
+                    {move || {
+                        format!(
+                            "Repositories listed: {} of {}",
+                            count(|p| p.repositories_done),
+                            count(|p| p.repositories_total),
+                        )
+                    }}
+                    <progress
+                        max=move || count(|p| p.repositories_total).max(1).to_string()
+                        value=move || count(|p| p.repositories_done).to_string()
+                    ></progress>
+                </label>
+                <label>
+                    {move || format!("Tags read: {} of {}", count(tags_read), count(|p| p.tags_total))}
+                    <progress
+                        max=move || count(|p| p.tags_total).max(1).to_string()
+                        value=move || count(tags_read).to_string()
+                    ></progress>
+                </label>
+                <p data-testid="scan-current">
+                    {move || progress.with(|p| p.as_ref().map(reading_line).unwrap_or_default())}
+                </p>
+            </div>
+        </Show>
+        {move || {
+            auth.get()
+                .filter(|_| session.with(Option::is_some))
+                .map(|auth| {
+                    view! {
+                        <p class="auth" data-testid="auth-kind">
+                            {format!("Connected with {auth}.")}
+                        </p>
+                    }
+                })
+        }}
         {move || {
             error
                 .get()
@@ -183,6 +480,7 @@ pub fn ConnectForm() -> impl IntoView {
                     }
                 })
         }}
+        {move || diagnosis.get().map(|diagnosis| view! { <DiagnosisView diagnosis /> })}
     }
 }
 
@@ -210,5 +508,86 @@ mod tests {
         assert!(input.credentials().is_none());
         input.username = "admin".into();
         assert_eq!(input.credentials().unwrap().username, "admin");
+    }
+
+    #[test]
+    fn the_password_never_prints() {
+        let input = ConnectInput {
+            url: "http://r".into(),
+            username: "admin".into(),
+            password: "s3cret".into(),
+        };
+        let printed = format!("{input:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("admin"), "{printed}");
+    }
+
+    #[test]
+    fn the_route_url_wins_over_the_remembered_one() {
+        let origin = || "http://page".to_owned();
+        assert_eq!(
+            initial_url(Some("http://a".into()), Some("http://b".into()), origin()),
+            "http://a"
+        );
+        assert_eq!(
+            initial_url(None, Some("http://b".into()), origin()),
+            "http://b"
+        );
+        assert_eq!(
+            initial_url(Some(" ".into()), Some(String::new()), origin()),
+            "http://page"
+        );
+    }
+
+    #[test]
+    fn the_auth_in_use_is_named() {
+        assert_eq!(
+            auth_label(Some("http://127.0.0.1:5001/token"), true),
+            "token auth via 127.0.0.1:5001"
+        );
+        assert_eq!(
+            auth_label(Some("https://auth.example/token?x"), false),
+            "token auth via auth.example"
+        );
+        assert_eq!(auth_label(None, true), "basic auth (credentials accepted)");
+        assert_eq!(auth_label(None, false), "open (no authentication)");
+    }
+
+    #[test]
+    fn the_rescan_says_what_it_reused() {
+        let reuse = Reuse {
+            manifests_reused: 480,
+            manifests_fetched: 20,
+            configs_reused: 3,
+            configs_fetched: 1,
+        };
+        assert_eq!(reuse_note(&reuse), "reused 480 of 500 manifests");
+        let one = Reuse {
+            manifests_fetched: 1,
+            ..Reuse::default()
+        };
+        assert_eq!(reuse_note(&one), "reused 0 of 1 manifest");
+    }
+
+    #[test]
+    fn a_diagnosed_failure_is_one_line() {
+        let diagnosis = Diagnosis::delete_disabled("http://r");
+        assert_eq!(
+            failure_line("long text", Some(&diagnosis)),
+            "Could not connect: http://r does not allow deleting."
+        );
+        assert_eq!(
+            failure_line("long text", None),
+            "Could not connect. long text"
+        );
+    }
+
+    #[test]
+    fn the_reading_line_names_the_repository() {
+        let mut progress = ScanProgress::default();
+        assert_eq!(reading_line(&progress), "Reading the catalog");
+        progress.repositories_total = 2;
+        progress.current = Some("acme/api".parse().unwrap());
+        assert_eq!(reading_line(&progress), "Reading acme/api");
     }
 }

@@ -6,7 +6,9 @@ use cleanreg_core::{Transport, TransportError};
 use gloo_net::http::{Headers, RequestBuilder, Response as FetchResponse};
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use time::OffsetDateTime;
-use web_sys::{RequestCache, RequestCredentials, RequestRedirect};
+use web_sys::{RequestCache, RequestCredentials, RequestMode, RequestRedirect};
+
+use crate::diagnose::{Answer, SimpleGet};
 
 /// Sends requests with `fetch`. Credentials travel only in the
 /// `Authorization` header the client sets, never in the URL.
@@ -117,6 +119,54 @@ pub fn page_origin() -> String {
         .unwrap_or_default()
 }
 
+/// `GET <registry>/v2/` with no custom header: a "simple" request, sent
+/// without a CORS preflight. An answer means the registry is up and, across
+/// origins, sends CORS headers for this page.
+pub async fn probe_simple(registry: &str) -> SimpleGet {
+    let url = format!("{}/v2/", registry.trim_end_matches('/'));
+    let sent = RequestBuilder::new(&url)
+        .mode(RequestMode::Cors)
+        .cache(RequestCache::NoStore)
+        .credentials(RequestCredentials::Omit)
+        .build();
+    let Ok(request) = sent else {
+        return SimpleGet::NotTried;
+    };
+    let Ok(response) = request.send().await else {
+        return SimpleGet::Threw;
+    };
+    let headers = response.headers();
+    let body = response.binary().await.unwrap_or_default();
+    SimpleGet::Answered(Answer {
+        status: response.status(),
+        api_version: headers.get("docker-distribution-api-version"),
+        challenge: headers.get("www-authenticate"),
+        content_type: headers.get("content-type"),
+        json_object: is_json_object(&body),
+    })
+}
+
+/// `GET <registry>/v2/` in `no-cors` mode: the answer is opaque, but that
+/// there is one shows the server is up although CORS hides it.
+pub async fn probe_opaque(registry: &str) -> bool {
+    let url = format!("{}/v2/", registry.trim_end_matches('/'));
+    let sent = RequestBuilder::new(&url)
+        .mode(RequestMode::NoCors)
+        .cache(RequestCache::NoStore)
+        .credentials(RequestCredentials::Omit)
+        .build();
+    match sent {
+        Ok(request) => request.send().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn is_json_object(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    text.starts_with('{') && text.ends_with('}')
+}
+
 /// What a request that got no HTTP answer means, with the fixes. The browser
 /// hides the cause (a CORS refusal looks like a dead server), so name each.
 pub fn failure_message(url: &str, page_origin: &str, browser_said: &str) -> String {
@@ -176,6 +226,14 @@ mod tests {
         // A port prefix is not the same origin.
         let text = failure_message("http://127.0.0.1:80800/v2/", "http://127.0.0.1:8080", "x");
         assert!(text.contains("CORS"), "{text}");
+    }
+
+    #[test]
+    fn a_registry_answers_a_json_object() {
+        assert!(is_json_object(b"{}"));
+        assert!(is_json_object(b" {\"errors\":[]}\n"));
+        assert!(!is_json_object(b"<html></html>"));
+        assert!(!is_json_object(b""));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod apply;
 pub mod browser;
 mod connect;
+pub mod diagnose;
 pub mod fetch;
 mod inventory_view;
 mod plan_view;

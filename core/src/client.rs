@@ -106,6 +106,15 @@ impl<T: Transport> Client<T> {
         &self.registry
     }
 
+    /// The token realm the registry's Bearer challenge named, once it sent
+    /// one: the registry uses token authentication.
+    pub fn token_realm(&self) -> Option<String> {
+        self.auth()
+            .bearer
+            .as_ref()
+            .map(|bearer| bearer.realm.clone())
+    }
+
     /// Sends a request: authentication, redirects and retries as described
     /// in the module documentation. Returns the request's description (for
     /// messages) and the final answer, whatever its status.

@@ -60,7 +60,7 @@ pub use recovery::{
     RestoreOutcome, RestoreReport, RestoreResult, SkippedTag,
 };
 pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, parse_reposfile};
-pub use scan::{ScanProgress, ScanScope};
+pub use scan::{Reuse, ScanProgress, ScanScope};
 pub use since::{SinceError, format_since, parse_since};
 pub use transport::{Transport, TransportError};
 

@@ -8,6 +8,12 @@
 //! in name and digest order, so any concurrency gives the same result.
 //! Any failed read fails the scan, except a 404 for an index child or a
 //! config blob: the registry lost it, and the inventory says so.
+//!
+//! [`Client::rescan`] starts from a previous inventory: a `HEAD` per tag
+//! gives its digest, and a manifest whose digest the previous inventory
+//! holds for that repository (with, for an index, every child) is taken
+//! from there; only new digests are fetched, and config blobs whose date is
+//! known are not read again. The result equals a fresh scan's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,6 +77,109 @@ const MAX_INDEX_DEPTH: usize = 8;
 
 type Key = (RepositoryName, Digest);
 
+/// What a rescan took from the previous inventory instead of the registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Manifests taken from the previous inventory: their digest was
+    /// already known there, so they were not fetched again.
+    pub manifests_reused: usize,
+    /// Manifests fetched with a `GET` (new digests, or no visible digest).
+    pub manifests_fetched: usize,
+    /// Config dates taken from the previous inventory.
+    pub configs_reused: usize,
+    /// Config blobs fetched.
+    pub configs_fetched: usize,
+}
+
+impl Reuse {
+    /// Every manifest the rescan holds: reused plus fetched.
+    pub fn manifests_total(&self) -> usize {
+        self.manifests_reused + self.manifests_fetched
+    }
+}
+
+/// A manifest as a scan knows it: read now, or taken from the previous
+/// inventory because its digest (immutable content) was already known.
+enum Read<'a> {
+    Fetched(Box<FetchedManifest>),
+    Known(&'a Image),
+}
+
+impl Read<'_> {
+    fn children(&self) -> Vec<&Digest> {
+        match self {
+            Read::Fetched(fetched) => fetched
+                .manifest
+                .children()
+                .iter()
+                .map(|child| &child.digest)
+                .collect(),
+            Read::Known(image) => image.children.iter().map(|child| &child.digest).collect(),
+        }
+    }
+
+    fn subject(&self) -> Option<&Digest> {
+        match self {
+            Read::Fetched(fetched) => fetched.manifest.subject().map(|s| &s.digest),
+            Read::Known(image) => image.subject.as_ref(),
+        }
+    }
+}
+
+/// The previous inventory, as a rescan consults it.
+struct Previous<'a> {
+    inventory: &'a Inventory,
+    /// Config digest → build date, for every image whose date came from
+    /// its config. Configs are immutable, so these are never read again.
+    config_dates: BTreeMap<&'a Digest, OffsetDateTime>,
+}
+
+impl<'a> Previous<'a> {
+    fn new(inventory: &'a Inventory) -> Previous<'a> {
+        let mut config_dates = BTreeMap::new();
+        for repository in inventory.repositories.values() {
+            for image in repository.images.values() {
+                if image.kind == ImageKind::Image
+                    && image.artifact_type.is_none()
+                    && image.created_from == Some(DateSource::Config)
+                    && let (Some(config), Some(created)) = (image.blobs.first(), image.created)
+                {
+                    config_dates.insert(config, created);
+                }
+            }
+        }
+        Previous {
+            inventory,
+            config_dates,
+        }
+    }
+
+    /// The previous scan's record of a manifest, when it can stand for a
+    /// fresh read: the sizes of its blobs are known and, for an index,
+    /// every child was read then too (a child that was missing is asked
+    /// for again, so the index is read again with it).
+    fn reusable(&self, name: &RepositoryName, digest: &Digest, depth: usize) -> Option<&'a Image> {
+        let image = self.inventory.repositories.get(name)?.images.get(digest)?;
+        if !image
+            .blobs
+            .iter()
+            .all(|blob| self.inventory.blobs.contains_key(blob))
+        {
+            return None;
+        }
+        if !image.children.is_empty()
+            && (depth >= MAX_INDEX_DEPTH
+                || !image
+                    .children
+                    .iter()
+                    .all(|child| self.reusable(name, &child.digest, depth + 1).is_some()))
+        {
+            return None;
+        }
+        Some(image)
+    }
+}
+
 impl<T: Transport> Client<T> {
     /// Reads every tag of the scope into an inventory. Any failed read stops
     /// the scan: a plan made from a partial inventory could delete too much.
@@ -79,11 +188,61 @@ impl<T: Transport> Client<T> {
         scope: &ScanScope,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<Inventory, Error> {
+        let (inventory, _) = self.scan_reusing(scope, None, progress).await?;
+        Ok(inventory)
+    }
+
+    /// Scans again, reusing what did not change since `previous`: each tag's
+    /// digest is learnt with a `HEAD` (its `Docker-Content-Digest`), and a
+    /// manifest whose digest `previous` already holds for that repository is
+    /// taken from there with its children, dates and sizes instead of being
+    /// fetched; config blobs whose date `previous` knows are not read again.
+    /// Where the header is not visible (a browser across origins without
+    /// `Access-Control-Expose-Headers`) the manifest is fetched as in
+    /// [`Client::scan`]. Manifests are immutable by digest, so the result
+    /// equals a fresh scan's, as long as nothing `previous` read was deleted
+    /// while still listed by a tagged index.
+    pub async fn rescan(
+        &self,
+        scope: &ScanScope,
+        previous: &Inventory,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(Inventory, Reuse), Error> {
+        self.scan_reusing(scope, Some(&Previous::new(previous)), progress)
+            .await
+    }
+
+    /// The digest a tag points at now, from a `HEAD`; `None` when the
+    /// answer does not show it (then the caller fetches the manifest).
+    async fn head_tag_digest(&self, name: &RepositoryName, tag: &Tag) -> Option<Digest> {
+        let mut request =
+            crate::protocol::manifest(self.registry(), name, &Reference::Tag(tag.clone()));
+        *request.method_mut() = http::Method::HEAD;
+        let (_, response) = self.send(request).await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response
+            .headers()
+            .get("docker-content-digest")?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    async fn scan_reusing(
+        &self,
+        scope: &ScanScope,
+        previous: Option<&Previous<'_>>,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(Inventory, Reuse), Error> {
         let (names, whole_registry) = match scope {
             ScanScope::Catalog => (self.catalog().await?, true),
             ScanScope::Repositories(names) => (names.clone(), false),
         };
         let limit = self.concurrency();
+        let mut reuse = Reuse::default();
         let mut state = ScanProgress {
             repositories_total: names.len(),
             ..ScanProgress::default()
@@ -108,27 +267,42 @@ impl<T: Transport> Client<T> {
         }
         drop(answers);
 
-        // 2. One manifest per tag.
+        // 2. One manifest per tag; on a rescan, a HEAD first.
         let tagged: Vec<(&RepositoryName, &Tag)> = tag_lists
             .iter()
             .flat_map(|(name, tags)| tags.iter().map(move |tag| (name, tag)))
             .collect();
         let mut tag_targets: BTreeMap<RepositoryName, BTreeMap<Tag, Digest>> = BTreeMap::new();
-        let mut manifests: BTreeMap<Key, FetchedManifest> = BTreeMap::new();
+        let mut manifests: BTreeMap<Key, Read> = BTreeMap::new();
         let mut answers = stream::iter(tagged.into_iter().map(|(name, tag)| async move {
+            if let Some(previous) = previous
+                && let Some(digest) = self.head_tag_digest(name, tag).await
+                && let Some(image) = previous.reusable(name, &digest, 0)
+            {
+                return (name, tag, Ok((digest, Read::Known(image))));
+            }
             let reference = Reference::Tag(tag.clone());
-            (name, tag, self.manifest(name, &reference).await)
+            let fetched = self
+                .manifest(name, &reference)
+                .await
+                .map(|fetched| (fetched.digest.clone(), Read::Fetched(Box::new(fetched))));
+            (name, tag, fetched)
         }))
         .buffer_unordered(limit);
-        while let Some((name, tag, fetched)) = answers.next().await {
-            let fetched = fetched?;
+        while let Some((name, tag, read)) = answers.next().await {
+            let (digest, read) = read?;
+            match read {
+                Read::Known(_) => reuse.manifests_reused += 1,
+                Read::Fetched(_) => reuse.manifests_fetched += 1,
+            }
             state.manifests_read += 1;
             state.current = Some(name.clone());
             tag_targets
                 .entry(name.clone())
                 .or_default()
-                .insert(tag.clone(), fetched.digest.clone());
-            manifests.insert((name.clone(), fetched.digest.clone()), fetched);
+                .insert(tag.clone(), digest.clone());
+            // Two tags on one digest: the first answer stands (the same bytes).
+            manifests.entry((name.clone(), digest)).or_insert(read);
             progress(&state);
         }
         drop(answers);
@@ -138,19 +312,28 @@ impl<T: Transport> Client<T> {
         for _ in 0..MAX_INDEX_DEPTH {
             let wanted: BTreeSet<Key> = manifests
                 .iter()
-                .flat_map(|((name, _), fetched)| {
-                    fetched
-                        .manifest
-                        .children()
-                        .iter()
-                        .map(move |child| (name.clone(), child.digest.clone()))
+                .flat_map(|((name, _), read)| {
+                    read.children()
+                        .into_iter()
+                        .map(move |child| (name.clone(), child.clone()))
                 })
                 .filter(|key| !manifests.contains_key(key) && !missing.contains(key))
                 .collect();
             if wanted.is_empty() {
                 break;
             }
-            let mut answers = stream::iter(wanted.into_iter().map(|(name, digest)| async move {
+            let mut fetch = Vec::new();
+            for (name, digest) in wanted {
+                match previous.and_then(|previous| previous.reusable(&name, &digest, 0)) {
+                    Some(image) => {
+                        reuse.manifests_reused += 1;
+                        state.manifests_read += 1;
+                        manifests.insert((name, digest), Read::Known(image));
+                    }
+                    None => fetch.push((name, digest)),
+                }
+            }
+            let mut answers = stream::iter(fetch.into_iter().map(|(name, digest)| async move {
                 let reference = Reference::Digest(digest.clone());
                 let fetched = self.manifest(&name, &reference).await;
                 (name, digest, fetched)
@@ -168,26 +351,40 @@ impl<T: Transport> Client<T> {
                     }
                     Err(error) => return Err(error),
                 };
+                reuse.manifests_fetched += 1;
                 state.manifests_read += 1;
                 state.current = Some(name.clone());
-                manifests.insert((name, digest), fetched);
+                manifests.insert((name, digest), Read::Fetched(Box::new(fetched)));
                 progress(&state);
             }
         }
 
-        // 4. Config blobs of images (not artifacts): once per digest.
+        // 4. Config blobs of images (not artifacts): once per digest, and
+        // not at all when the previous inventory knows the date.
         let mut configs: BTreeMap<&Digest, &RepositoryName> = BTreeMap::new();
-        for ((name, _), fetched) in &manifests {
-            if let Manifest::Image {
-                config,
-                artifact_type: None,
-                ..
-            } = &fetched.manifest
+        let mut created_by_config: BTreeMap<Digest, Option<OffsetDateTime>> = BTreeMap::new();
+        for ((name, _), read) in &manifests {
+            if let Read::Fetched(fetched) = read
+                && let Manifest::Image {
+                    config,
+                    artifact_type: None,
+                    ..
+                } = &fetched.manifest
             {
-                configs.entry(&config.digest).or_insert(name);
+                if created_by_config.contains_key(&config.digest) {
+                    continue;
+                }
+                match previous.and_then(|previous| previous.config_dates.get(&config.digest)) {
+                    Some(created) => {
+                        reuse.configs_reused += 1;
+                        created_by_config.insert(config.digest.clone(), Some(*created));
+                    }
+                    None => {
+                        configs.entry(&config.digest).or_insert(name);
+                    }
+                }
             }
         }
-        let mut created_by_config: BTreeMap<Digest, Option<OffsetDateTime>> = BTreeMap::new();
         let mut answers = stream::iter(configs.into_iter().map(|(digest, name)| async move {
             (digest, self.config_created(name, digest).await)
         }))
@@ -199,6 +396,7 @@ impl<T: Transport> Client<T> {
                 other => other?,
             };
             created_by_config.insert(digest.clone(), created);
+            reuse.configs_fetched += 1;
             state.blobs_read += 1;
             progress(&state);
         }
@@ -215,10 +413,9 @@ impl<T: Transport> Client<T> {
             }
         }
         let mut subjects: BTreeSet<Key> = BTreeSet::new();
-        for (key, fetched) in &manifests {
-            let subject = fetched.manifest.subject().map(|s| &s.digest);
+        for (key, read) in &manifests {
             let tags = tags_of.get(key).map_or(&[][..], Vec::as_slice);
-            if let Some((subject, _)) = attachment(subject, tags) {
+            if let Some((subject, _)) = attachment(read.subject(), tags) {
                 let subject_key = (key.0.clone(), subject);
                 if !manifests.contains_key(&subject_key) {
                     subjects.insert(subject_key);
@@ -236,11 +433,19 @@ impl<T: Transport> Client<T> {
         }
         drop(answers);
 
-        let mut inventory = assemble(names, tag_targets, &manifests, &created_by_config, present);
+        let previous_blobs = previous.map(|previous| &previous.inventory.blobs);
+        let mut inventory = assemble(
+            names,
+            tag_targets,
+            &manifests,
+            &created_by_config,
+            previous_blobs,
+            present,
+        );
         inventory.whole_registry = whole_registry;
         state.current = None;
         progress(&state);
-        Ok(inventory)
+        Ok((inventory, reuse))
     }
 }
 
@@ -256,8 +461,9 @@ fn blob_not_found(error: &Error) -> bool {
 fn assemble(
     names: Vec<RepositoryName>,
     mut tag_targets: BTreeMap<RepositoryName, BTreeMap<Tag, Digest>>,
-    manifests: &BTreeMap<Key, FetchedManifest>,
+    manifests: &BTreeMap<Key, Read>,
     created_by_config: &BTreeMap<Digest, Option<OffsetDateTime>>,
+    previous_blobs: Option<&BTreeMap<Digest, u64>>,
     present: BTreeMap<Key, bool>,
 ) -> Inventory {
     let mut inventory = Inventory::default();
@@ -271,40 +477,53 @@ fn assemble(
             },
         );
     }
-    for ((name, digest), fetched) in manifests {
-        for blob in fetched.manifest.blobs() {
-            inventory.blobs.insert(blob.digest.clone(), blob.size);
-        }
-        let dates = Dates {
-            manifests,
-            created_by_config,
-            name,
-        };
-        let (created, created_from) = dates.created(digest, 0);
-        let image = Image {
-            media_type: fetched.media_type.clone(),
-            kind: ImageKind::of(&fetched.media_type, fetched.manifest.artifact_type()),
-            created,
-            created_from,
-            size: dates.size(digest, 0),
-            manifest_size: fetched.size,
-            children: fetched
-                .manifest
-                .children()
-                .iter()
-                .map(|child| Child {
-                    digest: child.digest.clone(),
-                    platform: child.platform.clone(),
-                })
-                .collect(),
-            subject: fetched.manifest.subject().map(|s| s.digest.clone()),
-            artifact_type: fetched.manifest.artifact_type().map(str::to_owned),
-            blobs: fetched
-                .manifest
-                .blobs()
-                .into_iter()
-                .map(|blob| blob.digest.clone())
-                .collect(),
+    for ((name, digest), read) in manifests {
+        let image = match read {
+            Read::Known(image) => {
+                // `Previous::reusable` checked that every size is known.
+                for blob in &image.blobs {
+                    if let Some(size) = previous_blobs.and_then(|blobs| blobs.get(blob)) {
+                        inventory.blobs.insert(blob.clone(), *size);
+                    }
+                }
+                (*image).clone()
+            }
+            Read::Fetched(fetched) => {
+                for blob in fetched.manifest.blobs() {
+                    inventory.blobs.insert(blob.digest.clone(), blob.size);
+                }
+                let dates = Dates {
+                    manifests,
+                    created_by_config,
+                    name,
+                };
+                let (created, created_from) = dates.created(digest, 0);
+                Image {
+                    media_type: fetched.media_type.clone(),
+                    kind: ImageKind::of(&fetched.media_type, fetched.manifest.artifact_type()),
+                    created,
+                    created_from,
+                    size: dates.size(digest, 0),
+                    manifest_size: fetched.size,
+                    children: fetched
+                        .manifest
+                        .children()
+                        .iter()
+                        .map(|child| Child {
+                            digest: child.digest.clone(),
+                            platform: child.platform.clone(),
+                        })
+                        .collect(),
+                    subject: fetched.manifest.subject().map(|s| s.digest.clone()),
+                    artifact_type: fetched.manifest.artifact_type().map(str::to_owned),
+                    blobs: fetched
+                        .manifest
+                        .blobs()
+                        .into_iter()
+                        .map(|blob| blob.digest.clone())
+                        .collect(),
+                }
+            }
         };
         if let Some(repository) = inventory.repositories.get_mut(name) {
             repository.images.insert(digest.clone(), image);
@@ -319,14 +538,14 @@ fn assemble(
 }
 
 /// Dates and sizes that depend on other manifests of the same repository.
-struct Dates<'a> {
-    manifests: &'a BTreeMap<Key, FetchedManifest>,
+struct Dates<'a, 'p> {
+    manifests: &'a BTreeMap<Key, Read<'p>>,
     created_by_config: &'a BTreeMap<Digest, Option<OffsetDateTime>>,
     name: &'a RepositoryName,
 }
 
-impl Dates<'_> {
-    fn get(&self, digest: &Digest) -> Option<&FetchedManifest> {
+impl Dates<'_, '_> {
+    fn get(&self, digest: &Digest) -> Option<&Read<'_>> {
         self.manifests.get(&(self.name.clone(), digest.clone()))
     }
 
@@ -337,8 +556,11 @@ impl Dates<'_> {
         digest: &Digest,
         depth: usize,
     ) -> (Option<OffsetDateTime>, Option<DateSource>) {
-        let Some(fetched) = self.get(digest) else {
-            return (None, None);
+        let fetched = match self.get(digest) {
+            None => return (None, None),
+            // Taken whole from the previous scan: its date is as it was.
+            Some(Read::Known(image)) => return (image.created, image.created_from),
+            Some(Read::Fetched(fetched)) => fetched,
         };
         let own = match &fetched.manifest {
             Manifest::Image {
@@ -371,8 +593,10 @@ impl Dates<'_> {
 
     /// Config and layer bytes; an index sums its children's.
     fn size(&self, digest: &Digest, depth: usize) -> u64 {
-        let Some(fetched) = self.get(digest) else {
-            return 0;
+        let fetched = match self.get(digest) {
+            None => return 0,
+            Some(Read::Known(image)) => return image.size,
+            Some(Read::Fetched(fetched)) => fetched,
         };
         match &fetched.manifest {
             Manifest::Index { manifests, .. } if depth < MAX_INDEX_DEPTH => manifests
