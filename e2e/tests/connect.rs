@@ -38,10 +38,10 @@ fn the_connect_form_tells_the_causes_apart() {
     // The page, next to a basic-auth registry (same origin).
     let same = Registry::start(basic()).expect("start the registry");
     let nginx = Nginx::start(NginxOptions {
-        port: None,
         root: dist,
-        upstream: same.url(),
+        upstream: Some(same.url()),
         hide_www_authenticate: true,
+        ..NginxOptions::default()
     })
     .expect("start nginx");
     let origin = nginx.url();
