@@ -403,6 +403,14 @@ pub fn ApplyPanel() -> impl IntoView {
                                 value=move || phase.get().counts().map_or(0, |c| c.done())
                             ></progress>
                         </label>
+                        <span class="progress-counts">
+                            {move || {
+                                phase
+                                    .get()
+                                    .counts()
+                                    .map(|c| format!("{} of {}", c.done(), c.total))
+                            }}
+                        </span>
                         <Show when=move || phase.get().is_running()>
                             <button
                                 type="button"
@@ -454,7 +462,13 @@ pub fn ApplyPanel() -> impl IntoView {
                                 disabled=move || state.busy.get()
                                 on:click=retry
                             >
-                                {move || format!("Retry the {} failed", failed_count())}
+                                                {move || {
+                                    let n = failed_count();
+                                    format!(
+                                        "Retry {n} failed {}",
+                                        if n == 1 { "delete" } else { "deletes" },
+                                    )
+                                }}
                             </button>
                         </Show>
                         <p class="hint">"Press Scan again to see the registry as it is now."</p>
@@ -581,7 +595,11 @@ pub(crate) fn Pager(
 fn OutcomeRow(outcome: EntryOutcome) -> impl IntoView {
     let label = outcome.outcome.label();
     let tags: Vec<&str> = outcome.tags.iter().map(|t| t.as_str()).collect();
-    let tags = tags.join(", ");
+    let tags = if tags.is_empty() {
+        "(untagged)".to_owned()
+    } else {
+        tags.join(", ")
+    };
     let digest_attr = outcome.digest.to_string();
     let digest_title = digest_attr.clone();
     view! {
@@ -638,5 +656,146 @@ mod tests {
                 .contains("done")
         );
         assert_eq!(ApplyPhase::Done(counts).counts(), Some(counts));
+    }
+}
+
+/// The confirmation in a real browser (wasm-bindgen-test, headless
+/// Chromium): the panel mounted over a plan, driven through the DOM.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use super::*;
+    use cleanreg_core::{
+        Decision, DeleteReason, Digest, ImageKind, KeepReason, MediaType, PlanEntry, Policy,
+        Reclaimable, Role,
+    };
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use crate::route::Route;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn entry(n: u8, delete: bool) -> PlanEntry {
+        PlanEntry {
+            repository: "team/app".parse().unwrap(),
+            digest: Digest::sha256_of(&[n]),
+            tags: vec![format!("v{n}").parse().unwrap()],
+            media_type: MediaType::OciManifest,
+            kind: ImageKind::Image,
+            role: Role::Image,
+            created: None,
+            created_from: None,
+            size: 1000,
+            platforms: Vec::new(),
+            rule: None,
+            decision: if delete {
+                Decision::Delete {
+                    reason: DeleteReason::UnknownAge,
+                }
+            } else {
+                Decision::Keep {
+                    reason: KeepReason::NoLimit,
+                }
+            },
+        }
+    }
+
+    fn find(id: &str) -> Option<web_sys::HtmlElement> {
+        web_sys::window()?
+            .document()?
+            .query_selector(&format!("[data-testid=\"{id}\"]"))
+            .ok()
+            .flatten()
+            .map(|e| e.unchecked_into())
+    }
+
+    fn get(id: &str) -> web_sys::HtmlElement {
+        find(id).unwrap_or_else(|| panic!("no element with data-testid {id}"))
+    }
+
+    fn disabled(id: &str) -> bool {
+        get(id).has_attribute("disabled")
+    }
+
+    fn type_into(id: &str, text: &str) {
+        let input: web_sys::HtmlInputElement = get(id).unchecked_into();
+        input.set_value(text);
+        let event = web_sys::Event::new("input").unwrap();
+        input.dispatch_event(&event).unwrap();
+    }
+
+    async fn settle() {
+        for _ in 0..3 {
+            browser::yield_now().await;
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn deleting_waits_for_the_typed_count_and_a_recovery_choice() {
+        let state = AppState::new(Route::default());
+        state.plan.set(Some(Arc::new(Plan {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            policy: Policy::keep_newest(1),
+            entries: vec![entry(1, false), entry(2, true), entry(3, true)],
+            reclaimable: Reclaimable::default(),
+        })));
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let mounted = leptos::mount::mount_to(host, move || {
+            provide_context(state);
+            view! { <ApplyPanel /> }
+        });
+        settle().await;
+
+        assert!(!disabled("apply"));
+        assert!(find("confirm-panel").is_none());
+        get("apply").click();
+        settle().await;
+        let panel = get("confirm-panel").text_content().unwrap();
+        assert!(panel.contains("Delete 2 manifests"), "{panel}");
+        assert!(
+            state.plan_held.get_untracked(),
+            "the plan is held from here"
+        );
+        assert!(disabled("confirm-apply"));
+
+        type_into("confirm-count", "3");
+        settle().await;
+        assert!(disabled("confirm-apply"), "a wrong count");
+        type_into("confirm-count", "2");
+        settle().await;
+        assert!(disabled("confirm-apply"), "no recovery file yet, no skip");
+
+        // Not connected: the recovery file cannot be read, and says so.
+        get("recovery-download").click();
+        settle().await;
+        assert_eq!(
+            get("recovery-status")
+                .get_attribute("data-state")
+                .as_deref(),
+            Some("failed")
+        );
+        assert!(disabled("confirm-apply"));
+
+        get("recovery-skip").click();
+        settle().await;
+        assert!(!disabled("confirm-apply"), "count typed and skip ticked");
+        type_into("confirm-count", "");
+        settle().await;
+        assert!(disabled("confirm-apply"));
+
+        get("cancel-apply").click();
+        settle().await;
+        assert!(find("confirm-panel").is_none());
+        assert!(!state.plan_held.get_untracked());
+        assert!(
+            find("apply-status")
+                .unwrap()
+                .text_content()
+                .unwrap()
+                .is_empty()
+        );
+        drop(mounted);
     }
 }
