@@ -448,3 +448,88 @@ pub const ALREADY_GONE: &str = "already gone from the registry";
 pub fn is_delete_refused(error: &Error) -> bool {
     error.status() == Some(405) || error.registry_code() == Some(&ErrorCode::Unsupported)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::ImageKind;
+    use crate::media_type::MediaType;
+    use crate::plan::{Decision, DeleteReason, KeepReason, Reclaimable};
+    use crate::policy::Policy;
+
+    fn entry(repo: &str, n: u8, delete: bool) -> PlanEntry {
+        PlanEntry {
+            repository: repo.parse().unwrap(),
+            digest: Digest::sha256_of(&[n]),
+            tags: Vec::new(),
+            media_type: MediaType::OciManifest,
+            kind: ImageKind::Image,
+            role: Role::Image,
+            created: None,
+            created_from: None,
+            size: 1,
+            platforms: Vec::new(),
+            rule: None,
+            decision: if delete {
+                Decision::Delete {
+                    reason: DeleteReason::UnknownAge,
+                }
+            } else {
+                Decision::Keep {
+                    reason: KeepReason::NoLimit,
+                }
+            },
+        }
+    }
+
+    fn outcome(entry: &PlanEntry, outcome: Outcome) -> EntryOutcome {
+        EntryOutcome {
+            repository: entry.repository.clone(),
+            digest: entry.digest.clone(),
+            tags: entry.tags.clone(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_retry_plan_holds_only_the_failed_deletes_in_plan_order() {
+        let entries = vec![
+            entry("a", 1, false),
+            entry("a", 2, true),
+            entry("a", 3, true),
+            entry("b", 2, true),
+            entry("b", 4, true),
+        ];
+        let plan = Plan {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            policy: Policy::keep_newest(1),
+            entries: entries.clone(),
+            reclaimable: Reclaimable::default(),
+        };
+        let failed = || Outcome::Failed {
+            reason: "HTTP 500".into(),
+        };
+        // Reported out of order, and the same digest in two repositories.
+        let report = ApplyReport {
+            outcomes: vec![
+                outcome(&entries[4], failed()),
+                outcome(&entries[3], Outcome::Deleted),
+                outcome(
+                    &entries[2],
+                    Outcome::Skipped {
+                        reason: CANCELLED.into(),
+                    },
+                ),
+                outcome(&entries[1], failed()),
+            ],
+        };
+        let retry = retry_plan(&plan, &report);
+        assert_eq!(retry.entries, vec![entries[1].clone(), entries[4].clone()]);
+        assert_eq!(retry.now, plan.now);
+        assert!(
+            retry_plan(&plan, &ApplyReport::default())
+                .entries
+                .is_empty()
+        );
+    }
+}
