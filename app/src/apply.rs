@@ -455,7 +455,7 @@ pub fn ApplyPanel() -> impl IntoView {
                             }}
                         </ul>
                         <p class="hint" data-testid="gc-hint">{GARBAGE_COLLECT_HINT}</p>
-                        <Show when=move || { failed_count() > 0 }>
+                        <Show when=move || { failed_count() > 0 && !refused() }>
                             <button
                                 type="button"
                                 data-testid="retry-failed"
