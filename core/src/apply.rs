@@ -127,6 +127,20 @@ impl<T: Transport> Client<T> {
         plan: &Plan,
         progress: &mut dyn FnMut(&ApplyCounts, &EntryOutcome),
     ) -> ApplyReport {
+        self.apply_until(plan, &|| false, progress).await
+    }
+
+    /// [`Client::apply`] that can be stopped: `stop` is asked before each
+    /// entry and again right before each DELETE. Once it says true, no
+    /// further DELETE is sent; a DELETE already sent finishes and is
+    /// reported, and every entry not attempted ends as skipped with the
+    /// reason [`CANCELLED`].
+    pub async fn apply_until(
+        &self,
+        plan: &Plan,
+        stop: &dyn Fn() -> bool,
+        progress: &mut dyn FnMut(&ApplyCounts, &EntryOutcome),
+    ) -> ApplyReport {
         let deletes: Vec<&PlanEntry> = plan.deletes().collect();
         let planned: BTreeSet<(&RepositoryName, &Digest)> =
             deletes.iter().map(|e| (&e.repository, &e.digest)).collect();
@@ -143,13 +157,17 @@ impl<T: Transport> Client<T> {
                 Outcome::Skipped {
                     reason: format!("not attempted: {why}"),
                 }
+            } else if stop() {
+                Outcome::Skipped {
+                    reason: CANCELLED.into(),
+                }
             } else {
                 if current.as_ref().map(|(name, _)| name) != Some(&entry.repository) {
                     let now = self.repository_now(&entry.repository).await;
                     current = Some((entry.repository.clone(), now));
                 }
                 let now = &current.as_ref().expect("set just above").1;
-                let (outcome, refuses) = self.apply_entry(entry, now, &planned, &run).await;
+                let (outcome, refuses) = self.apply_entry(entry, now, &planned, &run, stop).await;
                 if refuses {
                     refused = Some(REFUSED.into());
                 }
@@ -231,10 +249,31 @@ impl<T: Transport> Client<T> {
         }
         match &entry.role {
             Role::Image => Ok(None),
-            Role::Child { indexes, .. } => Ok(indexes
-                .iter()
-                .find(|index| !is_gone(index))
-                .map(|index| format!("its index {} was not deleted", index.short()))),
+            Role::Child { indexes, .. } => {
+                for index in indexes.iter().filter(|index| !is_gone(index)) {
+                    if planned.contains(&(&entry.repository, index)) {
+                        return Ok(Some(format!("its index {} was not deleted", index.short())));
+                    }
+                    // Not deleted by this run (a retry of a plan's failures):
+                    // an earlier run may have; the registry says.
+                    match self.manifest_exists(&entry.repository, index).await {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            return Ok(Some(format!(
+                                "its index {} was not deleted",
+                                index.short()
+                            )));
+                        }
+                        Err(error) => {
+                            return Err(format!(
+                                "could not check its index {}: {error}",
+                                index.short()
+                            ));
+                        }
+                    }
+                }
+                Ok(None)
+            }
             Role::Attachment { subject, .. } => {
                 if planned.contains(&(&entry.repository, subject)) {
                     return Ok((!is_gone(subject))
@@ -262,6 +301,7 @@ impl<T: Transport> Client<T> {
         now: &Result<RepositoryNow, String>,
         planned: &BTreeSet<(&RepositoryName, &Digest)>,
         run: &Progress,
+        stop: &dyn Fn() -> bool,
     ) -> (Outcome, bool) {
         let now = match now {
             Ok(now) => now,
@@ -330,6 +370,14 @@ impl<T: Transport> Client<T> {
                 }
             }
         }
+        if stop() {
+            return (
+                Outcome::Skipped {
+                    reason: CANCELLED.into(),
+                },
+                false,
+            );
+        }
         match self.delete_manifest(&entry.repository, &entry.digest).await {
             Ok(()) => (self.confirm_gone(entry).await, false),
             Err(error) if is_not_found(&error) => (
@@ -363,10 +411,125 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// The skip reason of an entry a stopped [`Client::apply_until`] did not
+/// attempt.
+pub const CANCELLED: &str = "cancelled before it was deleted";
+
+/// The plan that retries a run's failures: `plan` with only the deletes
+/// whose outcome in `report` is failed, in plan order (kept entries are
+/// left out; apply reads only deletes). Apply re-checks each as it would
+/// the first time, and a child or attachment whose index or subject is
+/// still there is skipped, whichever run was meant to delete that one.
+/// Skipped entries are not retried: each was skipped for a reason that a
+/// new scan and plan must look at.
+pub fn retry_plan(plan: &Plan, report: &ApplyReport) -> Plan {
+    let failed: BTreeSet<(&RepositoryName, &Digest)> = report
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+        .map(|o| (&o.repository, &o.digest))
+        .collect();
+    Plan {
+        now: plan.now,
+        policy: plan.policy.clone(),
+        entries: plan
+            .deletes()
+            .filter(|e| failed.contains(&(&e.repository, &e.digest)))
+            .cloned()
+            .collect(),
+        reclaimable: plan.reclaimable,
+    }
+}
+
 /// The skip reason of a manifest someone else deleted first.
 pub const ALREADY_GONE: &str = "already gone from the registry";
 
 /// True for errors that say the registry refuses every delete.
 pub fn is_delete_refused(error: &Error) -> bool {
     error.status() == Some(405) || error.registry_code() == Some(&ErrorCode::Unsupported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::ImageKind;
+    use crate::media_type::MediaType;
+    use crate::plan::{Decision, DeleteReason, KeepReason, Reclaimable};
+    use crate::policy::Policy;
+
+    fn entry(repo: &str, n: u8, delete: bool) -> PlanEntry {
+        PlanEntry {
+            repository: repo.parse().unwrap(),
+            digest: Digest::sha256_of(&[n]),
+            tags: Vec::new(),
+            media_type: MediaType::OciManifest,
+            kind: ImageKind::Image,
+            role: Role::Image,
+            created: None,
+            created_from: None,
+            size: 1,
+            platforms: Vec::new(),
+            rule: None,
+            decision: if delete {
+                Decision::Delete {
+                    reason: DeleteReason::UnknownAge,
+                }
+            } else {
+                Decision::Keep {
+                    reason: KeepReason::NoLimit,
+                }
+            },
+        }
+    }
+
+    fn outcome(entry: &PlanEntry, outcome: Outcome) -> EntryOutcome {
+        EntryOutcome {
+            repository: entry.repository.clone(),
+            digest: entry.digest.clone(),
+            tags: entry.tags.clone(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_retry_plan_holds_only_the_failed_deletes_in_plan_order() {
+        let entries = vec![
+            entry("a", 1, false),
+            entry("a", 2, true),
+            entry("a", 3, true),
+            entry("b", 2, true),
+            entry("b", 4, true),
+        ];
+        let plan = Plan {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            policy: Policy::keep_newest(1),
+            entries: entries.clone(),
+            reclaimable: Reclaimable::default(),
+        };
+        let failed = || Outcome::Failed {
+            reason: "HTTP 500".into(),
+        };
+        // Reported out of order, and the same digest in two repositories.
+        let report = ApplyReport {
+            outcomes: vec![
+                outcome(&entries[4], failed()),
+                outcome(&entries[3], Outcome::Deleted),
+                outcome(
+                    &entries[2],
+                    Outcome::Skipped {
+                        reason: CANCELLED.into(),
+                    },
+                ),
+                outcome(&entries[1], failed()),
+            ],
+        };
+        let retry = retry_plan(&plan, &report);
+        assert_eq!(retry.entries, vec![entries[1].clone(), entries[4].clone()]);
+        assert_eq!(retry.now, plan.now);
+        assert!(
+            retry_plan(&plan, &ApplyReport::default())
+                .entries
+                .is_empty()
+        );
+    }
 }

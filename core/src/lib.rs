@@ -27,6 +27,7 @@ mod since;
 mod transport;
 
 pub use apply::{ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
+pub use apply::{CANCELLED, retry_plan};
 pub use auth::{
     AuthError, BearerChallenge, Challenge, ChallengeError, DEFAULT_TOKEN_LIFETIME,
     MAX_TOKEN_LIFETIME, TOKEN_MARGIN, Token, TokenCache, parse_token_response,

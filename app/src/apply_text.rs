@@ -1,0 +1,568 @@
+//! The pure parts of applying a plan and restoring a recovery file: the
+//! confirmation check, file names, what the page says, merging a retry's
+//! outcomes, paging. Native tests reach all of it.
+
+use cleanreg_core::format;
+use cleanreg_core::{
+    ApplyCounts, EntryOutcome, Outcome, PlanTotals, RecoveryFile, RegistryUrl, RestoreCounts,
+};
+use time::OffsetDateTime;
+
+/// Rows per page in the outcome and restore tables.
+pub const PAGE_SIZE: usize = 100;
+
+/// The config lines that let a Distribution registry delete manifests.
+pub const DELETE_ENABLED_SNIPPET: &str = "storage:\n  delete:\n    enabled: true";
+
+/// Whether what the person typed is exactly the number of manifests to
+/// delete (surrounding spaces aside; no sign, no other characters).
+pub fn count_matches(typed: &str, expected: usize) -> bool {
+    let typed = typed.trim();
+    !typed.is_empty()
+        && typed.bytes().all(|b| b.is_ascii_digit())
+        && typed.parse::<usize>() == Ok(expected)
+}
+
+/// `cleanreg-recovery-<host>-<YYYYMMDD-HHMM>.json`, the time in UTC. The
+/// host keeps letters, digits, dots and dashes; a port follows after a dash
+/// (a colon is not allowed in every file system).
+pub fn recovery_file_name(registry: &RegistryUrl, at: OffsetDateTime) -> String {
+    let origin = registry.origin();
+    let host_port = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host: String = host_port
+        .trim_start_matches('[')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let host = host.trim_matches('-');
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "cleanreg-recovery-{host}-{:04}{:02}{:02}-{:02}{:02}.json",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// What the confirmation states: how much goes, from where, and that only
+/// the recovery file (before garbage collection) brings it back.
+pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> [String; 2] {
+    let extra = totals
+        .deleted_manifests
+        .saturating_sub(totals.deleted_images);
+    [
+        format!(
+            "Delete {} {} from {registry}: {} {}{}, removing {} {}.",
+            totals.deleted_manifests,
+            plural(totals.deleted_manifests, "manifest", "manifests"),
+            totals.deleted_images,
+            plural(totals.deleted_images, "image", "images"),
+            if extra > 0 {
+                format!(
+                    " plus {extra} index {}",
+                    plural(extra, "child or attachment", "children or attachments")
+                )
+            } else {
+                String::new()
+            },
+            totals.deleted_tags,
+            plural(totals.deleted_tags, "tag", "tags"),
+        ),
+        "This cannot be undone from the registry: only the recovery file, used before \
+         the registry's garbage collection runs, puts these manifests and tags back."
+            .to_owned(),
+    ]
+}
+
+/// Where the recovery file stands in the confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RecoveryState {
+    #[default]
+    NotMade,
+    /// Reading the manifests to delete.
+    Reading,
+    /// Offered as a download under this name, holding this many manifests.
+    Saved { name: String, entries: usize },
+    /// Could not be made: nothing was deleted.
+    Failed(String),
+}
+
+impl RecoveryState {
+    pub fn message(&self) -> Option<String> {
+        match self {
+            RecoveryState::NotMade => None,
+            RecoveryState::Reading => {
+                Some("Reading every manifest to delete for the recovery file…".to_owned())
+            }
+            RecoveryState::Saved { name, entries } => Some(format!(
+                "Recovery file downloaded as {name} ({entries} {}). Keep it: until garbage \
+                 collection runs, the Restore tab or `cleanreg restore {name}` puts them back.",
+                plural(*entries, "manifest", "manifests")
+            )),
+            RecoveryState::Failed(why) => Some(format!(
+                "The recovery file could not be made, nothing was deleted: {why}"
+            )),
+        }
+    }
+}
+
+/// Why the delete button is still disabled; `None` once it may be pressed.
+/// Deleting needs the exact count typed and either a downloaded recovery
+/// file or the explicit choice to go without one.
+pub fn confirm_blocker(
+    typed_ok: bool,
+    recovery: &RecoveryState,
+    skip_recovery: bool,
+) -> Option<&'static str> {
+    if matches!(recovery, RecoveryState::Reading) {
+        return Some("Wait until the recovery file is ready.");
+    }
+    let recovery_ok = skip_recovery || matches!(recovery, RecoveryState::Saved { .. });
+    match (typed_ok, recovery_ok) {
+        (true, true) => None,
+        (false, true) => Some("Type the number of manifests to delete."),
+        (true, false) => {
+            Some("Download the recovery file, or tick “delete without a recovery file”.")
+        }
+        (false, false) => Some(
+            "Download the recovery file (or tick “delete without a recovery file”), then type \
+             the number of manifests to delete.",
+        ),
+    }
+}
+
+pub fn apply_running(counts: &ApplyCounts, stopping: bool) -> String {
+    let head = if stopping {
+        "Stopping after the delete in progress"
+    } else {
+        "Deleting"
+    };
+    format!(
+        "{head}: {} of {} ({} deleted, {} skipped, {} failed)",
+        counts.done(),
+        counts.total,
+        counts.deleted,
+        counts.skipped,
+        counts.failed
+    )
+}
+
+/// The finished line; the only status that contains the word `done`.
+pub fn apply_done(counts: &ApplyCounts, stopped: bool) -> String {
+    format!(
+        "Apply done{}: {} deleted, {} skipped, {} failed (of {}).",
+        if stopped { " (stopped)" } else { "" },
+        counts.deleted,
+        counts.skipped,
+        counts.failed,
+        counts.total
+    )
+}
+
+/// What to do next, after the counts.
+pub fn apply_next_steps(counts: &ApplyCounts) -> Vec<String> {
+    let mut steps = Vec::new();
+    if counts.failed > 0 {
+        steps.push(format!(
+            "{} {} failed: read why below, then retry {} (skipped ones are not retried).",
+            counts.failed,
+            plural(counts.failed, "delete", "deletes"),
+            plural(counts.failed, "it", "them"),
+        ));
+    }
+    if counts.skipped > 0 {
+        steps.push(
+            "Skipped manifests were left as they are; scan again to plan them afresh.".to_owned(),
+        );
+    }
+    if counts.deleted > 0 {
+        steps.push(
+            "Deleted manifests still take space until the registry's garbage collection runs:"
+                .to_owned(),
+        );
+    }
+    steps
+}
+
+/// Whether an outcome says the registry refuses every delete (HTTP 405
+/// UNSUPPORTED, `storage.delete.enabled` off).
+pub fn is_refusal(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Failed { reason } | Outcome::Skipped { reason } => {
+            reason.contains("the registry refuses deletes")
+        }
+        Outcome::Deleted => false,
+    }
+}
+
+/// The text of an outcome's `.reason` cell.
+pub fn outcome_reason(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Deleted => "deleted; the registry no longer serves it".to_owned(),
+        Outcome::Skipped { reason } | Outcome::Failed { reason } => reason.clone(),
+    }
+}
+
+pub fn counts_of(outcomes: &[EntryOutcome]) -> ApplyCounts {
+    let mut counts = ApplyCounts {
+        total: outcomes.len(),
+        ..ApplyCounts::default()
+    };
+    for entry in outcomes {
+        match entry.outcome {
+            Outcome::Deleted => counts.deleted += 1,
+            Outcome::Skipped { .. } => counts.skipped += 1,
+            Outcome::Failed { .. } => counts.failed += 1,
+        }
+    }
+    counts
+}
+
+/// Puts a retry's outcome in place of the earlier outcome of the same
+/// manifest; `false` when the run had no such entry (then nothing changes).
+pub fn merge_outcome(all: &mut [EntryOutcome], newer: EntryOutcome) -> bool {
+    match all
+        .iter_mut()
+        .find(|o| o.repository == newer.repository && o.digest == newer.digest)
+    {
+        Some(slot) => {
+            *slot = newer;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Which outcomes the table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutcomeFilter {
+    #[default]
+    All,
+    Deleted,
+    Skipped,
+    Failed,
+}
+
+impl OutcomeFilter {
+    pub const ALL: [OutcomeFilter; 4] = [
+        OutcomeFilter::All,
+        OutcomeFilter::Failed,
+        OutcomeFilter::Skipped,
+        OutcomeFilter::Deleted,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            OutcomeFilter::All => "all",
+            OutcomeFilter::Deleted => "deleted",
+            OutcomeFilter::Skipped => "skipped",
+            OutcomeFilter::Failed => "failed",
+        }
+    }
+
+    pub fn from_key(key: &str) -> OutcomeFilter {
+        OutcomeFilter::ALL
+            .into_iter()
+            .find(|f| f.key() == key)
+            .unwrap_or_default()
+    }
+
+    pub fn admits(self, outcome: &Outcome) -> bool {
+        self == OutcomeFilter::All || self.key() == outcome.label()
+    }
+}
+
+/// The number of pages for `len` rows (at least one).
+pub fn page_count(len: usize) -> usize {
+    len.div_ceil(PAGE_SIZE).max(1)
+}
+
+/// The row range of page `page` (from 0, clamped to the last page).
+pub fn page_range(len: usize, page: usize) -> std::ops::Range<usize> {
+    let page = page.min(page_count(len) - 1);
+    let start = page * PAGE_SIZE;
+    start..(start + PAGE_SIZE).min(len)
+}
+
+/// `Rows 101–200 of 950`.
+pub fn page_label(len: usize, page: usize) -> String {
+    let range = page_range(len, page);
+    if len == 0 {
+        "No rows".to_owned()
+    } else {
+        format!("Rows {}–{} of {len}", range.start + 1, range.end)
+    }
+}
+
+/// Why a recovery file cannot be restored with this connection; `None`
+/// when it can.
+pub fn restore_blocker(file: &RecoveryFile, connected: Option<&RegistryUrl>) -> Option<String> {
+    match connected {
+        None => Some(format!(
+            "Connect first: enter {} above and press Connect, then restore.",
+            file.registry
+        )),
+        Some(registry) if !file.is_for(registry) => Some(format!(
+            "This file was made for {}, but the page is connected to {registry}. A restore \
+             only works on the registry the manifests came from (their blobs are there): \
+             connect to {} first.",
+            file.registry, file.registry
+        )),
+        Some(_) => None,
+    }
+}
+
+/// One line about a recovery file that was read.
+pub fn recovery_summary(file: &RecoveryFile, now: OffsetDateTime) -> String {
+    let repositories: std::collections::BTreeSet<_> =
+        file.entries.iter().map(|e| &e.repository).collect();
+    let tags: usize = file.entries.iter().map(|e| e.tags.len()).sum();
+    format!(
+        "{} {} ({} {}) in {} {} of {}, planned {} ({}). Garbage collection that ran since \
+         may have removed blobs they need; those entries will fail.",
+        file.entries.len(),
+        plural(file.entries.len(), "manifest", "manifests"),
+        tags,
+        plural(tags, "tag", "tags"),
+        repositories.len(),
+        plural(repositories.len(), "repository", "repositories"),
+        file.registry,
+        format::age(file.created, now),
+        format::date(file.created),
+    )
+}
+
+pub fn restore_running(done: usize, total: usize) -> String {
+    format!("Restoring: {done} of {total}")
+}
+
+/// The finished line; contains the word `done`.
+pub fn restore_done(counts: &RestoreCounts) -> String {
+    format!(
+        "Restore done: {} restored, {} already present, {} partly restored, {} failed (of {}).",
+        counts.restored, counts.already_present, counts.partial, counts.failed, counts.total
+    )
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cleanreg_core::{Digest, MediaType, RECOVERY_FORMAT, RecoveryEntry};
+    use time::macros::datetime;
+
+    fn outcome(repo: &str, bytes: &[u8], outcome: Outcome) -> EntryOutcome {
+        EntryOutcome {
+            repository: repo.parse().unwrap(),
+            digest: Digest::sha256_of(bytes),
+            tags: vec!["v1".parse().unwrap()],
+            outcome,
+        }
+    }
+
+    fn failed(why: &str) -> Outcome {
+        Outcome::Failed { reason: why.into() }
+    }
+
+    #[test]
+    fn the_count_must_be_typed_exactly() {
+        assert!(count_matches("12", 12));
+        assert!(count_matches(" 12 ", 12));
+        assert!(!count_matches("", 0));
+        assert!(!count_matches("11", 12));
+        assert!(!count_matches("+12", 12));
+        assert!(!count_matches("12.0", 12));
+        assert!(!count_matches("1 2", 12));
+        assert!(!count_matches("twelve", 12));
+        assert!(!count_matches("99999999999999999999999", 12));
+    }
+
+    #[test]
+    fn recovery_file_names_carry_host_port_and_utc_minute() {
+        let at = datetime!(2026-03-04 23:05:59 -02:00);
+        let url = RegistryUrl::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(
+            recovery_file_name(&url, at),
+            "cleanreg-recovery-127.0.0.1-5000-20260305-0105.json"
+        );
+        let url = RegistryUrl::parse("https://Registry.Example.com/mirror").unwrap();
+        assert_eq!(
+            recovery_file_name(&url, at),
+            "cleanreg-recovery-registry.example.com-20260305-0105.json"
+        );
+        let url = RegistryUrl::parse("http://[::1]:5000").unwrap();
+        let name = recovery_file_name(&url, at);
+        assert!(!name.contains(':') && !name.contains('['), "{name}");
+    }
+
+    #[test]
+    fn deleting_needs_the_count_and_a_recovery_file_or_the_explicit_skip() {
+        let saved = RecoveryState::Saved {
+            name: "f.json".into(),
+            entries: 3,
+        };
+        assert_eq!(confirm_blocker(true, &saved, false), None);
+        assert_eq!(confirm_blocker(true, &RecoveryState::NotMade, true), None);
+        assert!(confirm_blocker(false, &saved, false).is_some());
+        assert!(confirm_blocker(true, &RecoveryState::NotMade, false).is_some());
+        assert!(confirm_blocker(true, &RecoveryState::Failed("x".into()), false).is_some());
+        assert!(confirm_blocker(true, &RecoveryState::Reading, true).is_some());
+        assert!(
+            saved.message().unwrap().contains("f.json"),
+            "the page says the file was downloaded, and under which name"
+        );
+    }
+
+    #[test]
+    fn the_confirmation_names_what_goes_and_how_to_undo() {
+        let totals = PlanTotals {
+            kept_images: 1,
+            deleted_images: 2,
+            deleted_manifests: 5,
+            deleted_tags: 4,
+            deleted_bytes: 0,
+            reclaimable_bytes: 0,
+        };
+        let [what, undo] = confirm_lines(&totals, "http://r:5000");
+        assert_eq!(
+            what,
+            "Delete 5 manifests from http://r:5000: 2 images plus 3 index children or \
+             attachments, removing 4 tags."
+        );
+        assert!(undo.contains("recovery file") && undo.contains("garbage collection"));
+        let one = PlanTotals {
+            deleted_images: 1,
+            deleted_manifests: 1,
+            deleted_tags: 1,
+            ..totals
+        };
+        assert_eq!(
+            confirm_lines(&one, "http://r")[0],
+            "Delete 1 manifest from http://r: 1 image, removing 1 tag."
+        );
+    }
+
+    #[test]
+    fn only_the_finished_status_says_done() {
+        let counts = ApplyCounts {
+            total: 4,
+            deleted: 2,
+            skipped: 1,
+            failed: 1,
+        };
+        assert!(!apply_running(&counts, false).contains("done"));
+        assert!(apply_running(&counts, true).starts_with("Stopping"));
+        assert_eq!(
+            apply_done(&counts, false),
+            "Apply done: 2 deleted, 1 skipped, 1 failed (of 4)."
+        );
+        assert!(apply_done(&counts, true).contains("done (stopped)"));
+        let steps = apply_next_steps(&counts).join(" ");
+        assert!(steps.contains("1 delete failed") && steps.contains("garbage collection"));
+        assert!(apply_next_steps(&ApplyCounts::default()).is_empty());
+        assert!(!restore_running(1, 2).contains("done"));
+        let restored = RestoreCounts {
+            total: 2,
+            restored: 1,
+            failed: 1,
+            ..RestoreCounts::default()
+        };
+        assert!(restore_done(&restored).starts_with("Restore done: 1 restored"));
+    }
+
+    #[test]
+    fn a_retry_replaces_the_earlier_outcome_of_the_same_manifest() {
+        let mut all = vec![
+            outcome("a", b"1", Outcome::Deleted),
+            outcome("a", b"2", failed("HTTP 500")),
+            outcome("b", b"2", failed("HTTP 500")),
+        ];
+        assert_eq!(counts_of(&all).failed, 2);
+        assert!(merge_outcome(
+            &mut all,
+            outcome("a", b"2", Outcome::Deleted)
+        ));
+        assert_eq!(all[1].outcome, Outcome::Deleted);
+        assert_eq!(
+            all[2].outcome,
+            failed("HTTP 500"),
+            "same digest, other repository"
+        );
+        assert!(!merge_outcome(
+            &mut all,
+            outcome("c", b"9", Outcome::Deleted)
+        ));
+        let counts = counts_of(&all);
+        assert_eq!((counts.total, counts.deleted, counts.failed), (3, 2, 1));
+    }
+
+    #[test]
+    fn refusals_are_told_apart_from_other_failures() {
+        let refused = cleanreg_core::RegistryError::from_response(
+            "DELETE a@sha256:x".into(),
+            405,
+            None,
+            br#"{"errors":[{"code":"UNSUPPORTED","message":"unsupported"}]}"#,
+        );
+        assert!(is_refusal(&failed(&refused.to_string())));
+        assert!(!is_refusal(&failed("HTTP 500 UNKNOWN")));
+        assert!(!is_refusal(&Outcome::Deleted));
+        assert!(DELETE_ENABLED_SNIPPET.contains("enabled: true"));
+    }
+
+    #[test]
+    fn pages_cover_every_row_once() {
+        assert_eq!(page_count(0), 1);
+        assert_eq!(page_count(100), 1);
+        assert_eq!(page_count(101), 2);
+        assert_eq!(page_range(250, 0), 0..100);
+        assert_eq!(page_range(250, 2), 200..250);
+        assert_eq!(page_range(250, 9), 200..250, "clamped to the last page");
+        assert_eq!(page_range(0, 0), 0..0);
+        assert_eq!(page_label(250, 1), "Rows 101–200 of 250");
+        assert_eq!(page_label(0, 0), "No rows");
+        assert!(OutcomeFilter::Failed.admits(&failed("x")));
+        assert!(!OutcomeFilter::Failed.admits(&Outcome::Deleted));
+        assert!(OutcomeFilter::All.admits(&Outcome::Deleted));
+        assert_eq!(OutcomeFilter::from_key("skipped"), OutcomeFilter::Skipped);
+        assert_eq!(OutcomeFilter::from_key("nonsense"), OutcomeFilter::All);
+    }
+
+    #[test]
+    fn restore_needs_a_connection_to_the_files_registry() {
+        let file = RecoveryFile {
+            format: RECOVERY_FORMAT,
+            registry: "http://127.0.0.1:5000".into(),
+            created: datetime!(2026-01-01 00:00 UTC),
+            entries: vec![RecoveryEntry::new(
+                "team/app".parse().unwrap(),
+                MediaType::OciManifest,
+                vec!["v1".parse().unwrap(), "latest".parse().unwrap()],
+                b"{}",
+            )],
+        };
+        let none = restore_blocker(&file, None).unwrap();
+        assert!(none.starts_with("Connect first"), "{none}");
+        let other = RegistryUrl::parse("http://127.0.0.1:5001").unwrap();
+        let why = restore_blocker(&file, Some(&other)).unwrap();
+        assert!(why.contains("http://127.0.0.1:5000") && why.contains("5001"));
+        let same = RegistryUrl::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(restore_blocker(&file, Some(&same)), None);
+        let summary = recovery_summary(&file, datetime!(2026-01-03 00:00 UTC));
+        assert!(
+            summary.starts_with("1 manifest (2 tags) in 1 repository of http://127.0.0.1:5000"),
+            "{summary}"
+        );
+    }
+}
