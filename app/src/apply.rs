@@ -12,13 +12,14 @@ use leptos::task::spawn_local;
 
 use crate::browser;
 use crate::connect::from_unix_millis;
+use crate::diagnose::{Diagnosis, DiagnosisView};
 use crate::state::AppState;
 
 #[path = "apply_text.rs"]
 pub(crate) mod apply_text;
 
 use apply_text::{
-    DELETE_ENABLED_SNIPPET, OutcomeFilter, RecoveryState, apply_done, apply_next_steps,
+    OutcomeFilter, RecoveryState, apply_done, apply_next_steps,
     apply_running, confirm_blocker, confirm_lines, count_matches, counts_of, is_refusal,
     merge_outcome, outcome_reason, page_count, page_label, page_range, recovery_file_name,
 };
@@ -427,18 +428,7 @@ pub fn ApplyPanel() -> impl IntoView {
                     {move || phase.get().status(stop_requested.get())}
                 </p>
                 <Show when=refused>
-                    <div class="diagnosis" role="alert" data-testid="diagnosis" data-kind="delete-disabled">
-                        <p>
-                            <strong>"The registry refuses deletes (HTTP 405 UNSUPPORTED)."</strong>
-                            " Nothing after the first refusal was attempted. Deleting is off in its \
-                             configuration; add these lines to its config.yml, restart it, scan \
-                             again and apply again:"
-                        </p>
-                        <pre data-testid="diagnosis-snippet">{DELETE_ENABLED_SNIPPET}</pre>
-                        <p class="hint">
-                            "A pull-through cache (proxy: remoteurl) never allows deletes."
-                        </p>
-                    </div>
+                    <DiagnosisView diagnosis=Diagnosis::delete_disabled(&registry()) />
                 </Show>
                 <Show when=move || matches!(phase.get(), ApplyPhase::Done(_))>
                     <div class="summary" data-testid="apply-summary">

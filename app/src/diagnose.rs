@@ -65,7 +65,8 @@ impl Diagnosis {
             explanation: "The registry answered the first DELETE with 405 UNSUPPORTED, so \
                           nothing more was tried. Deleting is off by default in Distribution: \
                           add the lines below to its config.yml and restart it. A pull-through \
-                          cache (proxy.remoteurl set) refuses deletes whatever the setting."
+                          cache (proxy.remoteurl set) refuses deletes whatever the setting. Then scan \
+                          again and apply again."
                 .to_owned(),
             snippet: Some("storage:\n  delete:\n    enabled: true\n".to_owned()),
         }
