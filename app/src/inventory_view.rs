@@ -190,7 +190,7 @@ fn Pager(
             <button
                 type="button"
                 data-testid=format!("{what}-page-next")
-                disabled=move || at() + 1 >= count.get()
+                disabled=move || { at() + 1 >= count.get() }
                 on:click=move |_| index.set(at() + 1)
             >
                 "Next page"

@@ -12,6 +12,10 @@ use leptos::prelude::*;
 #[path = "policy_draft.rs"]
 pub mod policy_draft;
 
+#[cfg(all(test, target_arch = "wasm32"))]
+#[path = "policy_component_tests.rs"]
+mod component_tests;
+
 use crate::browser;
 use crate::state::AppState;
 use policy_draft::{DraftError, Field, ImportFormat, PolicyDraft, export_reposfile, import};
