@@ -347,6 +347,16 @@ impl PolicyDraft {
     }
 }
 
+/// The line above the editor: whether the plan follows what is shown.
+pub fn status(problems: usize, locked: bool) -> String {
+    match problems {
+        0 if locked => "The policy is frozen while the plan is confirmed or applied.".to_owned(),
+        0 => "The plan follows this policy.".to_owned(),
+        1 => "1 field needs fixing; the plan still uses the last valid policy.".to_owned(),
+        n => format!("{n} fields need fixing; the plan still uses the last valid policy."),
+    }
+}
+
 // ------------------------------------------------------------------ import
 
 fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -598,6 +608,15 @@ mod tests {
             ..PolicyDraft::default()
         };
         assert_eq!(empty.policy().unwrap_err()[0].field, Field::Pattern);
+    }
+
+    #[test]
+    fn the_status_says_which_policy_the_plan_uses() {
+        assert_eq!(status(0, false), "The plan follows this policy.");
+        assert!(status(0, true).contains("frozen"));
+        assert!(
+            status(2, true).starts_with("2 fields need fixing; the plan still uses the last valid")
+        );
     }
 
     #[test]

@@ -117,14 +117,7 @@ pub fn PolicyEditor() -> impl IntoView {
                 data-valid=move || (problems() == 0).to_string()
                 role="status"
             >
-                {move || match problems() {
-                    0 if locked() => {
-                        "The policy is frozen while the plan is confirmed or applied.".to_owned()
-                    }
-                    0 => "The plan follows this policy.".to_owned(),
-                    1 => "1 field needs fixing; the plan still uses the last valid policy.".to_owned(),
-                    n => format!("{n} fields need fixing; the plan still uses the last valid policy."),
-                }}
+                {move || policy_draft::status(problems(), locked())}
             </p>
             <fieldset class="rule default-rule" data-testid="default-rule" disabled=locked>
                 <legend>"Default rule: every repository no rule below matches"</legend>
