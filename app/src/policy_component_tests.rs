@@ -272,7 +272,15 @@ async fn the_inventory_pages_filters_sorts_and_opens_a_repository() {
     );
     assert_eq!(rows[0].get_attribute("data-tags").as_deref(), Some("1"));
     assert_eq!(rows[0].get_attribute("data-images").as_deref(), Some("1"));
-    click(&by_id(&root, "repo-page-next")).await;
+    let next = by_id(&root, "repo-page-next");
+    assert_eq!(next.text_content().as_deref(), Some("Next page"));
+    assert!(
+        by_id(&root, "repo-page")
+            .text_content()
+            .unwrap()
+            .contains("Showing 1–50 of 120 (page 1 of 3)")
+    );
+    click(&next).await;
     let second = all(&root, "[data-testid=\"repo-row\"]");
     assert_eq!(
         second[0].get_attribute("data-repository").as_deref(),
@@ -315,6 +323,13 @@ async fn the_inventory_pages_filters_sorts_and_opens_a_repository() {
         digest,
         Digest::sha256_of(b"111-6").to_string(),
         "the newest image first"
+    );
+    assert!(
+        images[0]
+            .text_content()
+            .unwrap()
+            .contains("from the config"),
+        "the date names its source"
     );
     let copy = by_id(&images[0], "copy-digest");
     assert_eq!(
