@@ -1,8 +1,24 @@
 //! What the registry holds: repositories, and one repository's images.
+//!
+//! Both lists are paged, so 500 repositories or a repository with
+//! thousands of tags put only one page of rows in the document. The chosen
+//! repository lives in the route, so the URL carries it.
+
+#[path = "inventory_rows.rs"]
+pub mod inventory_rows;
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::browser;
 use crate::state::AppState;
+use inventory_rows::{ImageRow, RepoRow, SIZE_MEANS, Sort, filter_sort, page};
+
+/// Repositories per page.
+const REPO_PAGE: usize = 50;
+/// Images per page.
+const IMAGE_PAGE: usize = 50;
 
 #[component]
 pub fn InventoryView() -> impl IntoView {
@@ -19,6 +35,324 @@ pub fn InventoryView() -> impl IntoView {
                         .with(|s| s.as_ref().map(|s| crate::text::scan_done(&s.inventory)))
                 }}
             </p>
+            <div class="inventory">
+                <Repositories />
+                <Images />
+            </div>
         </Show>
+    }
+}
+
+#[component]
+fn Repositories() -> impl IntoView {
+    let state = AppState::get();
+    let all = Memo::new(move |_| {
+        state.session.with(|session| {
+            Arc::new(
+                session
+                    .as_ref()
+                    .map(|s| RepoRow::all(&s.inventory))
+                    .unwrap_or_default(),
+            )
+        })
+    });
+    let filter = RwSignal::new(String::new());
+    let sort = RwSignal::new(Sort::default());
+    let page_index = RwSignal::new(0_usize);
+    let shown = Memo::new(move |_| {
+        let rows = all.with(|all| filter_sort(all, &filter.get(), sort.get()));
+        page(&rows, page_index.get(), REPO_PAGE)
+    });
+    let chosen = move || state.route.with(|r| r.repository.clone());
+    let choose = move |name: String| {
+        state.route.update(|r| r.repository = Some(name));
+    };
+    view! {
+        <section class="repositories" aria-labelledby="repositories-title">
+            <h2 id="repositories-title">"Repositories"</h2>
+            <div class="list-controls">
+                <label for="repo-filter">"Filter by name"</label>
+                <input
+                    type="search"
+                    id="repo-filter"
+                    data-testid="repo-filter"
+                    placeholder="team/"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| {
+                        filter.set(event_target_value(&ev));
+                        page_index.set(0);
+                    }
+                />
+                <label for="repo-sort">"Sort"</label>
+                <select
+                    id="repo-sort"
+                    data-testid="repo-sort"
+                    on:change=move |ev| {
+                        sort.set(Sort::from_key(&event_target_value(&ev)));
+                        page_index.set(0);
+                    }
+                >
+                    {Sort::ALL
+                        .into_iter()
+                        .map(|s| {
+                            view! {
+                                <option value=s.key() selected=move || sort.get() == s>
+                                    {s.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <p class="hint">{SIZE_MEANS}</p>
+            <div class="table-wrap">
+                <table data-testid="repo-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Repository"</th>
+                            <th scope="col" class="num">"Tags"</th>
+                            <th scope="col" class="num">"Images"</th>
+                            <th scope="col" class="num">"Size"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || shown.with(|p| p.items.clone()) key=|row| row.clone() let:row>
+                            {
+                                let name = row.name.clone();
+                                let selected = {
+                                    let name = name.clone();
+                                    move || chosen().as_deref() == Some(name.as_str())
+                                };
+                                let selected_for_aria = selected.clone();
+                                view! {
+                                    <tr
+                                        data-testid="repo-row"
+                                        data-repository=row.name.clone()
+                                        data-tags=row.tags.to_string()
+                                        data-images=row.images.to_string()
+                                        data-size=row.size.to_string()
+                                        class:selected=selected
+                                    >
+                                        <td>
+                                            <button
+                                                type="button"
+                                                class="link"
+                                                data-testid="repo-open"
+                                                aria-current=move || selected_for_aria().then_some("true")
+                                                on:click=move |_| choose(name.clone())
+                                            >
+                                                {row.name.clone()}
+                                            </button>
+                                        </td>
+                                        <td class="num">{row.tags}</td>
+                                        <td class="num">{row.images}</td>
+                                        <td class="num">{row.size_text.clone()}</td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            <Pager
+                label=Signal::derive(move || shown.with(|p| p.label.clone()))
+                index=page_index
+                count=Signal::derive(move || shown.with(|p| p.count))
+                what="repo"
+            />
+        </section>
+    }
+}
+
+/// Previous/next buttons and where the page stands.
+#[component]
+fn Pager(
+    label: Signal<String>,
+    index: RwSignal<usize>,
+    count: Signal<usize>,
+    what: &'static str,
+) -> impl IntoView {
+    // The index may point past the end after a filter; read the clamped one.
+    let at = move || index.get().min(count.get().saturating_sub(1));
+    view! {
+        <nav class="pager" aria-label=format!("{what} pages")>
+            <button
+                type="button"
+                data-testid=format!("{what}-page-prev")
+                disabled=move || at() == 0
+                on:click=move |_| index.set(at().saturating_sub(1))
+            >
+                "Previous page"
+            </button>
+            <span data-testid=format!("{what}-page") aria-live="polite">
+                {move || format!("{} (page {} of {})", label.get(), at() + 1, count.get())}
+            </span>
+            <button
+                type="button"
+                data-testid=format!("{what}-page-next")
+                disabled=move || { at() + 1 >= count.get() }
+                on:click=move |_| index.set(at() + 1)
+            >
+                "Next page"
+            </button>
+        </nav>
+    }
+}
+
+#[component]
+fn Images() -> impl IntoView {
+    let state = AppState::get();
+    let chosen = Memo::new(move |_| state.route.with(|r| r.repository.clone()));
+    // The chosen repository's rows, or `None` when it is not in the scan.
+    let rows = Memo::new(move |_| {
+        let name = chosen.get()?;
+        state.session.with(|session| {
+            let session = session.as_ref()?;
+            let key = name.parse().ok()?;
+            let repo = session.inventory.repositories.get(&key)?;
+            Some(Arc::new(ImageRow::all(&name, repo, session.scanned_at)))
+        })
+    });
+    let page_index = RwSignal::new(0_usize);
+    // A new repository starts on its first page.
+    Effect::new(move |_| {
+        chosen.track();
+        page_index.set(0);
+    });
+    let shown = Memo::new(move |_| {
+        rows.with(|rows| {
+            rows.as_ref()
+                .map(|rows| page(rows, page_index.get(), IMAGE_PAGE))
+        })
+    });
+    let copied = RwSignal::new(None::<String>);
+    view! {
+        <Show when=move || chosen.with(Option::is_some)>
+            <section class="images" aria-labelledby="images-title" data-testid="repo-images">
+                <h2 id="images-title">
+                    "Images of " {move || chosen.get().unwrap_or_default()}
+                </h2>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="repo-close"
+                    on:click=move |_| state.route.update(|r| r.repository = None)
+                >
+                    "Back to all repositories"
+                </button>
+                <Show
+                    when=move || rows.with(Option::is_some)
+                    fallback=move || {
+                        view! {
+                            <p class="empty">
+                                {move || chosen.get().unwrap_or_default()}
+                                " is not in the last scan."
+                            </p>
+                        }
+                    }
+                >
+                    <p class="hint">
+                        "One row per tagged manifest, newest first. Size: its config and layers (an index: its platforms' summed). Signatures, attestations and SBOMs are listed on the image they belong to."
+                    </p>
+                    <p class="status" role="status">{move || copied.get()}</p>
+                    <div class="table-wrap">
+                        <table data-testid="image-table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Tags"</th>
+                                    <th scope="col">"Digest"</th>
+                                    <th scope="col">"Kind and platforms"</th>
+                                    <th scope="col">"Created"</th>
+                                    <th scope="col" class="num">"Size"</th>
+                                    <th scope="col">"Attached"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <For
+                                    each=move || shown.with(|p| p.as_ref().map(|p| p.items.clone()).unwrap_or_default())
+                                    key=|row| row.clone()
+                                    let:row
+                                >
+                                    <ImageRowView row=row copied=copied />
+                                </For>
+                            </tbody>
+                        </table>
+                    </div>
+                    <Pager
+                        label=Signal::derive(move || shown.with(|p| p.as_ref().map(|p| p.label.clone()).unwrap_or_default()))
+                        index=page_index
+                        count=Signal::derive(move || shown.with(|p| p.as_ref().map_or(1, |p| p.count)))
+                        what="image"
+                    />
+                </Show>
+            </section>
+        </Show>
+    }
+}
+
+#[component]
+fn ImageRowView(row: ImageRow, copied: RwSignal<Option<String>>) -> impl IntoView {
+    let digest = row.digest.clone();
+    let copy = {
+        let digest = digest.clone();
+        move |_| {
+            browser::copy_text(&digest);
+            copied.set(Some(format!("Copied {digest} to the clipboard.")));
+        }
+    };
+    let tags_label = if row.tags.is_empty() {
+        "untagged".to_owned()
+    } else {
+        row.tags.join(", ")
+    };
+    let kind = if row.platforms.is_empty() {
+        row.kind.clone()
+    } else {
+        format!("{}: {}", row.kind, row.platforms)
+    };
+    view! {
+        <tr
+            data-testid="image-row"
+            data-digest=digest.clone()
+            data-repository=row.repository.clone()
+            class:role-attachment=row.attached_to_other
+        >
+            <td class="tags">
+                {row.tags.iter().map(|tag| view! { <code class="tag">{tag.clone()}</code> " " }).collect_view()}
+            </td>
+            <td class="digest">
+                <code title=digest.clone()>{row.digest_short.clone()}</code>
+                " "
+                <button
+                    type="button"
+                    class="copy"
+                    data-testid="copy-digest"
+                    title=digest.clone()
+                    aria-label=format!("Copy the full digest of {tags_label}")
+                    on:click=copy
+                >
+                    "Copy"
+                </button>
+            </td>
+            <td class="kind">{kind}</td>
+            <td>
+                {row.age.clone()}
+                <span class="date">
+                    {if row.date.is_empty() {
+                        row.date_source.clone()
+                    } else {
+                        format!("{} ({})", row.date, row.date_source)
+                    }}
+                </span>
+            </td>
+            <td class="num">{row.size.clone()}</td>
+            <td class="attached">
+                {if row.attachments.is_empty() {
+                    "none".to_owned()
+                } else {
+                    row.attachments.join(", ")
+                }}
+            </td>
+        </tr>
     }
 }

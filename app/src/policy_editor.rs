@@ -1,50 +1,591 @@
-//! The retention policy editor.
+//! The retention policy editor: the default rule, rules per repository,
+//! import and export.
+//!
+//! The editor keeps a draft ([`PolicyDraft`]) of what is typed. Whenever
+//! the whole draft is valid it becomes [`AppState::policy`], which the
+//! planner follows; while a field is invalid, the field says why and the
+//! plan stays on the last valid policy.
 
-use cleanreg_core::Policy;
+use cleanreg_core::{Policy, ReposfileFormat};
 use leptos::prelude::*;
 
-use crate::state::{AppState, DEFAULT_KEEP};
+#[path = "policy_draft.rs"]
+pub mod policy_draft;
+
+#[cfg(all(test, target_arch = "wasm32"))]
+#[path = "policy_component_tests.rs"]
+mod component_tests;
+
+use crate::browser;
+use crate::state::AppState;
+use policy_draft::{DraftError, Field, ImportFormat, PolicyDraft, export_reposfile, import};
 
 /// The count typed in the field; `None` while it is not a whole number >= 0.
 pub fn parse_keep(text: &str) -> Option<usize> {
     text.trim().parse().ok()
 }
 
+type Checked = Result<Policy, Vec<DraftError>>;
+
+/// What a rule's text fields are, in the order shown.
+const TEXT_FIELDS: [(Field, &str, &str, Kind); 5] = [
+    (
+        Field::KeepNewest,
+        "Keep the newest",
+        "images (distinct manifests, not tags); 0 keeps none by count; empty: no count",
+        Kind::Number,
+    ),
+    (
+        Field::KeepYoungerThanDays,
+        "Keep images younger than (days)",
+        "1 or more; empty: no age limit",
+        Kind::Number,
+    ),
+    (
+        Field::KeepNewerThan,
+        "Keep images created at or after",
+        "2026-01-31, 20260131, 2026-01-31T12:00:00 (UTC) or RFC 3339; empty: none",
+        Kind::Line,
+    ),
+    (
+        Field::KeepTags,
+        "Always keep tags matching",
+        "regular expressions over the whole tag, one per line",
+        Kind::Lines,
+    ),
+    (
+        Field::OnlyTags,
+        "Consider only images whose every tag matches",
+        "a regular expression over the whole tag; other images are kept",
+        Kind::Line,
+    ),
+];
+
+const FLAGS: [(Field, &str); 2] = [
+    (
+        Field::SkipSharedDigests,
+        "Keep a digest that more than one tag points at (the original's -i)",
+    ),
+    (
+        Field::DeleteUnknownAge,
+        "Let a limit delete images whose build date is unknown",
+    ),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Line,
+    Lines,
+}
+
 #[component]
 pub fn PolicyEditor() -> impl IntoView {
     let state = AppState::get();
-    let keep = RwSignal::new(DEFAULT_KEEP);
-    Effect::new(move |_| state.policy.set(Policy::keep_newest(keep.get())));
-    let disabled = move || state.policy_locked();
-    let invalid = RwSignal::new(false);
-    let on_input = move |ev| match parse_keep(&event_target_value(&ev)) {
-        Some(count) => {
-            invalid.set(false);
-            keep.set(count);
+    let draft = RwSignal::new(PolicyDraft::from_policy(&state.policy.get_untracked()));
+    let checked: Memo<Checked> = Memo::new(move |_| draft.with(PolicyDraft::policy));
+    // A valid draft is the policy; an invalid one leaves the last valid.
+    Effect::new(move |_| {
+        checked.with(|checked| {
+            if let Ok(policy) = checked
+                && state.policy.with_untracked(|current| current != policy)
+            {
+                state.policy.set(policy.clone());
+            }
+        })
+    });
+    let problems = move || checked.with(|c| c.as_ref().err().map_or(0, Vec::len));
+    let rule_ids = move || draft.with(|d| d.rules.iter().map(|rule| rule.id).collect::<Vec<_>>());
+    let locked = move || state.policy_locked();
+    let add_rule = move |_| {
+        let id = draft.try_update(PolicyDraft::add_rule);
+        // Move the keyboard to the new rule's pattern.
+        if let Some(id) = id {
+            request_animation_frame(move || focus(&format!("rule{id}-pattern")));
         }
-        None => invalid.set(true),
+    };
+
+    view! {
+        <div class="policy-editor">
+            <h2>"Retention policy"</h2>
+            <p class="hint">
+                "A repository takes the most specific rule whose pattern matches it (exact name, then the glob with most literal characters), otherwise the default rule. A rule deletes only when it sets a count or an age; every other field keeps more."
+            </p>
+            <p
+                class="policy-status"
+                data-testid="policy-status"
+                data-valid=move || (problems() == 0).to_string()
+                role="status"
+            >
+                {move || policy_draft::status(problems(), locked())}
+            </p>
+            <fieldset class="rule default-rule" data-testid="default-rule" disabled=locked>
+                <legend>"Default rule: every repository no rule below matches"</legend>
+                <RuleFields draft=draft checked=checked rule=None />
+            </fieldset>
+            <h3>"Rules for repositories"</h3>
+            <Show when=move || draft.with(|d| d.rules.is_empty())>
+                <p class="empty">"No repository rules: the default rule decides everywhere."</p>
+            </Show>
+            <For each=rule_ids key=|id| *id let:id>
+                <RepositoryRule draft=draft checked=checked id=id />
+            </For>
+            <button type="button" id="policy-add-rule" data-testid="add-rule" on:click=add_rule disabled=locked>
+                "Add a repository rule"
+            </button>
+            <ImportExport draft=draft checked=checked />
+        </div>
+    }
+}
+
+fn focus(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(element) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
+}
+
+/// The element id of a field: `default-keep_newest`, `rule7-pattern`.
+fn dom_id(rule: Option<u64>, field: Field) -> String {
+    match rule {
+        None => format!("default-{}", field.key()),
+        Some(id) => format!("rule{id}-{}", field.key()),
+    }
+}
+
+/// The `data-testid` of a field: `keep-count` for the default rule's count
+/// (what scripts fill), `default-<field>` for the rest of the default rule,
+/// `rule-<field>` inside a repository rule.
+fn test_id(rule: Option<u64>, field: Field) -> String {
+    match (rule, field) {
+        (None, Field::KeepNewest) => "keep-count".to_owned(),
+        (None, field) => format!("default-{}", field.key()),
+        (Some(_), field) => format!("rule-{}", field.key()),
+    }
+}
+
+#[component]
+fn RepositoryRule(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>, id: u64) -> impl IntoView {
+    let state = AppState::get();
+    let pattern = move || {
+        draft.with(|d| {
+            d.rule(Some(id))
+                .map(|r| r.pattern.trim().to_owned())
+                .unwrap_or_default()
+        })
+    };
+    let number =
+        move || draft.with(|d| d.rules.iter().position(|r| r.id == id).map_or(0, |i| i + 1));
+    let legend = move || match pattern() {
+        p if p.is_empty() => format!("Rule {}", number()),
+        p => format!("Rule {}: {p}", number()),
+    };
+    let matching = move || {
+        let pattern = pattern().parse::<cleanreg_core::RepositoryPattern>().ok()?;
+        state.session.with(|session| {
+            let inventory = &session.as_ref()?.inventory;
+            let count = inventory
+                .repositories
+                .keys()
+                .filter(|name| pattern.matches(name))
+                .count();
+            Some(match count {
+                1 => "matches 1 scanned repository".to_owned(),
+                n => format!("matches {n} scanned repositories"),
+            })
+        })
+    };
+    let remove = move |_| {
+        draft.update(|d| d.remove_rule(id));
+        focus("policy-add-rule");
     };
     view! {
-        <div class="policy">
-            <label>
-                "Keep the newest "
-                <input
-                    type="number"
-                    min="0"
-                    step="1"
-                    data-testid="keep-count"
-                    prop:value=move || keep.get().to_string()
-                    disabled=disabled
-                    on:input=on_input
+        <fieldset class="rule" data-testid="rule" data-pattern=pattern disabled=move || state.policy_locked()>
+            <legend>{legend}</legend>
+            <div class="field pattern">
+                <TextInput
+                    draft=draft
+                    checked=checked
+                    rule=Some(id)
+                    field=Field::Pattern
+                    label="Repository name or glob"
+                    hint="exact name, or * and ? within one path part, ** across /"
+                    kind=Kind::Line
                 />
-                " images of every repository"
-            </label>
-            <Show when=move || invalid.get()>
-                <span class="error-inline">
-                    "Enter a whole number, 0 or more; the plan uses " {move || keep.get()}
-                </span>
-            </Show>
+                <span class="matches">{matching}</span>
+            </div>
+            <RuleFields draft=draft checked=checked rule=Some(id) />
+            <button
+                type="button"
+                class="secondary"
+                data-testid="remove-rule"
+                aria-label=move || format!("Remove {}", legend())
+                on:click=remove
+            >
+                "Remove rule"
+            </button>
+        </fieldset>
+    }
+}
+
+#[component]
+fn RuleFields(
+    draft: RwSignal<PolicyDraft>,
+    checked: Memo<Checked>,
+    rule: Option<u64>,
+) -> impl IntoView {
+    view! {
+        <div class="rule-fields">
+            {TEXT_FIELDS
+                .into_iter()
+                .map(|(field, label, hint, kind)| {
+                    view! {
+                        <div class="field">
+                            <TextInput
+                                draft=draft
+                                checked=checked
+                                rule=rule
+                                field=field
+                                label=label
+                                hint=hint
+                                kind=kind
+                            />
+                        </div>
+                    }
+                })
+                .collect_view()}
+            {FLAGS
+                .into_iter()
+                .map(|(field, label)| {
+                    let on = move || draft.with(|d| d.rule(rule).is_some_and(|r| r.flag(field)));
+                    let toggle = move |ev| {
+                        let value = event_target_checked(&ev);
+                        draft.update(|d| {
+                            if let Some(r) = d.rule_mut(rule) {
+                                r.set_flag(field, value);
+                            }
+                        })
+                    };
+                    view! {
+                        <label class="flag">
+                            <input
+                                type="checkbox"
+                                id=dom_id(rule, field)
+                                data-testid=test_id(rule, field)
+                                prop:checked=on
+                                on:change=toggle
+                            />
+                            " "
+                            {label}
+                        </label>
+                    }
+                })
+                .collect_view()}
         </div>
+    }
+}
+
+/// A labelled text field with its hint and, when invalid, its error.
+#[component]
+fn TextInput(
+    draft: RwSignal<PolicyDraft>,
+    checked: Memo<Checked>,
+    rule: Option<u64>,
+    field: Field,
+    label: &'static str,
+    hint: &'static str,
+    kind: Kind,
+) -> impl IntoView {
+    let id = dom_id(rule, field);
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let value = move || {
+        draft.with(|d| {
+            d.rule(rule)
+                .map(|r| r.text(field).to_owned())
+                .unwrap_or_default()
+        })
+    };
+    let error = Memo::new(move |_| {
+        checked.with(|checked| {
+            checked.as_ref().err().and_then(|errors| {
+                errors
+                    .iter()
+                    .find(|e| e.rule == rule && e.field == field)
+                    .map(|e| e.message.clone())
+            })
+        })
+    });
+    let invalid = move || error.with(Option::is_some);
+    let described = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            if invalid() {
+                format!("{hint_id} {error_id}")
+            } else {
+                hint_id.clone()
+            }
+        }
+    };
+    let on_input = move |ev| {
+        let text = event_target_value(&ev);
+        draft.update(|d| {
+            if let Some(r) = d.rule_mut(rule) {
+                r.set_text(field, text);
+            }
+        })
+    };
+    let testid = test_id(rule, field);
+    let control = match kind {
+        Kind::Lines => view! {
+            <textarea
+                id=id.clone()
+                rows="3"
+                spellcheck="false"
+                data-testid=testid
+                prop:value=value
+                aria-invalid=move || invalid().to_string()
+                aria-describedby=described
+                on:input=on_input
+            ></textarea>
+        }
+        .into_any(),
+        Kind::Number => view! {
+            <input
+                type="number"
+                min=if field == Field::KeepYoungerThanDays { "1" } else { "0" }
+                step="1"
+                id=id.clone()
+                data-testid=testid
+                prop:value=value
+                aria-invalid=move || invalid().to_string()
+                aria-describedby=described
+                on:input=on_input
+            />
+        }
+        .into_any(),
+        Kind::Line => view! {
+            <input
+                type="text"
+                spellcheck="false"
+                autocomplete="off"
+                id=id.clone()
+                data-testid=testid
+                prop:value=value
+                aria-invalid=move || invalid().to_string()
+                aria-describedby=described
+                on:input=on_input
+            />
+        }
+        .into_any(),
+    };
+    view! {
+        <label for=id>{label}</label>
+        {control}
+        <span class="hint" id=hint_id>{hint}</span>
+        <span class="error-inline" id=error_id hidden=move || !invalid()>
+            {move || error.get().map(|message| format!("{message}; the plan still uses the last valid policy"))}
+        </span>
+    }
+}
+
+/// Import by file or paste, export as TOML, JSON or the original's file.
+#[component]
+fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>) -> impl IntoView {
+    let state = AppState::get();
+    let format = RwSignal::new(ImportFormat::Auto);
+    let paste = RwSignal::new(String::new());
+    let regex = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let export_error = RwSignal::new(None::<String>);
+    let locked = move || state.policy_locked();
+
+    let apply = move |text: &str, name: Option<&str>| {
+        if state.policy_locked() {
+            return;
+        }
+        match import(text, format.get_untracked(), name, regex.get_untracked()) {
+            Ok(imported) => {
+                draft.set(PolicyDraft::from_policy(&imported.policy));
+                error.set(None);
+                done.set(Some(imported.message));
+            }
+            Err(message) => {
+                done.set(None);
+                error.set(Some(message));
+            }
+        }
+    };
+    let on_pick = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let picked = browser::read_picked_file(&input).await;
+            // Picking the same file again must import again.
+            input.set_value("");
+            match picked {
+                Some(Ok((name, text))) => apply(&text, Some(&name)),
+                Some(Err(message)) => {
+                    done.set(None);
+                    error.set(Some(message));
+                }
+                None => {}
+            }
+        });
+    };
+    let on_import = move |_| {
+        let text = paste.get_untracked();
+        if text.trim().is_empty() {
+            done.set(None);
+            error.set(Some("Paste a policy or a repository file first.".into()));
+            return;
+        }
+        apply(&text, None);
+    };
+
+    let save = move |name: &str, mime: &str, contents: String| match browser::download(
+        name, mime, &contents,
+    ) {
+        Ok(()) => export_error.set(None),
+        Err(message) => export_error.set(Some(message)),
+    };
+    let reposfile = move |format| state.policy.with(|policy| export_reposfile(policy, format));
+    let text_problem = move || reposfile(ReposfileFormat::Text).err();
+    let yaml_problem = move || reposfile(ReposfileFormat::Yaml).err();
+    let draft_invalid = move || checked.with(Result::is_err);
+
+    view! {
+        <section class="policy-io" aria-labelledby="policy-io-title">
+            <h3 id="policy-io-title">"Import"</h3>
+            <p class="hint">
+                "A cleanreg policy (TOML or JSON, as the CLI's --policy reads it) or the original cleanreg's repository file (text \"repository count\" lines or YAML). Importing replaces the whole policy."
+            </p>
+            <div class="import-row">
+                <label for="policy-file">"Import from a file"</label>
+                <input
+                    type="file"
+                    id="policy-file"
+                    data-testid="policy-file"
+                    accept=".toml,.json,.yaml,.yml,.txt,text/plain,application/json"
+                    disabled=locked
+                    on:change=on_pick
+                />
+            </div>
+            <div class="import-row">
+                <label for="policy-paste">"Or paste it"</label>
+                <textarea
+                    id="policy-paste"
+                    data-testid="policy-paste"
+                    rows="6"
+                    spellcheck="false"
+                    prop:value=move || paste.get()
+                    on:input=move |ev| paste.set(event_target_value(&ev))
+                ></textarea>
+            </div>
+            <div class="import-row">
+                <label for="policy-format">"Read as"</label>
+                <select
+                    id="policy-format"
+                    data-testid="policy-format"
+                    on:change=move |ev| format.set(ImportFormat::from_key(&event_target_value(&ev)))
+                >
+                    {ImportFormat::ALL
+                        .into_iter()
+                        .map(|f| {
+                            view! {
+                                <option value=f.key() selected=move || format.get() == f>
+                                    {f.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <label class="flag">
+                    <input
+                        type="checkbox"
+                        data-testid="policy-reposfile-regex"
+                        prop:checked=move || regex.get()
+                        on:change=move |ev| regex.set(event_target_checked(&ev))
+                    />
+                    " A repository file's tag: is a regular expression (the original's -re)"
+                </label>
+                <button type="button" data-testid="policy-import" disabled=locked on:click=on_import>
+                    "Import pasted text"
+                </button>
+            </div>
+            <p class="error" data-testid="policy-error" role="alert" hidden=move || error.with(Option::is_none)>
+                {move || error.get()}
+            </p>
+            <p class="status" data-testid="policy-import-status" role="status">
+                {move || done.get()}
+            </p>
+
+            <h3>"Export"</h3>
+            <p class="hint" hidden=move || !draft_invalid()>
+                "The draft has errors: exports hold the last valid policy, the one the plan uses."
+            </p>
+            <div class="export-row">
+                <button
+                    type="button"
+                    data-testid="policy-export-toml"
+                    on:click=move |_| save("cleanreg-policy.toml", "application/toml", state.policy.with_untracked(Policy::to_toml))
+                >
+                    "Download TOML"
+                </button>
+                <button
+                    type="button"
+                    data-testid="policy-export-json"
+                    on:click=move |_| save("cleanreg-policy.json", "application/json", state.policy.with_untracked(Policy::to_json_pretty) + "\n")
+                >
+                    "Download JSON"
+                </button>
+                <button
+                    type="button"
+                    data-testid="policy-export-reposfile-text"
+                    disabled=move || text_problem().is_some()
+                    aria-describedby="policy-export-text-note"
+                    on:click=move |_| {
+                        if let Ok(text) = reposfile(ReposfileFormat::Text) {
+                            save("repos.txt", "text/plain", text)
+                        }
+                    }
+                >
+                    "Download original repository file (text)"
+                </button>
+                <button
+                    type="button"
+                    data-testid="policy-export-reposfile-yaml"
+                    disabled=move || yaml_problem().is_some()
+                    aria-describedby="policy-export-yaml-note"
+                    on:click=move |_| {
+                        if let Ok(text) = reposfile(ReposfileFormat::Yaml) {
+                            save("repos.yaml", "application/yaml", text)
+                        }
+                    }
+                >
+                    "Download original repository file (YAML)"
+                </button>
+            </div>
+            <p class="hint" id="policy-export-text-note" data-testid="policy-export-text-note">
+                {text_problem}
+            </p>
+            <p class="hint" id="policy-export-yaml-note" data-testid="policy-export-yaml-note">
+                {yaml_problem}
+            </p>
+            <p class="error" role="alert" hidden=move || export_error.with(Option::is_none)>
+                {move || export_error.get()}
+            </p>
+        </section>
     }
 }
 
@@ -59,5 +600,13 @@ mod tests {
         assert_eq!(parse_keep("-1"), None);
         assert_eq!(parse_keep("1.5"), None);
         assert_eq!(parse_keep(""), None);
+    }
+
+    #[test]
+    fn the_default_count_keeps_its_test_id() {
+        assert_eq!(test_id(None, Field::KeepNewest), "keep-count");
+        assert_eq!(test_id(Some(4), Field::OnlyTags), "rule-only_tags");
+        assert_eq!(test_id(None, Field::KeepTags), "default-keep_tags");
+        assert_eq!(dom_id(Some(4), Field::Pattern), "rule4-pattern");
     }
 }

@@ -60,6 +60,7 @@ pub use recovery::{
     EntryProblem, RECOVERY_FORMAT, RecoveryEntry, RecoveryError, RecoveryFile, RestoreCounts,
     RestoreOutcome, RestoreReport, RestoreResult, SkippedTag,
 };
+pub use reposfile::write_reposfile;
 pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, parse_reposfile};
 pub use scan::{Reuse, ScanProgress, ScanScope};
 pub use since::{SinceError, format_since, parse_since};

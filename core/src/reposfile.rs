@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::name::RepositoryName;
+use crate::policy::{Policy, Rule};
 use crate::since::{parse_since, shorten};
 
 /// One repository of a repository file with the settings given for it.
@@ -783,6 +784,164 @@ fn flow_mapping(text: &str) -> Result<Vec<(String, Option<String>)>, String> {
     Ok(pairs)
 }
 
+// ---------------------------------------------------------------- writing
+
+/// Writes `policy` as a repository file of `format`, for the original
+/// cleanreg (`-f FILE`, without `-cf`, `-k`, `-s`, `-re` or `-i`) and for
+/// [`parse_reposfile`] with [`crate::reposfile_policy`].
+///
+/// Such a file can say only this: the repositories it names, by exact
+/// name, each keeping its newest N images (text and YAML) and images
+/// created since a date (YAML only); every other repository is left alone.
+/// So the default rule must set nothing, and every repository rule must use
+/// an exact name, set `keep_newest` and/or `keep_newer_than` (the latter
+/// only in YAML) and nothing else. An exact-name rule that sets nothing
+/// keeps everything, as the file does for a repository it leaves out, so it
+/// is left out.
+///
+/// Otherwise the error lists, one sentence each, everything that cannot be
+/// said.
+pub fn write_reposfile(policy: &Policy, format: ReposfileFormat) -> Result<String, Vec<String>> {
+    let mut problems = Vec::new();
+    let format_name = match format {
+        ReposfileFormat::Text => "the text repository file",
+        ReposfileFormat::Yaml => "the YAML repository file",
+    };
+    let default_fields = extra_fields(&policy.default, false, true);
+    if !default_fields.is_empty() {
+        problems.push(format!(
+            "the default rule sets {}: {format_name} cannot change repositories it does not \
+             name (the original needs -cf and its flags for that); clear the default rule",
+            default_fields.join(", ")
+        ));
+    }
+    let mut out = String::new();
+    match format {
+        ReposfileFormat::Text => out.push_str("# repository  images-to-keep\n"),
+        ReposfileFormat::Yaml => out.push_str("# repository: {keepimages: N, keepsince: DATE}\n"),
+    }
+    for (pattern, rule) in &policy.repositories {
+        let name = match pattern.as_str().parse::<RepositoryName>() {
+            Ok(name) if pattern.is_exact() => name,
+            _ => {
+                problems.push(format!(
+                    "rule {pattern}: {format_name} names repositories exactly, not by glob"
+                ));
+                continue;
+            }
+        };
+        let fields = extra_fields(rule, true, format == ReposfileFormat::Yaml);
+        if !fields.is_empty() {
+            problems.push(format!(
+                "rule {pattern}: {format_name} cannot say {}",
+                fields.join(", ")
+            ));
+            continue;
+        }
+        if !rule.has_limit() {
+            continue;
+        }
+        match format {
+            ReposfileFormat::Text => {
+                let count = rule
+                    .keep_newest
+                    .expect("checked: the only field it can say");
+                out.push_str(&format!("{name} {count}\n"));
+            }
+            ReposfileFormat::Yaml => {
+                let mut settings = Vec::new();
+                if let Some(count) = rule.keep_newest {
+                    settings.push(format!("keepimages: {count}"));
+                }
+                if let Some(since) = &rule.keep_newer_than {
+                    settings.push(format!("keepsince: {}", yaml_since(since.0)));
+                }
+                out.push_str(&format!(
+                    "{}: {{{}}}\n",
+                    yaml_name(&name),
+                    settings.join(", ")
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The fields of `rule` a repository file cannot carry. `limits`: whether
+/// `keep_newest` can be said; `since`: whether `keep_newer_than` can.
+fn extra_fields(rule: &Rule, limits: bool, since: bool) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    if rule.keep_newest.is_some() && !limits {
+        fields.push("keep_newest");
+    }
+    if rule.keep_younger_than_days.is_some() {
+        fields.push("keep_younger_than_days");
+    }
+    if rule.keep_newer_than.is_some() && !(limits && since) {
+        fields.push("keep_newer_than");
+    }
+    if !rule.keep_tags.is_empty() {
+        fields.push("keep_tags");
+    }
+    if rule.only_tags.is_some() {
+        fields.push("only_tags");
+    }
+    if rule.skip_shared_digests {
+        fields.push("skip_shared_digests");
+    }
+    if rule.delete_unknown_age {
+        fields.push("delete_unknown_age");
+    }
+    fields
+}
+
+/// A repository name as a YAML key: plain, unless YAML readers other than
+/// ours would take it for a number, a boolean or null.
+fn yaml_name(name: &RepositoryName) -> String {
+    let text = name.as_str();
+    let keyword = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+    );
+    let numeric = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    if keyword || numeric {
+        format!("\"{text}\"")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A `keepsince` value in one of the original's forms when it has one
+/// (`2026-01-31`, `2026-01-31T12:00:00`, read as UTC), else RFC 3339 quoted.
+fn yaml_since(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    if !(0..=9999).contains(&utc.year()) || utc.nanosecond() != 0 {
+        return format!("\"{}\"", crate::since::format_since(utc));
+    }
+    let date = format!(
+        "{:04}-{:02}-{:02}",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day()
+    );
+    if (utc.hour(), utc.minute(), utc.second()) == (0, 0, 0) {
+        date
+    } else {
+        format!(
+            "{date}T{:02}:{:02}:{:02}",
+            utc.hour(),
+            utc.minute(),
+            utc.second()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1494,5 +1653,85 @@ z: {'keepsince':"20260102"}
             }
             check_no_panic(&String::from_utf8_lossy(&bytes));
         }
+    }
+
+    fn round_trip(policy: &Policy, format: ReposfileFormat) -> Policy {
+        let text = write_reposfile(policy, format).unwrap();
+        let file = parse_reposfile(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(file.format, format, "{text}");
+        crate::reposfile_policy("written", &file, &Rule::default(), false).unwrap()
+    }
+
+    #[test]
+    fn a_written_file_reads_back_to_the_same_policy() {
+        let policy = Policy::from_toml(
+            "[repositories.mysql]\nkeep_newest = 5\n\
+             [repositories.\"team/app\"]\nkeep_newest = 0\n\
+             [repositories.\"2024\"]\nkeep_newest = 1\n",
+        )
+        .unwrap();
+        assert_eq!(round_trip(&policy, ReposfileFormat::Text), policy);
+        assert_eq!(round_trip(&policy, ReposfileFormat::Yaml), policy);
+        assert_eq!(
+            write_reposfile(&policy, ReposfileFormat::Text).unwrap(),
+            "# repository  images-to-keep\n2024 1\nmysql 5\nteam/app 0\n"
+        );
+
+        let dated = Policy::from_toml(
+            "[repositories.consul]\nkeep_newest = 20\nkeep_newer_than = \"2000-12-24T12:31:59\"\n\
+             [repositories.\"a/b\"]\nkeep_newer_than = \"20000101\"\n\
+             [repositories.c]\nkeep_newer_than = \"2026-01-02T03:04:05.5+02:00\"\n",
+        )
+        .unwrap();
+        let yaml = write_reposfile(&dated, ReposfileFormat::Yaml).unwrap();
+        assert!(
+            yaml.contains("consul: {keepimages: 20, keepsince: 2000-12-24T12:31:59}\n"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("a/b: {keepsince: 2000-01-01}\n"), "{yaml}");
+        assert_eq!(round_trip(&dated, ReposfileFormat::Yaml), dated);
+        assert_eq!(
+            write_reposfile(&dated, ReposfileFormat::Text).unwrap_err(),
+            vec![
+                "rule a/b: the text repository file cannot say keep_newer_than",
+                "rule c: the text repository file cannot say keep_newer_than",
+                "rule consul: the text repository file cannot say keep_newer_than",
+            ]
+        );
+    }
+
+    #[test]
+    fn what_a_repository_file_cannot_say_is_named() {
+        let policy = Policy::from_toml(
+            "[default]\nkeep_newest = 3\n\
+             [repositories.\"ci/*\"]\nkeep_newest = 1\n\
+             [repositories.web]\nkeep_newest = 2\nkeep_tags = ['v.*']\nonly_tags = 'ci-.*'\n\
+             [repositories.keepall]\n",
+        )
+        .unwrap();
+        let problems = write_reposfile(&policy, ReposfileFormat::Yaml).unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("the default rule sets keep_newest: "),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[1],
+            "rule ci/*: the YAML repository file names repositories exactly, not by glob"
+        );
+        assert_eq!(
+            problems[2],
+            "rule web: the YAML repository file cannot say keep_tags, only_tags"
+        );
+
+        // A rule that keeps everything is what leaving the repository out says.
+        let keep_all =
+            Policy::from_toml("[repositories.keepall]\n[repositories.x]\nkeep_newest = 1\n")
+                .unwrap();
+        let text = write_reposfile(&keep_all, ReposfileFormat::Text).unwrap();
+        assert_eq!(text, "# repository  images-to-keep\nx 1\n");
+        // An empty policy is an empty file: nothing named, nothing cleaned.
+        let empty = write_reposfile(&Policy::default(), ReposfileFormat::Yaml).unwrap();
+        assert!(parse_reposfile(&empty).unwrap().entries.is_empty());
     }
 }
