@@ -19,9 +19,9 @@ use crate::state::AppState;
 pub(crate) mod apply_text;
 
 use apply_text::{
-    OutcomeFilter, RecoveryState, apply_done, apply_next_steps,
-    apply_running, confirm_blocker, confirm_lines, count_matches, counts_of, is_refusal,
-    merge_outcome, outcome_reason, page_count, page_label, page_range, recovery_file_name,
+    OutcomeFilter, RecoveryState, apply_done, apply_next_steps, apply_running, confirm_blocker,
+    confirm_lines, count_matches, counts_of, is_refusal, merge_outcome, outcome_reason, page_count,
+    page_label, page_range, recovery_file_name,
 };
 
 /// Where the deletes of the current scan stand.

@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 /// Rows per page in the outcome and restore tables.
 pub const PAGE_SIZE: usize = 100;
 
-
 /// Whether what the person typed is exactly the number of manifests to
 /// delete (surrounding spaces aside; no sign, no other characters).
 pub fn count_matches(typed: &str, expected: usize) -> bool {

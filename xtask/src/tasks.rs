@@ -111,10 +111,11 @@ pub fn test() -> Result {
     build_release()?;
     // The browser tests are ignored in a plain `cargo test`: they need dist/.
     // The e2e scenarios run one test binary at a time, each one scenario.
-    let native = run_counting_tests(cmd(
-        "cargo",
-        &["test", "--workspace", "--", "--include-ignored"],
-    ));
+    let mut counts = TestCounts::default();
+    let native = run_counting_tests(
+        cmd("cargo", &["test", "--workspace", "--", "--include-ignored"]),
+        &mut counts,
+    );
     // Component tests: the dashboard mounted in headless Chromium through
     // wasm-bindgen-test-runner (the runner set in .cargo/config.toml).
     let mut wasm = cmd(
@@ -128,41 +129,52 @@ pub fn test() -> Result {
         ],
     );
     wasm.env("CHROMEDRIVER", CHROMEDRIVER);
-    let components = run_counting_tests(wasm);
+    let components = run_counting_tests(wasm, &mut counts);
+    println!(
+        "\ntests: {} passed, {} failed, {} skipped (native and in the browser)",
+        counts.passed, counts.failed, counts.ignored
+    );
     native.and(components)
+}
+
+/// Test results added up over several `cargo test` runs.
+#[derive(Default)]
+struct TestCounts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
 }
 
 /// Debian's chromedriver (package chromium-driver), matching its Chromium.
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// Runs `cargo test`, passing its output through, and ends with one line
-/// that adds up every test binary's `test result:` line (wasm-bindgen-test
-/// prints the same line).
-fn run_counting_tests(mut command: std::process::Command) -> Result {
+/// Runs `cargo test`, passing its output through, and adds every test
+/// binary's `test result:` line to `counts` (wasm-bindgen-test prints the
+/// same line).
+fn run_counting_tests(mut command: std::process::Command, counts: &mut TestCounts) -> Result {
     use std::io::{BufRead, BufReader};
     eprintln!("$ {command:?}");
     let mut child = command
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start cargo test: {e}"))?;
-    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
     let stdout = child.stdout.take().expect("stdout is piped");
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
         println!("{line}");
-        let Some(counts) = line.strip_prefix("test result: ") else {
+        let Some(result) = line.strip_prefix("test result: ") else {
             continue;
         };
-        for part in counts.split(';') {
+        for part in result.split(';') {
             let mut words = part.split_whitespace().rev();
             let (Some(label), Some(number)) = (words.next(), words.next()) else {
                 continue;
             };
             let number: u64 = number.parse().unwrap_or(0);
             match label {
-                "passed" => passed += number,
-                "failed" => failed += number,
-                "ignored" => ignored += number,
+                "passed" => counts.passed += number,
+                "failed" => counts.failed += number,
+                "ignored" => counts.ignored += number,
                 _ => {}
             }
         }
@@ -170,7 +182,6 @@ fn run_counting_tests(mut command: std::process::Command) -> Result {
     let status = child
         .wait()
         .map_err(|e| format!("waiting for cargo test: {e}"))?;
-    println!("\ntests: {passed} passed, {failed} failed, {ignored} skipped");
     if status.success() {
         Ok(())
     } else {
