@@ -717,7 +717,7 @@ mod tests {
         assert_eq!(toml[0], json[0]);
         assert_eq!(toml[0].repositories.len(), 2);
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../../docs/policy.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../../plugin/schema/policy.schema.json")).unwrap();
         assert_eq!(schema["$defs"]["rule"]["additionalProperties"], false);
     }
 }

@@ -1,5 +1,6 @@
-//! Development tasks: `cargo xtask <setup|demo|test|bench>`.
+//! Development tasks: `cargo xtask <setup|demo|test|bench|plugin>`.
 
+mod plugin;
 mod run;
 mod setup;
 mod tasks;
@@ -14,6 +15,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   test    set up, then run every check and test: fmt, clippy, unit and registry tests,
           the release build, the browser end-to-end scenarios against it (e2e/*.mjs),
           and the component tests in headless Chromium (wasm-bindgen-test)
+  plugin  build the planner as an ES module (cleanreg.js, .wasm, .d.ts) with its JSON
+          Schemas and example page into dist/plugin/ (--out DIR); trunk runs it after
+          every build
   bench   set up, print the release wasm size (raw and gzipped); seed 50k tags over
           500 repositories and time the dashboard in headless Chromium (load to
           connect form, connect to finished plan); then time the planner on 10k,
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(),
         Some("bench") => tasks::bench(&args[1..]),
+        Some("plugin") => plugin::build(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
