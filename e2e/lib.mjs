@@ -58,6 +58,7 @@ export function scenario(name) {
   const log = (text) => process.stderr.write(`[${name}] ${text}\n`);
   let browser;
   let page;
+  let mainResponse;
   let failing = false;
   /// Console messages a step said to expect: predicates over the message.
   const allowances = [];
@@ -137,10 +138,18 @@ export function scenario(name) {
       allowances.push(predicate);
     },
 
-    /// Launches Chromium and opens `url`; returns the page.
-    async open(url, { acceptDownloads = true } = {}) {
+    /// Launches Chromium and opens `url`; returns the page once `ready`
+    /// (a test id) is visible. Content-Security-Policy violations are
+    /// recorded (see `cspViolations`) and, as console errors, fail the run.
+    async open(url, { acceptDownloads = true, ready = 'registry-url' } = {}) {
       browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads });
+      await context.addInitScript(() => {
+        window.__cspViolations = [];
+        document.addEventListener('securitypolicyviolation', (event) => {
+          window.__cspViolations.push({ directive: event.effectiveDirective, blocked: event.blockedURI });
+        });
+      });
       page = await context.newPage();
       page.setDefaultTimeout(STEP_TIMEOUT_MS);
       page.on('pageerror', (error) => fail(`page error: ${error.stack || error.message}`));
@@ -149,8 +158,103 @@ export function scenario(name) {
       log(`opening ${url}`);
       const response = await page.goto(url, { waitUntil: 'load' });
       if (!response || !response.ok()) await fail(`the page answered HTTP ${response?.status()}`);
-      await page.locator(byTestId('registry-url')).waitFor({ state: 'visible' });
+      mainResponse = response;
+      await page.locator(byTestId(ready)).waitFor({ state: 'visible' });
       return page;
+    },
+
+    /// The response headers of the page `open` loaded.
+    async pageHeaders() {
+      return mainResponse ? mainResponse.allHeaders() : {};
+    },
+
+    /// Content-Security-Policy violations the page reported so far:
+    /// [{directive, blocked}].
+    async cspViolations() {
+      return page.evaluate(() => window.__cspViolations ?? []);
+    },
+
+    /// Fails unless the page came with the security headers of deploy/:
+    /// the CSP (with exactly this connect-src), no framing by other sites,
+    /// nosniff and no referrer. Returns the headers.
+    async checkSecurityHeaders(connectSrc) {
+      const headers = await run.pageHeaders();
+      const csp = headers['content-security-policy'] ?? '';
+      const directives = new Map(
+        csp
+          .split(';')
+          .map((d) => d.trim())
+          .filter(Boolean)
+          .map((d) => {
+            const [key, ...values] = d.split(/\s+/);
+            return [key, values.join(' ')];
+          }),
+      );
+      const want = {
+        'default-src': "'self'",
+        'script-src': "'self' 'wasm-unsafe-eval'",
+        'connect-src': connectSrc,
+        'frame-ancestors': "'self'",
+      };
+      for (const [key, value] of Object.entries(want)) {
+        if (directives.get(key) !== value) {
+          await fail(`Content-Security-Policy ${key} is ${JSON.stringify(directives.get(key))}, expected ${JSON.stringify(value)} (header: ${JSON.stringify(csp)})`);
+        }
+      }
+      const exact = {
+        'x-frame-options': 'SAMEORIGIN',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+      };
+      for (const [key, value] of Object.entries(exact)) {
+        if (headers[key] !== value) await fail(`${key} is ${JSON.stringify(headers[key])}, expected ${JSON.stringify(value)}`);
+      }
+      return headers;
+    },
+
+    /// Proves the CSP is enforced, not just sent: a fetch to `url` (an
+    /// origin outside connect-src) must be refused with a connect-src
+    /// violation.
+    async proveConnectBlocked(url) {
+      const origin = new URL(url).origin;
+      run.allowConsole(({ text }) => text.includes('Content Security Policy') && text.includes(origin));
+      const before = (await run.cspViolations()).length;
+      const outcome = await page.evaluate(
+        (target) => fetch(target, { cache: 'no-store' }).then(() => 'answered', (error) => `refused: ${error}`),
+        url,
+      );
+      const violations = (await run.cspViolations()).slice(before);
+      if (!outcome.startsWith('refused') || !violations.some((v) => v.directive === 'connect-src' && v.blocked.startsWith(origin))) {
+        await fail(`a fetch to ${url} outside connect-src was not blocked: ${outcome}; violations ${JSON.stringify(violations)}`);
+      }
+      log(`CSP enforced: a fetch to ${origin} was ${outcome}`);
+    },
+
+    /// Proves another origin cannot frame `url`: an iframe of it in a page
+    /// of `otherOrigin` (any answer that is not a login challenge; a 404 is
+    /// fine) must be blocked by frame-ancestors / X-Frame-Options.
+    async proveNoForeignFraming(url, otherOrigin) {
+      const context = await browser.newContext();
+      const other = await context.newPage();
+      const refusals = [];
+      other.on('console', (message) => {
+        const text = message.text();
+        if (/frame-ancestors|X-Frame-Options/.test(text)) refusals.push(text);
+      });
+      await other.goto(otherOrigin, { waitUntil: 'load' }).catch(() => {});
+      await other.evaluate((src) => {
+        const frame = document.createElement('iframe');
+        frame.src = src;
+        document.documentElement.append(frame);
+      }, url);
+      await other.waitForTimeout(2_000);
+      const framed = other.frames().find((frame) => frame !== other.mainFrame());
+      const inside = framed ? await framed.locator(byTestId('registry-url')).count().catch(() => 0) : 0;
+      await context.close();
+      if (refusals.length === 0 || inside > 0) {
+        await fail(`${otherOrigin} could frame ${url} (refusals: ${JSON.stringify(refusals)}, dashboard elements inside: ${inside})`);
+      }
+      log(`framing by ${otherOrigin} refused: ${refusals[0]}`);
     },
 
     async text(id) {

@@ -36,6 +36,23 @@ pub fn artifacts() -> PathBuf {
     dir
 }
 
+/// The `cleanreg` binary of this build (`target/<profile>/cleanreg`, next
+/// to the test binary's `deps/`); `cargo test --workspace` builds it.
+pub fn cli_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("cleanreg"))
+        .expect("the test binary lives in target/<profile>/deps");
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo build -p cleanreg` (cargo test --workspace builds it)",
+        binary.display()
+    );
+    binary
+}
+
 /// What a scenario script printed.
 #[derive(Debug)]
 pub struct Printed {

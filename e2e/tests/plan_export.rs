@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use cleanreg_e2e::{artifacts, assert_plan, deletes, dist, run_script};
+use cleanreg_e2e::{artifacts, assert_plan, cli_binary, deletes, dist, run_script};
 use cleanreg_testkit::{
     Nginx, NginxOptions, Registry, RegistryOptions, Seeder, assert_newest_remain,
     two_repos_five_images,
@@ -15,26 +15,10 @@ use time::OffsetDateTime;
 const KEEP: usize = 2;
 const PASSWORD: &str = "export-password";
 
-/// `cleanreg` next to this test binary (`target/<profile>/cleanreg`).
-fn cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("cleanreg"))
-        .unwrap();
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo build -p cleanreg` (cargo test --workspace builds it)",
-        binary.display()
-    );
-    binary
-}
-
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn the_exported_plan_is_applied_by_the_cli() {
-    let cli = cli();
+    let cli = cli_binary();
     let registry = Registry::start(RegistryOptions {
         basic_auth: Some(("admin".into(), PASSWORD.into())),
         ..RegistryOptions::default()

@@ -44,6 +44,7 @@ fn a_token_auth_registry_behind_nginx_is_cleaned() {
         upstream: Some(registry.url()),
         token_upstream: Some(token_base),
         hide_www_authenticate: false,
+        site: None,
     })
     .expect("start nginx");
     // The seeder follows the same realm, through nginx.

@@ -2,6 +2,7 @@
 //! tests, benchmarks and demo so they all run against the real server.
 
 mod bench;
+pub mod deploy;
 mod faulty;
 mod nginx;
 mod process;

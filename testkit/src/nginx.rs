@@ -29,6 +29,11 @@ pub struct NginxOptions {
     pub token_upstream: Option<String>,
     /// Hide the registry's `WWW-Authenticate` so browsers show no login dialog.
     pub hide_www_authenticate: bool,
+    /// A site config of its own (server blocks, maps), as a file of
+    /// `deploy/` holds it, instead of the generated server; its `listen 80;`
+    /// becomes the chosen loopback port. `root`, `upstream`,
+    /// `token_upstream` and `hide_www_authenticate` are then unused.
+    pub site: Option<String>,
 }
 
 /// A loopback port free right now (racy by nature: start soon after).
@@ -75,9 +80,13 @@ impl Nginx {
             Some(port) => port,
             None => process::free_port()?,
         };
-        let root = std::path::absolute(&options.root)?;
+        let root = if options.site.is_some() {
+            PathBuf::new()
+        } else {
+            std::path::absolute(&options.root)?
+        };
         let config_path = prefix.path().join("nginx.conf");
-        fs::write(&config_path, config(prefix.path(), port, &root, options))?;
+        fs::write(&config_path, config(prefix.path(), port, &root, options)?)?;
         let log_path = prefix.path().join("error.log");
         let output = File::create(prefix.path().join("output.log"))?;
         let mut child = Command::new(binary)
@@ -153,7 +162,10 @@ impl Drop for Nginx {
     }
 }
 
-fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> String {
+/// What deploy files listen on; replaced by the loopback port.
+const DEPLOY_LISTEN: &str = "listen 80;";
+
+fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> io::Result<String> {
     let path = |name: &str| quote(&prefix.join(name).to_string_lossy());
     let user = if process::running_as_root() {
         "user root;\n"
@@ -204,7 +216,29 @@ fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> Stri
                 upstream = upstream.trim_end_matches('/'),
             )
         });
-    format!(
+    let server = match &options.site {
+        Some(site) => {
+            if site.matches(DEPLOY_LISTEN).count() != 1 {
+                return Err(io::Error::other(format!(
+                    "a site config must hold `{DEPLOY_LISTEN}` exactly once, to put the port in"
+                )));
+            }
+            site.replace(DEPLOY_LISTEN, &format!("listen 127.0.0.1:{port};"))
+        }
+        None => format!(
+            "    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+{registry}{token}        location / {{
+            root {root};
+            try_files $uri $uri/ /index.html;
+        }}
+    }}
+",
+            root = quote(&root.to_string_lossy()),
+        ),
+    };
+    Ok(format!(
         "{user}daemon off;
 master_process off;
 pid {pid};
@@ -221,15 +255,7 @@ http {{
     fastcgi_temp_path {fastcgi};
     uwsgi_temp_path {uwsgi};
     scgi_temp_path {scgi};
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-{registry}{token}        location / {{
-            root {root};
-            try_files $uri $uri/ /index.html;
-        }}
-    }}
-}}
+{server}}}
 ",
         pid = path("nginx.pid"),
         error_log = path("error.log"),
@@ -239,6 +265,5 @@ http {{
         fastcgi = path("fastcgi_temp"),
         uwsgi = path("uwsgi_temp"),
         scgi = path("scgi_temp"),
-        root = quote(&root.to_string_lossy()),
-    )
+    ))
 }

@@ -25,6 +25,9 @@ pub struct RegistryOptions {
     pub token_auth: Option<TokenAuth>,
     /// Origin allowed to call the registry from a browser (CORS headers).
     pub cors_origin: Option<String>,
+    /// More `http.headers` entries, as YAML lines such as
+    /// `Access-Control-Allow-Origin: ["https://..."]` (from deploy/registry-cors.yml).
+    pub extra_headers: Vec<String>,
     /// `storage.delete.enabled`; without it DELETE answers 405 UNSUPPORTED.
     pub delete_enabled: bool,
     /// Serve https with this certificate (`http.tls`); `url()` is then
@@ -41,6 +44,7 @@ impl Default for RegistryOptions {
             basic_auth: None,
             token_auth: None,
             cors_origin: None,
+            extra_headers: Vec::new(),
             delete_enabled: true,
             tls: None,
         }
@@ -351,13 +355,26 @@ impl Config<'_> {
              log:\n  level: error\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n\
              http:\n  addr: {addr}\n  secret: {secret}\n  headers:\n    \
-             X-Content-Type-Options: [nosniff]\n    {INSTANCE_HEADER}: [{instance}]\n",
+             {INSTANCE_HEADER}: [{instance}]\n",
             root = quote(&self.storage_root.to_string_lossy()),
             delete = options.delete_enabled,
             addr = quote(&format!("127.0.0.1:{}", self.port)),
             secret = quote(&self.secret),
             instance = quote(&self.instance),
         );
+        // A header named twice is a YAML error: the extra lines win.
+        let named = |name: &str| {
+            options
+                .extra_headers
+                .iter()
+                .any(|line| line.trim_start().starts_with(&format!("{name}:")))
+        };
+        if !named("X-Content-Type-Options") {
+            yaml.push_str("    X-Content-Type-Options: [nosniff]\n");
+        }
+        for line in &options.extra_headers {
+            let _ = writeln!(yaml, "    {}", line.trim());
+        }
         if let Some(origin) = &options.cors_origin {
             let headers = [
                 ("Access-Control-Allow-Origin", origin.as_str()),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use cleanreg_testkit::{
     Nginx, NginxOptions, Registry, RegistryOptions, Seeder, demo as seed_demo, demo_multiarch,
-    large_registry,
+    deploy, large_registry,
 };
 
 use crate::run::{Result, cmd, root, run};
@@ -39,25 +39,33 @@ pub fn demo(args: &[String]) -> Result {
     let repos = seed_demo(&seeder, now).map_err(|e| format!("seeding the demo registry: {e}"))?;
     let indexes = demo_multiarch(&seeder, now)
         .map_err(|e| format!("seeding the demo registry's multi-platform images: {e}"))?;
+    // The same-origin deployment of deploy/same-origin.conf, as an admin
+    // would run it: a site at /, the dashboard at /cleanreg/, the registry
+    // (basic auth) at /v2/.
     let nginx = Nginx::start(NginxOptions {
         port: Some(port),
-        root: dist,
-        upstream: Some(registry.url()),
-        hide_www_authenticate: true,
+        site: Some(deploy::same_origin(
+            &dist.to_string_lossy(),
+            &deploy::registry_ui_site().to_string_lossy(),
+            &registry.url(),
+        )),
         ..NginxOptions::default()
     })
     .map_err(|e| format!("starting nginx on 127.0.0.1:{port}: {e}"))?;
     let images: usize = repos.iter().map(|r| r.images.len()).sum::<usize>() + indexes.len();
     println!(
         "
-cleanreg demo is running.
+cleanreg demo is running, deployed as deploy/same-origin.conf describes.
 
-  Dashboard:  {url}/
-  Username:   {DEMO_USER}
-  Password:   {DEMO_PASSWORD}
+  Dashboard:       {url}/cleanreg/
+  Username:        {DEMO_USER}
+  Password:        {DEMO_PASSWORD}
+  Plugin example:  {url}/cleanreg/plugin/example/
+  Registry UI:     {url}/ (a stand-in page)
 
 The demo registry holds {repositories} repositories and {images} images, built over the last
-year (acme/gateway: signed multi-platform indexes), served at {url}/v2/ (same origin as the page) and directly at {registry}.
+year (acme/gateway: signed multi-platform indexes), served at {url}/v2/ (same origin as the page,
+with basic auth) and directly at {registry}.
 Try the CLI on it:
   cargo run -q -p cleanreg -- -r {url} -n acme/api -k 3 -u {DEMO_USER} -pw {DEMO_PASSWORD} --dry-run
 
@@ -101,6 +109,8 @@ pub fn test() -> Result {
             "cleanreg-core",
             "-p",
             "cleanreg-app",
+            "-p",
+            "cleanreg-plugin",
             "--target",
             "wasm32-unknown-unknown",
             "--",
