@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cleanreg_core::{Transport, TransportError};
+use cleanreg_core::{MAX_BODY_BYTES, Transport, TransportError};
 use gloo_net::http::{Headers, RequestBuilder, Response as FetchResponse};
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use time::OffsetDateTime;
@@ -94,12 +94,32 @@ async fn into_http(
             builder = builder.header(name, value);
         }
     }
+    // A runaway answer is refused before it is read, where its length is
+    // announced (a cross-origin registry must expose Content-Length for that).
+    let announced = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return Err(TransportError(format!(
+            "the answer from {url} is {} bytes, more than the {} MiB cleanreg reads; refused",
+            announced.unwrap_or_default(),
+            MAX_BODY_BYTES / (1024 * 1024)
+        )));
+    }
     let body = response.binary().await.map_err(|e| {
         TransportError(format!(
             "the answer from {url} broke off while reading its body: {}",
             describe(&e)
         ))
     })?;
+    if body.len() as u64 > MAX_BODY_BYTES {
+        return Err(TransportError(format!(
+            "the answer from {url} is {} bytes, more than the {} MiB cleanreg reads; refused",
+            body.len(),
+            MAX_BODY_BYTES / (1024 * 1024)
+        )));
+    }
     builder
         .body(body)
         .map_err(|e| TransportError(format!("unusable answer from {url}: {e}")))

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 /// Manifests and configs are small; this only stops a runaway answer.
-const MAX_BODY: u64 = 64 * 1024 * 1024;
+const MAX_BODY: u64 = cleanreg_core::MAX_BODY_BYTES;
 
 /// Proxy variables `-p` reads, first set one wins.
 const PROXY_VARS: [&str; 6] = [

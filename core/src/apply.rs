@@ -333,12 +333,13 @@ impl<T: Transport> Client<T> {
             );
         }
         if let Some(gone) = planned_tags.difference(found).next() {
-            return (
-                Outcome::Skipped {
-                    reason: format!("tag {gone} moved or was deleted since the scan"),
-                },
-                false,
-            );
+            // Deleting a manifest deletes its tags: someone else may have
+            // deleted the manifest itself.
+            let reason = match self.manifest_exists(&entry.repository, &entry.digest).await {
+                Ok(false) => ALREADY_GONE.to_owned(),
+                _ => format!("tag {gone} moved or was deleted since the scan"),
+            };
+            return (Outcome::Skipped { reason }, false);
         }
         // The last look, right before the DELETE (REGISTRY.md item 9).
         for tag in &entry.tags {
@@ -386,12 +387,32 @@ impl<T: Transport> Client<T> {
                 },
                 false,
             ),
-            Err(error) => (
+            Err(error) if is_delete_refused(&error) => (
                 Outcome::Failed {
                     reason: error.to_string(),
                 },
-                is_delete_refused(&error),
+                true,
             ),
+            // The request may have reached the registry before its answer
+            // was lost (a reset, a proxy's 502): the registry says.
+            Err(error) => match self.manifest_exists(&entry.repository, &entry.digest).await {
+                Ok(false) => (Outcome::Deleted, false),
+                Ok(true) => (
+                    Outcome::Failed {
+                        reason: error.to_string(),
+                    },
+                    false,
+                ),
+                Err(check) => (
+                    Outcome::Failed {
+                        reason: format!(
+                            "{UNVERIFIED}: the delete failed ({error}) and so did checking \
+                             for the manifest ({check})"
+                        ),
+                    },
+                    false,
+                ),
+            },
         }
     }
 
@@ -404,7 +425,8 @@ impl<T: Transport> Client<T> {
             },
             Err(error) => Outcome::Failed {
                 reason: format!(
-                    "the registry accepted the delete, but checking that it is gone failed: {error}"
+                    "{UNVERIFIED}: the registry accepted the delete, but checking that it is \
+                     gone failed: {error}"
                 ),
             },
         }
@@ -440,6 +462,11 @@ pub fn retry_plan(plan: &Plan, report: &ApplyReport) -> Plan {
         reclaimable: plan.reclaimable,
     }
 }
+
+/// How the reason of a failed delete starts when the registry could not be
+/// asked afterwards whether the manifest is gone: the outcome is unknown,
+/// and a retry (or a new scan) finds out.
+pub const UNVERIFIED: &str = "not known whether it was deleted";
 
 /// The skip reason of a manifest someone else deleted first.
 pub const ALREADY_GONE: &str = "already gone from the registry";

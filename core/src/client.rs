@@ -228,6 +228,22 @@ impl<T: Transport> Client<T> {
         wanted: Option<&str>,
         key: Option<&str>,
     ) -> Result<String, Error> {
+        // The password goes to the token server the registry names; never
+        // in clear text when the registry itself is reached over TLS.
+        if self.credentials.is_some()
+            && self.registry.origin().starts_with("https://")
+            && !challenge.realm.starts_with("https://")
+        {
+            return Err(Error::Protocol {
+                request: format!("token request to {}", challenge.realm),
+                detail: format!(
+                    "the registry names a token server over plain HTTP ({}); sending the \
+                     password there would expose it, so cleanreg refuses. Give the token \
+                     server an https:// realm",
+                    challenge.realm
+                ),
+            });
+        }
         let request =
             auth::token_request(challenge, wanted, self.credentials.as_ref()).map_err(|error| {
                 Error::Protocol {
@@ -345,8 +361,17 @@ impl<T: Transport> Client<T> {
         let mut seen = std::collections::BTreeSet::new();
         let mut request = protocol::catalog(&self.registry);
         for _ in 0..MAX_PAGES {
-            let (described, response) = self.send(request).await?;
-            let (page, next) = protocol::parse_catalog(&described, &response)?;
+            let (described, (page, next)) = self
+                .read_parsed(
+                    || copy_request(&request),
+                    |described, response| {
+                        Ok((
+                            described.to_owned(),
+                            protocol::parse_catalog(described, response)?,
+                        ))
+                    },
+                )
+                .await?;
             names.extend(page);
             match self.next_page(&described, next, &mut seen)? {
                 Some(next) => request = next,
@@ -362,8 +387,17 @@ impl<T: Transport> Client<T> {
         let mut seen = std::collections::BTreeSet::new();
         let mut request = protocol::tags(&self.registry, repository);
         for _ in 0..MAX_PAGES {
-            let (described, response) = self.send(request).await?;
-            let (page, next) = protocol::parse_tags(&described, &response)?;
+            let (described, (page, next)) = self
+                .read_parsed(
+                    || copy_request(&request),
+                    |described, response| {
+                        Ok((
+                            described.to_owned(),
+                            protocol::parse_tags(described, response)?,
+                        ))
+                    },
+                )
+                .await?;
             tags.extend(page);
             match self.next_page(&described, next, &mut seen)? {
                 Some(next) => request = next,
@@ -403,9 +437,36 @@ impl<T: Transport> Client<T> {
         repository: &RepositoryName,
         reference: &Reference,
     ) -> Result<FetchedManifest, Error> {
-        let request = protocol::manifest(&self.registry, repository, reference);
-        let (described, response) = self.send(request).await?;
-        protocol::parse_manifest_response(&described, reference, &response)
+        self.read_parsed(
+            || protocol::manifest(&self.registry, repository, reference),
+            |described, response| protocol::parse_manifest_response(described, reference, response),
+        )
+        .await
+    }
+
+    /// Sends a read and parses the answer. A successful answer that does not
+    /// parse or does not match its digest may have been damaged on the way
+    /// (a proxy cutting or rewriting it), so it is read again, up to the
+    /// retry attempts; a registry that sends the same garbage every time
+    /// still gets its error reported.
+    pub(crate) async fn read_parsed<R>(
+        &self,
+        request: impl Fn() -> Request<Vec<u8>>,
+        parse: impl Fn(&str, &Response<Vec<u8>>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let (described, response) = self.send(request()).await?;
+            match parse(&described, &response) {
+                Err(Error::Protocol { .. })
+                    if response.status().is_success() && attempt < self.retry.attempts =>
+                {
+                    self.transport.sleep(self.backoff(attempt)).await;
+                }
+                parsed => return parsed,
+            }
+        }
     }
 
     /// Where a tag points now; `None` when the tag no longer exists.
@@ -430,10 +491,13 @@ impl<T: Transport> Client<T> {
         repository: &RepositoryName,
         config: &Digest,
     ) -> Result<Option<OffsetDateTime>, Error> {
-        let request = protocol::blob(&self.registry, repository, config);
-        let (described, response) = self.send(request).await?;
-        let bytes = protocol::parse_blob(&described, config, &response)?;
-        Ok(parse_config_created(bytes))
+        self.read_parsed(
+            || protocol::blob(&self.registry, repository, config),
+            |described, response| {
+                protocol::parse_blob(described, config, response).map(parse_config_created)
+            },
+        )
+        .await
     }
 
     /// Whether the registry still serves a manifest (`HEAD` by digest).
@@ -764,19 +828,25 @@ mod tests {
 
     #[test]
     fn answers_that_are_not_registry_json_say_what_came_back_from_where() {
-        let client = client(
-            Scripted::default()
-                .answer(
-                    200,
-                    &[("content-type", "text/html")],
-                    "<html><body>Sign in to the proxy</body></html>",
-                )
-                .answer(
-                    200,
-                    &[("content-type", "application/json")],
-                    r#"{"tags":["a","#,
-                ),
-        );
+        // A damaged answer is read again (RetryPolicy::default().attempts in
+        // all); one that stays wrong is reported.
+        let attempts = RetryPolicy::default().attempts;
+        let mut script = Scripted::default();
+        for _ in 0..attempts {
+            script = script.answer(
+                200,
+                &[("content-type", "text/html")],
+                "<html><body>Sign in to the proxy</body></html>",
+            );
+        }
+        for _ in 0..attempts {
+            script = script.answer(
+                200,
+                &[("content-type", "application/json")],
+                r#"{"tags":["a","#,
+            );
+        }
+        let client = client(script);
         let repo: RepositoryName = "team/app".parse().unwrap();
         let html = run(client.tags(&repo)).unwrap_err().to_string();
         assert!(
@@ -790,6 +860,48 @@ mod tests {
         assert!(html.contains("Sign in to the proxy"), "{html}");
         let cut = run(client.tags(&repo)).unwrap_err().to_string();
         assert!(cut.contains("cut off after 13 bytes"), "{cut}");
+        assert_eq!(client.transport.seen.borrow().len(), 2 * attempts as usize);
+    }
+
+    #[test]
+    fn a_plain_http_realm_of_an_https_registry_gets_no_password() {
+        let transport = Scripted::default().answer(
+            401,
+            &[(
+                "www-authenticate",
+                r#"Bearer realm="http://auth.elsewhere.test/token",service="registry""#,
+            )],
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        );
+        let client = Client::new(
+            transport,
+            RegistryUrl::parse("https://registry.test").unwrap(),
+            Some(Credentials::new("admin", "secret")),
+        );
+        let error = run(client.ping()).unwrap_err().to_string();
+        assert!(error.contains("over plain HTTP"), "{error}");
+        let seen = client.transport.seen.borrow();
+        assert_eq!(seen.len(), 1, "nothing went to the realm: {seen:?}");
+        assert!(seen[0].0.starts_with("https://registry.test/"));
+    }
+
+    #[test]
+    fn a_damaged_answer_is_read_again() {
+        let client = client(
+            Scripted::default()
+                .answer(
+                    200,
+                    &[("content-type", "text/html")],
+                    "<html>maintenance</html>",
+                )
+                .answer(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"tags":["a","b"]}"#,
+                ),
+        );
+        let tags = run(client.tags(&"t".parse().unwrap())).unwrap();
+        assert_eq!(tags.len(), 2);
     }
 
     #[test]

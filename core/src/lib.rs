@@ -27,7 +27,7 @@ mod since;
 mod transport;
 
 pub use apply::{ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
-pub use apply::{CANCELLED, retry_plan};
+pub use apply::{CANCELLED, UNVERIFIED, retry_plan};
 pub use auth::{
     AuthError, BearerChallenge, Challenge, ChallengeError, DEFAULT_TOKEN_LIFETIME,
     MAX_TOKEN_LIFETIME, TOKEN_MARGIN, Token, TokenCache, parse_token_response,
@@ -55,7 +55,7 @@ pub use plan_file::{PLAN_FILE_FORMAT, PlanFile};
 pub use policy::{
     AgeLimit, Policy, PolicyError, PolicyFormat, RepositoryPattern, Rule, Since, TagPattern,
 };
-pub use protocol::{RegistryUrl, UrlError};
+pub use protocol::{MAX_BODY_BYTES, MAX_MANIFEST_BYTES, RegistryUrl, UrlError};
 pub use recovery::{
     EntryProblem, RECOVERY_FORMAT, RecoveryEntry, RecoveryError, RecoveryFile, RestoreCounts,
     RestoreOutcome, RestoreReport, RestoreResult, SkippedTag,

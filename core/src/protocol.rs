@@ -357,6 +357,13 @@ pub fn parse_tags(
     Ok((tags, next_link(response)))
 }
 
+/// The largest manifest read: what Distribution itself accepts in a PUT.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest answer of any kind the CLI and the dashboard read (catalog
+/// and tag pages, configs, tokens, manifests); a longer one is refused.
+pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+
 /// A manifest as fetched: its digest, type and content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedManifest {
@@ -381,6 +388,16 @@ pub fn parse_manifest_response(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let body = response.body();
+    if body.len() > MAX_MANIFEST_BYTES {
+        return Err(protocol_error(
+            request,
+            format!(
+                "the manifest is {} bytes, more than the {} MiB a registry accepts; refused",
+                body.len(),
+                MAX_MANIFEST_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         return Err(not_registry_json(request, response, &error));
     }
@@ -535,6 +552,27 @@ pub fn parse_blob_head(request: &str, response: &Response<Vec<u8>>) -> Result<bo
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_oversized_manifest_is_refused() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{{"x":"{}"}}}}"#,
+            "a".repeat(MAX_MANIFEST_BYTES)
+        );
+        let response = Response::builder()
+            .status(200)
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body.into_bytes())
+            .unwrap();
+        let error =
+            parse_manifest_response("GET x", &Reference::Tag("v1".parse().unwrap()), &response)
+                .unwrap_err()
+                .to_string();
+        assert!(
+            error.contains("more than the 4 MiB a registry accepts"),
+            "{error}"
+        );
+    }
     use super::*;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Vec<u8>> {
