@@ -2,6 +2,7 @@
 //! tests, benchmarks and demo so they all run against the real server.
 
 mod bench;
+mod chaos;
 pub mod deploy;
 mod faulty;
 mod nginx;
@@ -14,6 +15,7 @@ mod tls;
 mod token;
 
 pub use bench::{LargeRegistry, large_registry};
+pub use chaos::{ChaosOptions, ChaosProxy, Fault};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
 pub use nginx::{Nginx, NginxOptions, free_loopback_port};
 pub use proxy::FailingProxy;

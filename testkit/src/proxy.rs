@@ -32,9 +32,14 @@ const SKIP_RESPONSE: [&str; 4] = [
     "content-encoding",
 ];
 
-struct State {
-    upstream: String,
+/// A registry the proxies forward to.
+pub(crate) struct Upstream {
+    pub(crate) base: String,
     agent: ureq::Agent,
+}
+
+struct State {
+    upstream: Upstream,
     /// Digests whose next DELETE fails; each is removed when it fails once.
     fail_next_delete: Mutex<BTreeSet<String>>,
     /// The DELETEs answered 500, as `(path)`.
@@ -51,7 +56,7 @@ impl fmt::Debug for FailingProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FailingProxy")
             .field("url", &self.server.url())
-            .field("upstream", &self.state.upstream)
+            .field("upstream", &self.state.upstream.base)
             .finish_non_exhaustive()
     }
 }
@@ -61,15 +66,8 @@ impl FailingProxy {
     /// first `DELETE /v2/<name>/manifests/<digest>` of each of
     /// `fail_first_delete_of`, which gets `500` with a registry error body.
     pub fn start(upstream: &str, fail_first_delete_of: &[&str]) -> io::Result<FailingProxy> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
         let state = Arc::new(State {
-            upstream: upstream.trim_end_matches('/').to_owned(),
-            agent,
+            upstream: Upstream::new(upstream),
             fail_next_delete: Mutex::new(
                 fail_first_delete_of.iter().map(|&d| d.to_owned()).collect(),
             ),
@@ -125,14 +123,33 @@ impl State {
                 }]}),
             );
         }
+        self.upstream.forward_or_502(request)
+    }
+}
+
+impl Upstream {
+    pub(crate) fn new(base: &str) -> Upstream {
+        Upstream {
+            base: base.trim_end_matches('/').to_owned(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+        }
+    }
+
+    /// The upstream's answer, or a plain 502 when it cannot be reached.
+    pub(crate) fn forward_or_502(&self, request: &SeenRequest) -> Reply {
         match self.forward(request) {
             Ok(reply) => reply,
             Err(error) => Reply::new(502).body(format!("test proxy: upstream failed: {error}")),
         }
     }
 
-    fn forward(&self, request: &SeenRequest) -> Result<Reply, ureq::Error> {
-        let url = format!("{}{}", self.upstream, request.path_and_query);
+    pub(crate) fn forward(&self, request: &SeenRequest) -> Result<Reply, ureq::Error> {
+        let url = format!("{}{}", self.base, request.path_and_query);
         let mut builder = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(url.as_str());
@@ -170,7 +187,7 @@ impl State {
 }
 
 /// `sha256:…` from `/v2/<name>/manifests/sha256:…`.
-fn deleted_digest(path: &str) -> Option<&str> {
+pub(crate) fn deleted_digest(path: &str) -> Option<&str> {
     let (_, reference) = path.strip_prefix("/v2/")?.rsplit_once("/manifests/")?;
     reference.starts_with("sha256:").then_some(reference)
 }
