@@ -1,5 +1,6 @@
-//! Development tasks: `cargo xtask <setup|demo|test|bench|plugin>`.
+//! Development tasks: `cargo xtask <setup|demo|test|bench|plugin|fuzz>`.
 
+mod fuzz;
 mod plugin;
 mod run;
 mod setup;
@@ -18,6 +19,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   plugin  build the planner as an ES module (cleanreg.js, .wasm, .d.ts) with its JSON
           Schemas and example page into dist/plugin/ (--out DIR); trunk runs it after
           every build
+  fuzz    run the cargo-fuzz targets of fuzz/ (nightly) over the parsers of untrusted
+          input, 300 s each (--seconds N, --target NAME); prints executions per target
   bench   set up, print the release wasm size (raw and gzipped); seed 50k tags over
           500 repositories and time the dashboard in headless Chromium (load to
           connect form, connect to finished plan); then time the planner on 10k,
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => tasks::test(),
         Some("bench") => tasks::bench(&args[1..]),
         Some("plugin") => plugin::build(&args[1..]),
+        Some("fuzz") => fuzz::command(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -4,6 +4,7 @@ use crate::run::{Result, cmd, output_line, root, run};
 
 pub const TRUNK: &str = "0.21.14";
 pub const WASM_BINDGEN: &str = "0.2.130";
+pub const CARGO_FUZZ: &str = "0.13.2";
 const APT_PACKAGES: [&str; 5] = [
     "chromium",
     "chromium-driver",
@@ -25,6 +26,11 @@ pub fn install() -> Result {
         "wasm-bindgen",
         WASM_BINDGEN,
         &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN],
+    )?;
+    cargo_tool(
+        "cargo-fuzz",
+        CARGO_FUZZ,
+        &["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ],
     )?;
     npm_packages()?;
     eprintln!("setup: everything is installed");

@@ -7,6 +7,7 @@ use cleanreg_testkit::{
     deploy, large_registry,
 };
 
+use crate::fuzz;
 use crate::run::{Result, cmd, root, run};
 use crate::setup;
 
@@ -140,11 +141,28 @@ pub fn test() -> Result {
     );
     wasm.env("CHROMEDRIVER", CHROMEDRIVER);
     let components = run_counting_tests(wasm, &mut counts);
+    // A short pass of every fuzz target (`cargo xtask fuzz` runs long ones).
+    let fuzzed = if fuzz::nightly_available() {
+        let result = fuzz::run_targets(&fuzz::TARGETS, fuzz::SMOKE_SECONDS);
+        match &result {
+            Ok(results) => {
+                fuzz::report(results);
+                counts.passed += results.len() as u64;
+            }
+            Err(_) => counts.failed += 1,
+        }
+        result.map(|_| ())
+    } else {
+        println!("fuzz smoke skipped: no nightly toolchain");
+        counts.ignored += fuzz::TARGETS.len() as u64;
+        Ok(())
+    };
     println!(
-        "\ntests: {} passed, {} failed, {} skipped (native and in the browser)",
+        "\ntests: {} passed, {} failed, {} skipped (native, in the browser, and fuzz smoke \
+         targets)",
         counts.passed, counts.failed, counts.ignored
     );
-    native.and(components)
+    native.and(components).and(fuzzed)
 }
 
 /// Test results added up over several `cargo test` runs.
