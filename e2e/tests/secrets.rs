@@ -1,0 +1,52 @@
+//! The password in the dashboard, through a whole workflow against a
+//! basic-auth registry served same-origin by `deploy/same-origin.conf`: see
+//! `e2e/secrets.mjs` for every place it must not appear.
+
+use cleanreg_e2e::{deletes, dist, run_script};
+use cleanreg_testkit::{
+    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, assert_newest_remain, deploy,
+    two_repos_five_images,
+};
+use time::OffsetDateTime;
+
+const KEEP: usize = 2;
+const USER: &str = "admin";
+/// Distinctive, so any copy of it is found.
+const PASSWORD: &str = "Pw-7f3c9e-never-leak";
+
+#[test]
+#[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
+fn the_password_stays_out_of_storage_urls_logs_and_exports() {
+    let registry = Registry::start(RegistryOptions {
+        basic_auth: Some((USER.into(), PASSWORD.into())),
+        ..RegistryOptions::default()
+    })
+    .expect("start the registry");
+    let seeder = Seeder::new(&registry.url(), registry.credentials());
+    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
+        .expect("seed");
+    let nginx = Nginx::start(NginxOptions {
+        site: Some(deploy::same_origin(
+            &dist().to_string_lossy(),
+            &deploy::registry_ui_site().to_string_lossy(),
+            &registry.url(),
+        )),
+        ..NginxOptions::default()
+    })
+    .expect("start nginx");
+    let printed = run_script(
+        "secrets.mjs",
+        &[
+            ("CLEANREG_URL", format!("{}/cleanreg/", nginx.url())),
+            ("CLEANREG_USER", USER.to_owned()),
+            ("CLEANREG_PASSWORD", PASSWORD.to_owned()),
+            ("CLEANREG_REGISTRY_ORIGIN", nginx.url()),
+            ("CLEANREG_KEEP", KEEP.to_string()),
+            ("CLEANREG_EXPECT_DELETE", deletes(&repos, KEEP).to_string()),
+        ],
+    );
+    let secrets = printed.json("SECRETS");
+    assert_eq!(secrets["problems"], serde_json::json!([]), "{secrets}");
+    assert!(secrets["authorized"].as_u64().unwrap() > 10, "{secrets}");
+    assert_newest_remain(&seeder, &repos, KEEP);
+}
