@@ -145,6 +145,12 @@ export function scenario(name) {
       browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads });
       await context.addInitScript(() => {
+        window.__longTasks = [];
+        try {
+          new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+          }).observe({ type: 'longtask', buffered: true });
+        } catch {}
         window.__cspViolations = [];
         document.addEventListener('securitypolicyviolation', (event) => {
           window.__cspViolations.push({ directive: event.effectiveDirective, blocked: event.blockedURI });

@@ -5,6 +5,7 @@ mod bench;
 mod chaos;
 pub mod deploy;
 mod faulty;
+mod hostile;
 mod nginx;
 mod process;
 mod proxy;
@@ -17,6 +18,9 @@ mod token;
 pub use bench::{LargeRegistry, large_registry};
 pub use chaos::{ChaosOptions, ChaosProxy, Fault};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
+pub use hostile::{
+    FAILING_REPOSITORY, HOSTILE_REPOSITORY, HostileOptions, hostile_registry, payload,
+};
 pub use nginx::{Nginx, NginxOptions, free_loopback_port};
 pub use proxy::FailingProxy;
 pub use registry::{Registry, RegistryOptions, TokenAuth};
