@@ -226,3 +226,109 @@ fn faults_never_cause_a_wrong_delete_or_a_wrong_report() {
             .all(|(_, t)| t.faults.values().sum::<usize>() > 0)
     );
 }
+
+/// The `cleanreg` binary itself, as cron runs it (`-cf -k 1 -y --json`,
+/// default retry waits), through 20 % faults: it either stops naming the
+/// failing request before deleting anything, or its `--json` outcomes match
+/// the registry and nothing outside its plan is gone.
+#[test]
+fn the_cleanreg_command_through_faults() {
+    let registry = Registry::start(with_auth()).expect("start the registry");
+    let seeder = Seeder::new(&registry.url(), registry.credentials());
+    protocol_zoo(&seeder, time::OffsetDateTime::now_utc()).expect("seed the zoo");
+    let direct = client(&registry.url());
+    let truth = block_on(direct.scan(&ScanScope::Catalog, &mut |_| {})).expect("fault-free scan");
+    let before = every_manifest(&truth);
+    let proxy = ChaosProxy::start(
+        &registry.url(),
+        ChaosOptions {
+            seed: 2026,
+            rate_percent: 20,
+            slow: Duration::from_millis(150),
+            delete_delay: Duration::ZERO,
+        },
+    )
+    .expect("start the chaos proxy");
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cleanreg"))
+        .args([
+            "-r",
+            &proxy.url(),
+            "-cf",
+            "-k",
+            "1",
+            "-y",
+            "--json",
+            "-u",
+            USER,
+        ])
+        .arg("--recovery-file")
+        .arg(dir.path().join("recovery.json"))
+        .env("CLEANREG_PASSWORD", PASSWORD)
+        .output()
+        .expect("run cleanreg");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let faults: usize = proxy.injected().values().sum();
+    let present = |repository: &str, digest: &str| {
+        block_on(direct.manifest_exists(&repository.parse().unwrap(), &digest.parse().unwrap()))
+            .expect("the registry answers a direct HEAD")
+    };
+    if output.stdout.is_empty() {
+        // Stopped before deleting: named the request; nothing changed.
+        assert!(stderr.contains(&proxy.url()), "{stderr}");
+        for (repository, digest) in &before {
+            assert!(present(repository, digest), "{repository}@{digest} went");
+        }
+        eprintln!("cleanreg through 20 % faults ({faults} injected): stopped: {stderr}");
+        return;
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("--json");
+    let planned: BTreeSet<(String, String)> = report["plan"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["decision"]["decision"] == "delete")
+        .map(|e| {
+            (
+                e["repository"].as_str().unwrap().to_owned(),
+                e["digest"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (repository, digest) in &before {
+        if !planned.contains(&(repository.clone(), digest.clone())) {
+            assert!(
+                present(repository, digest),
+                "{repository}@{digest} went but was not planned"
+            );
+        }
+    }
+    let outcomes = report["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), planned.len());
+    for entry in outcomes {
+        let (repository, digest) = (
+            entry["repository"].as_str().unwrap(),
+            entry["digest"].as_str().unwrap(),
+        );
+        let there = present(repository, digest);
+        // EntryOutcome flattens its outcome: `outcome` and `reason` beside the digest.
+        let reason = entry["reason"].as_str().unwrap_or_default();
+        match entry["outcome"].as_str().unwrap() {
+            "deleted" => assert!(!there, "{entry}"),
+            "failed" if reason.starts_with(UNVERIFIED) => {}
+            "skipped" if reason == ALREADY_GONE => assert!(!there, "{entry}"),
+            _ => assert!(there, "{entry}"),
+        }
+    }
+    let expected = if outcomes.iter().any(|e| e["outcome"] == "failed") {
+        3
+    } else {
+        0
+    };
+    assert_eq!(output.status.code(), Some(expected), "{stderr}");
+    eprintln!(
+        "cleanreg through 20 % faults ({faults} injected): {} outcomes checked, exit {:?}",
+        outcomes.len(),
+        output.status.code()
+    );
+}
