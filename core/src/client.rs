@@ -357,51 +357,42 @@ impl<T: Transport> Client<T> {
 
     /// Every repository of the catalog, following pagination.
     pub async fn catalog(&self) -> Result<Vec<RepositoryName>, Error> {
-        let mut names = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        let mut request = protocol::catalog(&self.registry);
-        for _ in 0..MAX_PAGES {
-            let (described, (page, next)) = self
-                .read_parsed(
-                    || copy_request(&request),
-                    |described, response| {
-                        Ok((
-                            described.to_owned(),
-                            protocol::parse_catalog(described, response)?,
-                        ))
-                    },
-                )
-                .await?;
-            names.extend(page);
-            match self.next_page(&described, next, &mut seen)? {
-                Some(next) => request = next,
-                None => return Ok(names),
-            }
-        }
-        Err(too_many_pages())
+        self.every_page(protocol::catalog(&self.registry), protocol::parse_catalog)
+            .await
     }
 
     /// Every tag of a repository, following pagination.
     pub async fn tags(&self, repository: &RepositoryName) -> Result<Vec<Tag>, Error> {
-        let mut tags = Vec::new();
+        self.every_page(
+            protocol::tags(&self.registry, repository),
+            protocol::parse_tags,
+        )
+        .await
+    }
+
+    /// The items of a paged list: each page read (again if damaged), then
+    /// its `Link` followed, until a page has none.
+    async fn every_page<Item>(
+        &self,
+        first: Request<Vec<u8>>,
+        parse: PageParser<Item>,
+    ) -> Result<Vec<Item>, Error> {
+        let mut items = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
-        let mut request = protocol::tags(&self.registry, repository);
+        let mut request = first;
         for _ in 0..MAX_PAGES {
             let (described, (page, next)) = self
                 .read_parsed(
                     || copy_request(&request),
-                    |described, response| {
-                        Ok((
-                            described.to_owned(),
-                            protocol::parse_tags(described, response)?,
-                        ))
+                    |described: &str, response| {
+                        Ok((described.to_owned(), parse(described, response)?))
                     },
                 )
                 .await?;
-            tags.extend(page);
+            items.extend(page);
             match self.next_page(&described, next, &mut seen)? {
                 Some(next) => request = next,
-                None => return Ok(tags),
+                None => return Ok(items),
             }
         }
         Err(too_many_pages())
@@ -521,6 +512,9 @@ impl<T: Transport> Client<T> {
         protocol::parse_delete(&described, &response)
     }
 }
+
+/// Reads one page of a paged list: its items and the next page's link.
+type PageParser<Item> = fn(&str, &Response<Vec<u8>>) -> Result<(Vec<Item>, Option<String>), Error>;
 
 /// 404 with `MANIFEST_UNKNOWN` (or no code at all) means "not there".
 pub(crate) fn is_not_found(error: &Error) -> bool {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cleanreg_testkit::SeededRepo;
+use cleanreg_testkit::{Nginx, NginxOptions, SeededRepo, deploy};
 use serde_json::Value;
 
 /// The workspace root.
@@ -34,6 +34,21 @@ pub fn artifacts() -> PathBuf {
     let dir = workspace().join("target/e2e-screenshots");
     std::fs::create_dir_all(&dir).expect("create the screenshot directory");
     dir
+}
+
+/// nginx running `deploy/same-origin.conf` as shipped: the release build at
+/// `/cleanreg/`, the stand-in registry UI at `/`, `registry` (a base URL)
+/// at `/v2/`.
+pub fn same_origin_nginx(registry: &str) -> Nginx {
+    Nginx::start(NginxOptions {
+        site: Some(deploy::same_origin(
+            &dist().to_string_lossy(),
+            &deploy::registry_ui_site().to_string_lossy(),
+            registry,
+        )),
+        ..NginxOptions::default()
+    })
+    .expect("start nginx with deploy/same-origin.conf")
 }
 
 /// The `cleanreg` binary of this build (`target/<profile>/cleanreg`, next

@@ -8,10 +8,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cleanreg_core::CANCELLED;
-use cleanreg_e2e::{deletes, dist, run_script};
+use cleanreg_e2e::{deletes, run_script, same_origin_nginx};
 use cleanreg_testkit::{
-    ChaosOptions, ChaosProxy, Nginx, NginxOptions, Registry, RegistryOptions, Seeder, deploy,
-    two_repos_five_images,
+    ChaosOptions, ChaosProxy, Registry, RegistryOptions, Seeder, two_repos_five_images,
 };
 use time::OffsetDateTime;
 
@@ -34,15 +33,7 @@ fn stop_sends_no_further_delete_and_reports_truthfully() {
         },
     )
     .expect("start the proxy");
-    let nginx = Nginx::start(NginxOptions {
-        site: Some(deploy::same_origin(
-            &dist().to_string_lossy(),
-            &deploy::registry_ui_site().to_string_lossy(),
-            &proxy.url(),
-        )),
-        ..NginxOptions::default()
-    })
-    .expect("start nginx");
+    let nginx = same_origin_nginx(&proxy.url());
     let expected = deletes(&repos, KEEP);
     let printed = run_script(
         "cancel.mjs",

@@ -11,10 +11,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cleanreg_core::UNVERIFIED;
-use cleanreg_e2e::{deletes, dist, expected_plan, run_script};
+use cleanreg_e2e::{deletes, expected_plan, run_script, same_origin_nginx};
 use cleanreg_testkit::{
-    ChaosOptions, ChaosProxy, Nginx, NginxOptions, Registry, RegistryOptions, Seeder, deploy,
-    two_repos_five_images,
+    ChaosOptions, ChaosProxy, Registry, RegistryOptions, Seeder, two_repos_five_images,
 };
 use time::OffsetDateTime;
 
@@ -40,15 +39,7 @@ fn the_dashboard_reports_truthfully_through_faults() {
             },
         )
         .expect("start the chaos proxy");
-        let nginx = Nginx::start(NginxOptions {
-            site: Some(deploy::same_origin(
-                &dist().to_string_lossy(),
-                &deploy::registry_ui_site().to_string_lossy(),
-                &proxy.url(),
-            )),
-            ..NginxOptions::default()
-        })
-        .expect("start nginx");
+        let nginx = same_origin_nginx(&proxy.url());
         let printed = run_script(
             "chaos.mjs",
             &[

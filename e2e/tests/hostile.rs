@@ -6,20 +6,12 @@
 //! 100,000 tag lists takes minutes; the test stops after the first 1,000). The figures (scan time, longest task) are printed with
 //! `-- --nocapture`.
 
-use cleanreg_e2e::{dist, run_script};
-use cleanreg_testkit::{HostileOptions, Nginx, NginxOptions, deploy, hostile_registry};
+use cleanreg_e2e::{run_script, same_origin_nginx};
+use cleanreg_testkit::{HostileOptions, hostile_registry};
 
 fn run(options: HostileOptions, expect: &str) -> serde_json::Value {
     let registry = hostile_registry(options).expect("start the hostile registry");
-    let nginx = Nginx::start(NginxOptions {
-        site: Some(deploy::same_origin(
-            &dist().to_string_lossy(),
-            &deploy::registry_ui_site().to_string_lossy(),
-            &registry.url(),
-        )),
-        ..NginxOptions::default()
-    })
-    .expect("start nginx");
+    let nginx = same_origin_nginx(&registry.url());
     let printed = run_script(
         "hostile.mjs",
         &[

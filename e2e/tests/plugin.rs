@@ -9,11 +9,9 @@ use std::process::Command;
 
 use cleanreg::NativeTransport;
 use cleanreg_core::{Client, Credentials, RegistryUrl, ScanScope};
-use cleanreg_e2e::{cli_binary, dist, run_script};
+use cleanreg_e2e::{cli_binary, run_script, same_origin_nginx};
 use cleanreg_plugin::{PolicyInput, parse_reposfile_json, plan_json};
-use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, deploy, protocol_zoo,
-};
+use cleanreg_testkit::{Registry, RegistryOptions, Seeder, protocol_zoo};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -65,16 +63,7 @@ fn the_plugin_plans_in_the_browser_as_the_native_planner_does() {
     let inventory_file = files.path().join("inventory.json");
     std::fs::write(&inventory_file, &inventory).unwrap();
 
-    let dist = dist();
-    let nginx = Nginx::start(NginxOptions {
-        site: Some(deploy::same_origin(
-            &dist.to_string_lossy(),
-            &deploy::registry_ui_site().to_string_lossy(),
-            &registry.url(),
-        )),
-        ..NginxOptions::default()
-    })
-    .expect("start nginx with deploy/same-origin.conf");
+    let nginx = same_origin_nginx(&registry.url());
 
     let printed = run_script(
         "plugin.mjs",

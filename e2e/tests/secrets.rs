@@ -2,10 +2,9 @@
 //! basic-auth registry served same-origin by `deploy/same-origin.conf`: see
 //! `e2e/secrets.mjs` for every place it must not appear.
 
-use cleanreg_e2e::{deletes, dist, run_script};
+use cleanreg_e2e::{deletes, run_script, same_origin_nginx};
 use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, assert_newest_remain, deploy,
-    two_repos_five_images,
+    Registry, RegistryOptions, Seeder, assert_newest_remain, two_repos_five_images,
 };
 use time::OffsetDateTime;
 
@@ -25,15 +24,7 @@ fn the_password_stays_out_of_storage_urls_logs_and_exports() {
     let seeder = Seeder::new(&registry.url(), registry.credentials());
     let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
         .expect("seed");
-    let nginx = Nginx::start(NginxOptions {
-        site: Some(deploy::same_origin(
-            &dist().to_string_lossy(),
-            &deploy::registry_ui_site().to_string_lossy(),
-            &registry.url(),
-        )),
-        ..NginxOptions::default()
-    })
-    .expect("start nginx");
+    let nginx = same_origin_nginx(&registry.url());
     let printed = run_script(
         "secrets.mjs",
         &[
