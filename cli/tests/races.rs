@@ -7,7 +7,9 @@
 //! - a new tag is put on a digest the plan deletes (a rollback retag): the
 //!   digest and both tags survive, skipped with the reason;
 //! - someone else deletes a planned image first: reported as already gone,
-//!   not as a failure.
+//!   not as a failure;
+//! - a new tag is put on a planned digest while the apply runs (after its
+//!   repository was re-read): the digest survives, skipped with the reason.
 //!
 //! Every run also checks that nothing outside the plan was deleted.
 
@@ -225,4 +227,87 @@ fn an_image_someone_else_deleted_is_reported_as_already_gone() {
         }
     }
     eprintln!("race c (deleted by someone else): {runs} runs, 0 wrong");
+}
+
+/// The real transport; on the first DELETE it first puts a `live` tag on
+/// another planned digest, as a rollback made while the apply runs.
+struct RetagOnFirstDelete {
+    inner: NativeTransport,
+    seeder: Seeder,
+    repository: String,
+    target: String,
+    done: std::cell::Cell<bool>,
+}
+
+impl cleanreg_core::Transport for RetagOnFirstDelete {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, cleanreg_core::TransportError> {
+        if request.method() == http::Method::DELETE && !self.done.replace(true) {
+            let image = self
+                .seeder
+                .fetch_manifest(&self.repository, &self.target)
+                .expect("read the target")
+                .expect("the target exists");
+            self.seeder
+                .push_manifest(
+                    &self.repository,
+                    "live",
+                    image.content_type.as_deref().expect("a content type"),
+                    &image.body,
+                )
+                .expect("tag it");
+        }
+        self.inner.send(request).await
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.inner.sleep(duration).await
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.inner.now()
+    }
+}
+
+#[test]
+fn a_rollback_tag_made_during_the_apply_keeps_its_digest() {
+    let registry = Registry::start(RegistryOptions::default()).expect("registry");
+    let runs = runs();
+    for n in 0..runs {
+        let race = Race::new(&registry, "live", n);
+        // Deletes go newest first; the target is a later one.
+        let deletes = race.deletes();
+        let (target, tag) = deletes[1 + n % (deletes.len() - 1)].clone();
+        let client = Client::new(
+            RetagOnFirstDelete {
+                inner: NativeTransport::new(false),
+                seeder: Seeder::new(&registry.url(), None),
+                repository: race.repository.to_string(),
+                target: target.to_string(),
+                done: std::cell::Cell::new(false),
+            },
+            RegistryUrl::parse(&registry.url()).unwrap(),
+            None,
+        );
+        let report = block_on(client.apply(&race.plan, &mut |_, _| {}));
+        assert!(
+            race.exists(&target),
+            "run {n}: the digest retagged mid-apply went"
+        );
+        assert_eq!(race.tag_points_at("live").as_ref(), Some(&target));
+        assert_eq!(race.tag_points_at(tag.as_str()).as_ref(), Some(&target));
+        let outcome = &report
+            .outcomes
+            .iter()
+            .find(|o| o.digest == target)
+            .unwrap()
+            .outcome;
+        assert!(
+            matches!(outcome, Outcome::Skipped { reason } if reason.contains("tag live points at it")),
+            "run {n}: {outcome:?}"
+        );
+    }
+    eprintln!("race d (rollback retag during the apply): {runs} runs, 0 wrong");
 }

@@ -371,6 +371,23 @@ impl<T: Transport> Client<T> {
                 }
             }
         }
+        // A tag put on it after the repository was re-read (a rollback
+        // retag while this apply runs): list the tags once more and look at
+        // any the re-read did not have.
+        match self.tag_added_since(entry, now).await {
+            Ok(None) => {}
+            Ok(Some(added)) => {
+                return (
+                    Outcome::Skipped {
+                        reason: format!(
+                            "tag {added} points at it since the scan; deleting would remove it"
+                        ),
+                    },
+                    false,
+                );
+            }
+            Err(reason) => return (Outcome::Failed { reason }, false),
+        }
         if stop() {
             return (
                 Outcome::Skipped {
@@ -414,6 +431,28 @@ impl<T: Transport> Client<T> {
                 ),
             },
         }
+    }
+
+    /// A tag of the repository that the re-read did not see and that now
+    /// points at the entry's digest.
+    async fn tag_added_since(
+        &self,
+        entry: &PlanEntry,
+        now: &RepositoryNow,
+    ) -> Result<Option<Tag>, String> {
+        let tags = self
+            .tags(&entry.repository)
+            .await
+            .map_err(|e| format!("could not re-check the repository's tags: {e}"))?;
+        let known: BTreeSet<&Tag> = now.tags.values().flatten().collect();
+        for tag in tags.iter().filter(|tag| !known.contains(tag)) {
+            match self.resolve_tag(&entry.repository, tag).await {
+                Ok(Some(digest)) if digest == entry.digest => return Ok(Some(tag.clone())),
+                Ok(_) => {}
+                Err(error) => return Err(format!("could not re-check new tag {tag}: {error}")),
+            }
+        }
+        Ok(None)
     }
 
     /// A 202 is not proof (REGISTRY.md item 11): the manifest must be gone.
