@@ -75,6 +75,14 @@ impl Transport for FetchTransport {
     }
 }
 
+/// The refusal of an answer longer than [`MAX_BODY_BYTES`].
+fn too_large(url: &str, length: u64) -> TransportError {
+    TransportError(format!(
+        "the answer from {url} is {length} bytes, more than the {} MiB cleanreg reads; refused",
+        MAX_BODY_BYTES / (1024 * 1024)
+    ))
+}
+
 /// GET and HEAD may carry no body in `fetch`; others send theirs when they have one.
 fn has_body(method: &Method, body: &[u8]) -> bool {
     !body.is_empty() && method != Method::GET && method != Method::HEAD
@@ -100,12 +108,8 @@ async fn into_http(
         .headers()
         .get("content-length")
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(TransportError(format!(
-            "the answer from {url} is {} bytes, more than the {} MiB cleanreg reads; refused",
-            announced.unwrap_or_default(),
-            MAX_BODY_BYTES / (1024 * 1024)
-        )));
+    if let Some(length) = announced.filter(|&length| length > MAX_BODY_BYTES) {
+        return Err(too_large(url, length));
     }
     let body = response.binary().await.map_err(|e| {
         TransportError(format!(
@@ -114,11 +118,7 @@ async fn into_http(
         ))
     })?;
     if body.len() as u64 > MAX_BODY_BYTES {
-        return Err(TransportError(format!(
-            "the answer from {url} is {} bytes, more than the {} MiB cleanreg reads; refused",
-            body.len(),
-            MAX_BODY_BYTES / (1024 * 1024)
-        )));
+        return Err(too_large(url, body.len() as u64));
     }
     builder
         .body(body)

@@ -62,6 +62,12 @@ struct Tally {
     faults: BTreeMap<Fault, usize>,
 }
 
+/// Whether the registry, asked directly (no faults), still has the manifest.
+fn present(direct: &Client<NativeTransport>, repository: &str, digest: &str) -> bool {
+    block_on(direct.manifest_exists(&repository.parse().unwrap(), &digest.parse().unwrap()))
+        .expect("the registry answers a direct HEAD")
+}
+
 fn every_manifest(inventory: &Inventory) -> BTreeSet<(String, String)> {
     inventory
         .repositories
@@ -134,10 +140,7 @@ fn one_run(rate: u32, seed: u64, tally: &mut Tally) {
     drop(proxy);
 
     // The registry, asked directly.
-    let present = |repository: &str, digest: &str| {
-        block_on(direct.manifest_exists(&repository.parse().unwrap(), &digest.parse().unwrap()))
-            .expect("the registry answers a direct HEAD")
-    };
+    let present = |repository: &str, digest: &str| present(&direct, repository, digest);
     let planned: BTreeSet<(String, String)> =
         report.as_ref().map_or_else(BTreeSet::new, |(p, _)| {
             p.deletes()
@@ -269,10 +272,7 @@ fn the_cleanreg_command_through_faults() {
         .expect("run cleanreg");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let faults: usize = proxy.injected().values().sum();
-    let present = |repository: &str, digest: &str| {
-        block_on(direct.manifest_exists(&repository.parse().unwrap(), &digest.parse().unwrap()))
-            .expect("the registry answers a direct HEAD")
-    };
+    let present = |repository: &str, digest: &str| present(&direct, repository, digest);
     if output.stdout.is_empty() {
         // Stopped before deleting: named the request; nothing changed.
         assert!(stderr.contains(&proxy.url()), "{stderr}");

@@ -323,14 +323,7 @@ impl<T: Transport> Client<T> {
         let empty = BTreeSet::new();
         let found = now.tags.get(&entry.digest).unwrap_or(&empty);
         if let Some(added) = found.difference(&planned_tags).next() {
-            return (
-                Outcome::Skipped {
-                    reason: format!(
-                        "tag {added} points at it since the scan; deleting would remove it"
-                    ),
-                },
-                false,
-            );
+            return (tag_added(added), false);
         }
         if let Some(gone) = planned_tags.difference(found).next() {
             // Deleting a manifest deletes its tags: someone else may have
@@ -376,16 +369,7 @@ impl<T: Transport> Client<T> {
         // any the re-read did not have.
         match self.tag_added_since(entry, now).await {
             Ok(None) => {}
-            Ok(Some(added)) => {
-                return (
-                    Outcome::Skipped {
-                        reason: format!(
-                            "tag {added} points at it since the scan; deleting would remove it"
-                        ),
-                    },
-                    false,
-                );
-            }
+            Ok(Some(added)) => return (tag_added(&added), false),
             Err(reason) => return (Outcome::Failed { reason }, false),
         }
         if stop() {
@@ -499,6 +483,13 @@ pub fn retry_plan(plan: &Plan, report: &ApplyReport) -> Plan {
             .cloned()
             .collect(),
         reclaimable: plan.reclaimable,
+    }
+}
+
+/// The skip of a digest that a tag the plan does not know now points at.
+fn tag_added(tag: &Tag) -> Outcome {
+    Outcome::Skipped {
+        reason: format!("tag {tag} points at it since the scan; deleting would remove it"),
     }
 }
 

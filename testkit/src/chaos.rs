@@ -148,6 +148,15 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The fault, if any, for the `n`-th request under this seed and rate.
+fn decide(seed: u64, rate_percent: u32, n: u64) -> Option<Fault> {
+    let roll = mix(seed ^ mix(n));
+    if roll % 100 >= u64::from(rate_percent) {
+        return None;
+    }
+    Some(Fault::ALL[((roll >> 32) % Fault::ALL.len() as u64) as usize])
+}
+
 fn error_json(status: u16, code: &str) -> Reply {
     Reply::json(
         status,
@@ -167,11 +176,7 @@ impl State {
     fn choose(&self) -> Option<Fault> {
         let options = *lock(&self.options);
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let roll = mix(options.seed ^ mix(n));
-        if roll % 100 >= u64::from(options.rate_percent) {
-            return None;
-        }
-        Some(Fault::ALL[((roll >> 32) % Fault::ALL.len() as u64) as usize])
+        decide(options.seed, options.rate_percent, n)
     }
 
     fn handle(&self, request: &SeenRequest) -> Reply {
@@ -233,19 +238,12 @@ mod tests {
 
     #[test]
     fn the_rate_is_kept_and_every_fault_comes_up() {
-        let options = ChaosOptions {
-            seed: 7,
-            rate_percent: 20,
-            slow: Duration::ZERO,
-            delete_delay: Duration::ZERO,
-        };
         let mut faults = 0;
         let mut kinds = std::collections::BTreeSet::new();
         for n in 0..10_000u64 {
-            let roll = mix(options.seed ^ mix(n));
-            if roll % 100 < u64::from(options.rate_percent) {
+            if let Some(fault) = decide(7, 20, n) {
                 faults += 1;
-                kinds.insert(Fault::ALL[((roll >> 32) % Fault::ALL.len() as u64) as usize]);
+                kinds.insert(fault);
             }
         }
         assert!((1_800..2_200).contains(&faults), "{faults}");
