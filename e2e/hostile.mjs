@@ -41,8 +41,11 @@ await run.main(async () => {
     const status = await run.text('scan-status');
     const failed = (await page.locator(byTestId('error')).count()) > 0;
     if (status.includes('done') || failed) break;
-    if ((await page.locator(byTestId('scan-progress')).count()) > 0) {
-      const progress = await run.text('scan-progress');
+    // Read without waiting: the progress disappears when the scan ends.
+    const progress = await page.evaluate(
+      () => document.querySelector('[data-testid="scan-progress"]')?.textContent ?? null,
+    );
+    if (progress !== null) {
       progressTexts.add(progress);
       // `catalog`: the whole catalog listed, then 1,000 repositories read
       // while the page keeps drawing: enough to show it pages through.
