@@ -560,6 +560,7 @@ mod tests {
             manifests_fetched: 20,
             configs_reused: 3,
             configs_fetched: 1,
+            ..Reuse::default()
         };
         assert_eq!(reuse_note(&reuse), "reused 480 of 500 manifests");
         let one = Reuse {

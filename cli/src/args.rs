@@ -128,6 +128,24 @@ pub struct Args {
     )]
     pub workers: usize,
 
+    /// Keep the scan cache (manifests and build dates by digest) in DIR
+    /// instead of $XDG_CACHE_HOME/cleanreg or ~/.cache/cleanreg
+    #[arg(long = "cache-dir", value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Read everything from the registry and keep no scan cache
+    #[arg(long = "no-cache", global = true, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+
+    /// Bound of the scan cache in MiB; after a scan the oldest entries go
+    #[arg(
+        long = "cache-size",
+        value_name = "MIB",
+        default_value_t = crate::cache::DEFAULT_CACHE_MIB,
+        global = true
+    )]
+    pub cache_mib: u64,
+
     /// Print the plan and stop; nothing is deleted
     #[arg(long = "dry-run")]
     pub dry_run: bool,

@@ -2,6 +2,7 @@
 //! delete, report. Also `--apply-plan` for a saved plan and `restore`.
 
 pub mod args;
+pub mod cache;
 mod files;
 mod progress;
 mod report;
@@ -138,8 +139,9 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         let mut bar = progress::Bar::new(console.bars);
         let verbose = console.verbose > 0;
         let err = &mut *console.err;
-        let inventory = client
-            .scan(&scope, &mut |step| {
+        let cache = scan_cache(args);
+        let (inventory, reuse) = client
+            .scan_cached(&scope, &cache, &mut |step| {
                 if verbose {
                     let _ = writeln!(err, "scan: {step}");
                 }
@@ -148,6 +150,22 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             .await
             .map_err(|e| error(format!("scan failed, nothing was deleted: {e}")))?;
         bar.finish();
+        if let Some(cache) = &cache {
+            let kept = cache.trim();
+            if verbose {
+                let _ = writeln!(
+                    err,
+                    "scan cache {}: {} manifests and {} config dates taken from it, {} manifests \
+                     and {} configs read from the registry; {} KiB kept",
+                    cache.root().display(),
+                    reuse.manifests_cached,
+                    reuse.configs_cached,
+                    reuse.manifests_fetched,
+                    reuse.configs_fetched,
+                    kept / 1024
+                );
+            }
+        }
         let plan = plan(&inventory, &policy, OffsetDateTime::now_utc());
         report::print_plan(&plan, console.human()).map_err(io_error)?;
         if let Some(path) = &args.plan_out {
@@ -224,11 +242,14 @@ async fn delete(
         .recovery_file
         .clone()
         .unwrap_or_else(default_recovery_path);
-    let recovery = client.recovery_for(plan).await.map_err(|e| {
-        error(format!(
-            "could not read the manifests for the recovery file, nothing was deleted: {e}"
-        ))
-    })?;
+    let recovery = client
+        .recovery_for_cached(plan, &scan_cache(args))
+        .await
+        .map_err(|e| {
+            error(format!(
+                "could not read the manifests for the recovery file, nothing was deleted: {e}"
+            ))
+        })?;
     restore::write_recovery(&recovery_path, &recovery)
         .map_err(|e| error(format!("{e}; nothing was deleted")))?;
     writeln!(
@@ -434,6 +455,22 @@ fn client(
     };
     let transport = NativeTransport::with_options(&options).map_err(usage)?;
     Ok(Client::new(transport, registry, credentials).with_concurrency(args.workers.max(1)))
+}
+
+/// The scan cache the flags ask for: `--cache-dir`, else the XDG default;
+/// none with `--no-cache` or when no default directory is known.
+fn scan_cache(args: &Args) -> Option<cache::DirCache> {
+    if args.no_cache {
+        return None;
+    }
+    let root = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => cache::DirCache::default_root(|name| std::env::var(name).ok())?,
+    };
+    Some(cache::DirCache::new(
+        root,
+        args.cache_mib.saturating_mul(1024 * 1024),
+    ))
 }
 
 fn read_file(path: &Path) -> Result<String, Stop> {

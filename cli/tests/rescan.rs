@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cleanreg::NativeTransport;
+use cleanreg::cache::DirCache;
 use cleanreg_core::{Client, Inventory, RegistryUrl, Reuse, ScanScope, Transport, TransportError};
 use cleanreg_testkit::{
     ImageFormat, ImageSpec, IndexSpec, Registry, RegistryOptions, Seeder, protocol_zoo,
@@ -185,6 +186,7 @@ fn a_rescan_equals_a_fresh_scan_and_reads_less() {
         manifests_fetched,
         configs_reused,
         configs_fetched,
+        ..
     } = reuse;
     assert_eq!(manifests_fetched, 6, "{reuse:?}");
     assert!(manifests_reused >= 20, "{reuse:?}");
@@ -203,4 +205,158 @@ fn a_rescan_equals_a_fresh_scan_and_reads_less() {
         count(&rescan_counts, "GET blob") < count(&fresh_counts, "GET blob"),
         "fresh {fresh_counts:?}, rescan {rescan_counts:?}"
     );
+}
+
+fn tag_count(inventory: &Inventory) -> usize {
+    inventory.repositories.values().map(|r| r.tags.len()).sum()
+}
+
+#[test]
+fn a_warm_cache_costs_a_head_per_tag_and_changes_nothing() {
+    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let seeder = Seeder::new(&registry.url(), None);
+    let now = OffsetDateTime::now_utc();
+    let zoo = protocol_zoo(&seeder, now).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DirCache::new(dir.path().join("cache"), 64 << 20);
+    let counting = Counting::new();
+    // A new client each time, as a new `cleanreg` process would be.
+    let client = || {
+        Client::new(
+            &counting,
+            RegistryUrl::parse(&registry.url()).unwrap(),
+            None,
+        )
+    };
+    let cached = |cache: &DirCache| {
+        block_on(client().scan_cached(&ScanScope::Catalog, cache, &mut |_| {})).unwrap()
+    };
+    let uncached = || block_on(client().scan(&ScanScope::Catalog, &mut |_| {})).unwrap();
+
+    let (cold, reuse) = cached(&cache);
+    let cold_counts = counting.take();
+    assert_eq!(reuse.manifests_cached, 0, "{reuse:?}");
+    assert_eq!(reuse.configs_cached, 0, "{reuse:?}");
+    // A cold cache costs no more than no cache: one GET per tag, no HEAD.
+    let tags = tag_count(&cold);
+    assert!(tags >= 20, "{tags}");
+    assert!(
+        count(&cold_counts, "GET manifest") >= tags,
+        "{cold_counts:?}"
+    );
+    let subject_heads = count(&cold_counts, "HEAD manifest");
+
+    let (warm, reuse) = cached(&cache);
+    let warm_counts = counting.take();
+    assert_eq!(warm, cold, "a warm scan must equal the cold one");
+    assert_eq!(count(&warm_counts, "GET manifest"), 0, "{warm_counts:?}");
+    assert_eq!(count(&warm_counts, "GET blob"), 0, "{warm_counts:?}");
+    assert_eq!(
+        count(&warm_counts, "HEAD manifest"),
+        tags + subject_heads,
+        "{warm_counts:?}"
+    );
+    assert_eq!(reuse.manifests_fetched, 0, "{reuse:?}");
+    assert_eq!(reuse.configs_fetched, 0, "{reuse:?}");
+    assert!(reuse.manifests_cached > tags / 2, "{reuse:?}");
+
+    // The registry changes: a tag moves, a new image arrives. The cached
+    // scan equals a scan without the cache and fetches only what is new.
+    seeder
+        .push_manifest(
+            "zoo/multiarch",
+            "latest",
+            &zoo.multiarch.v2.media_type,
+            &zoo.multiarch.v2.manifest,
+        )
+        .unwrap();
+    let fresh_image =
+        ImageSpec::new("cache-new", Some(now - time::Duration::hours(3))).with_layers([512]);
+    seeder
+        .push_image("zoo/dates", &fresh_image, &["cache-new"])
+        .unwrap();
+    let fresh = uncached();
+    counting.take();
+    let (changed, reuse) = cached(&cache);
+    assert_eq!(changed, fresh);
+    assert_eq!(reuse.manifests_fetched, 1, "{reuse:?}");
+    assert_eq!(reuse.configs_fetched, 1, "{reuse:?}");
+    counting.take();
+
+    // A damaged entry is a miss, never a wrong inventory.
+    let digest: cleanreg_core::Digest = zoo.dates.newest.digest.parse().unwrap();
+    let file = dir
+        .path()
+        .join("cache/manifest")
+        .join(format!("sha256-{}", digest.hex()));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x20;
+    std::fs::write(&file, bytes).unwrap();
+    let (repaired, reuse) = cached(&cache);
+    assert_eq!(repaired, fresh);
+    assert_eq!(reuse.manifests_fetched, 1, "{reuse:?}");
+    // ...and the good copy is stored again.
+    let (again, reuse) = cached(&cache);
+    assert_eq!(again, fresh);
+    assert_eq!(reuse.manifests_fetched, 0, "{reuse:?}");
+
+    // So is a damaged config: its build date could decide a delete.
+    let config = std::fs::read_dir(dir.path().join("cache/config"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&config, br#"{"created":"1999-01-01T00:00:00Z"}"#).unwrap();
+    let (repaired, reuse) = cached(&cache);
+    assert_eq!(repaired, fresh);
+    assert_eq!(reuse.configs_fetched, 1, "{reuse:?}");
+
+    // Deleting the whole cache is safe: the next scan reads everything.
+    std::fs::remove_dir_all(dir.path().join("cache")).unwrap();
+    let (emptied, reuse) = cached(&cache);
+    assert_eq!(emptied, fresh);
+    assert_eq!(reuse.manifests_cached, 0, "{reuse:?}");
+}
+
+#[test]
+fn the_command_keeps_its_cache_where_told_and_none_with_no_cache() {
+    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let seeder = Seeder::new(&registry.url(), None);
+    protocol_zoo(&seeder, OffsetDateTime::now_utc()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cleanreg"))
+            .args([
+                "-r",
+                &registry.url(),
+                "--clean-full-catalog",
+                "-k",
+                "1",
+                "--dry-run",
+            ])
+            .args(extra)
+            .env("HOME", home.path())
+            .env("XDG_CACHE_HOME", home.path().join("xdg"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let files = |dir: &std::path::Path| -> usize {
+        std::fs::read_dir(dir.join("manifest"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let plain = run(&["--no-cache"]);
+    assert!(!home.path().join("xdg").exists());
+    let first = run(&[]);
+    assert!(files(&home.path().join("xdg/cleanreg")) > 10);
+    let second = run(&[]);
+    assert_eq!(first, plain, "the cache changes no plan");
+    assert_eq!(second, plain, "a warm cache changes no plan");
+    let elsewhere = home.path().join("elsewhere");
+    run(&["--cache-dir", elsewhere.to_str().unwrap()]);
+    assert!(files(&elsewhere) > 10);
 }

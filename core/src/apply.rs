@@ -1,5 +1,6 @@
 //! Carrying out a [`Plan`]'s deletes, each ending with an outcome.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -106,6 +107,23 @@ struct RepositoryNow {
 
 const REFUSED: &str = "the registry refuses deletes (HTTP 405 UNSUPPORTED); set `storage: {delete: {enabled: true}}` in its config.yml";
 
+/// What the repositories applied side by side share: the counts, the
+/// outcomes in plan order, a registry-wide refusal, the caller's progress.
+struct Shared<'p> {
+    counts: ApplyCounts,
+    outcomes: Vec<Option<EntryOutcome>>,
+    refused: Option<String>,
+    progress: &'p mut dyn FnMut(&ApplyCounts, &EntryOutcome),
+}
+
+/// What every repository's run reads.
+struct Limits<'a> {
+    /// Requests in flight for one repository's re-read of its tags.
+    rereads: usize,
+    planned: &'a BTreeSet<(&'a RepositoryName, &'a Digest)>,
+    stop: &'a dyn Fn() -> bool,
+}
+
 /// What happened so far in this run, for the entries that depend on others.
 #[derive(Default)]
 struct Progress {
@@ -114,9 +132,13 @@ struct Progress {
 }
 
 impl<T: Transport> Client<T> {
-    /// Deletes the plan's deletes in plan order: an index before its
-    /// children, a subject before its attachments, and a child or attachment
-    /// only once what it belongs to is gone. Before a repository's deletes it
+    /// Deletes the plan's deletes, each repository's in plan order: an
+    /// index before its children, a subject before its attachments, and a
+    /// child or attachment only once what it belongs to is gone. Up to
+    /// [`Client::concurrency`] repositories are worked on side by side (a
+    /// manifest belongs to one repository, so their deletes are
+    /// independent); `progress` sees outcomes as they end, the report holds
+    /// them in plan order. Before a repository's deletes it
     /// re-reads where every tag points (and what the tagged indexes list) and
     /// skips any entry whose tags changed or that a tagged index now lists;
     /// right before each DELETE it re-reads that entry's tags again; after
@@ -144,55 +166,106 @@ impl<T: Transport> Client<T> {
         let deletes: Vec<&PlanEntry> = plan.deletes().collect();
         let planned: BTreeSet<(&RepositoryName, &Digest)> =
             deletes.iter().map(|e| (&e.repository, &e.digest)).collect();
-        let mut counts = ApplyCounts {
-            total: deletes.len(),
-            ..ApplyCounts::default()
+        // Each repository's deletes in plan order; repositories are
+        // independent, so several run side by side.
+        let mut runs: BTreeMap<&RepositoryName, Vec<(usize, &PlanEntry)>> = BTreeMap::new();
+        for (index, entry) in deletes.iter().enumerate() {
+            runs.entry(&entry.repository)
+                .or_default()
+                .push((index, *entry));
+        }
+        let side_by_side = self.concurrency().min(runs.len()).max(1);
+        let shared = RefCell::new(Shared {
+            counts: ApplyCounts {
+                total: deletes.len(),
+                ..ApplyCounts::default()
+            },
+            outcomes: vec![None; deletes.len()],
+            refused: None,
+            progress,
+        });
+        let limits = Limits {
+            // The tag re-reads of the repositories in flight share the
+            // concurrency.
+            rereads: (self.concurrency() / side_by_side).max(1),
+            planned: &planned,
+            stop,
         };
-        let mut report = ApplyReport::default();
-        let mut refused: Option<String> = None;
-        let mut run = Progress::default();
-        let mut current: Option<(RepositoryName, Result<RepositoryNow, String>)> = None;
-        for entry in deletes {
-            let outcome = if let Some(why) = &refused {
+        stream::iter(
+            runs.values()
+                .map(|run| self.apply_repository(run, &limits, &shared)),
+        )
+        .buffer_unordered(side_by_side)
+        .for_each(|()| async {})
+        .await;
+        ApplyReport {
+            outcomes: shared.into_inner().outcomes.into_iter().flatten().collect(),
+        }
+    }
+
+    /// One repository's deletes, in plan order.
+    async fn apply_repository(
+        &self,
+        run: &[(usize, &PlanEntry)],
+        limits: &Limits<'_>,
+        shared: &RefCell<Shared<'_>>,
+    ) {
+        let mut done_here = Progress::default();
+        let mut current: Option<Result<RepositoryNow, String>> = None;
+        for &(index, entry) in run {
+            let refused = shared.borrow().refused.clone();
+            let outcome = if let Some(why) = refused {
                 Outcome::Skipped {
                     reason: format!("not attempted: {why}"),
                 }
-            } else if stop() {
+            } else if (limits.stop)() {
                 Outcome::Skipped {
                     reason: CANCELLED.into(),
                 }
             } else {
-                if current.as_ref().map(|(name, _)| name) != Some(&entry.repository) {
-                    let now = self.repository_now(&entry.repository).await;
-                    current = Some((entry.repository.clone(), now));
+                if current.is_none() {
+                    current = Some(self.repository_now(&entry.repository, limits.rereads).await);
                 }
-                let now = &current.as_ref().expect("set just above").1;
-                let (outcome, refuses) = self.apply_entry(entry, now, &planned, &run, stop).await;
+                let now = current.as_ref().expect("set just above");
+                let (outcome, refuses) = self
+                    .apply_entry(entry, now, limits.planned, &done_here, limits.stop)
+                    .await;
                 if refuses {
-                    refused = Some(REFUSED.into());
+                    shared.borrow_mut().refused = Some(REFUSED.into());
                 }
                 outcome
             };
             let gone = matches!(outcome, Outcome::Deleted)
                 || matches!(&outcome, Outcome::Skipped { reason } if reason == ALREADY_GONE);
             if gone {
-                run.gone
+                done_here
+                    .gone
                     .insert((entry.repository.clone(), entry.digest.clone()));
             }
-            counts.add(&outcome);
             let done = EntryOutcome {
                 repository: entry.repository.clone(),
                 digest: entry.digest.clone(),
                 tags: entry.tags.clone(),
                 outcome,
             };
-            progress(&counts, &done);
-            report.outcomes.push(done);
+            let mut shared = shared.borrow_mut();
+            let Shared {
+                counts,
+                outcomes,
+                progress,
+                ..
+            } = &mut *shared;
+            counts.add(&done.outcome);
+            progress(counts, &done);
+            outcomes[index] = Some(done);
         }
-        report
     }
 
-    async fn repository_now(&self, repository: &RepositoryName) -> Result<RepositoryNow, String> {
+    async fn repository_now(
+        &self,
+        repository: &RepositoryName,
+        limit: usize,
+    ) -> Result<RepositoryNow, String> {
         let tags = self
             .tags(repository)
             .await
@@ -205,7 +278,7 @@ impl<T: Transport> Client<T> {
             let reference = Reference::Tag(tag.clone());
             (tag, self.manifest(repository, &reference).await)
         }))
-        .buffer_unordered(self.concurrency());
+        .buffer_unordered(limit);
         while let Some((tag, fetched)) = answers.next().await {
             let fetched = match fetched {
                 Ok(fetched) => fetched,

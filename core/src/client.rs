@@ -67,6 +67,10 @@ pub struct Client<T> {
     auth: Mutex<AuthState>,
     concurrency: usize,
     retry: RetryPolicy,
+    /// Until when the registry asked to be left alone (a 429 or 503): a
+    /// request about to be sent waits for it, so requests in flight side by
+    /// side back off together instead of each finding out on its own.
+    paused_until: Mutex<Option<OffsetDateTime>>,
 }
 
 impl<T: Transport> Client<T> {
@@ -78,6 +82,7 @@ impl<T: Transport> Client<T> {
             auth: Mutex::new(AuthState::default()),
             concurrency: DEFAULT_CONCURRENCY,
             retry: RetryPolicy::default(),
+            paused_until: Mutex::new(None),
         }
     }
 
@@ -127,9 +132,13 @@ impl<T: Transport> Client<T> {
         let retries_allowed = request.method() != Method::DELETE;
         let mut token_retried = false;
         let mut attempt: u32 = 0;
+        let mut waited = false;
         loop {
             attempt += 1;
             let last_attempt = attempt >= self.retry.attempts;
+            if !std::mem::take(&mut waited) {
+                self.wait_out_pause().await;
+            }
             let sent = self
                 .send_following_redirects(copy_request(&request), &described, scope.as_deref())
                 .await;
@@ -161,7 +170,11 @@ impl<T: Transport> Client<T> {
                 let wait = protocol::retry_after(&response, self.transport.now())
                     .map(|wait| wait.min(self.retry.max_delay))
                     .unwrap_or_else(|| self.backoff(attempt));
+                if matches!(status.as_u16(), 429 | 503) {
+                    self.pause(wait);
+                }
                 self.transport.sleep(wait).await;
+                waited = true;
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
@@ -174,6 +187,28 @@ impl<T: Transport> Client<T> {
                 ));
             }
             return Ok((described, response));
+        }
+    }
+
+    /// Everyone waits `wait` from now before sending (see `paused_until`).
+    fn pause(&self, wait: Duration) {
+        let until = self.transport.now() + wait;
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(until);
+    }
+
+    async fn wait_out_pause(&self) {
+        let until = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(until) = until {
+            let left = until - self.transport.now();
+            if left.is_positive() {
+                self.transport.sleep(left.unsigned_abs()).await;
+            }
         }
     }
 
@@ -435,6 +470,23 @@ impl<T: Transport> Client<T> {
         .await
     }
 
+    /// [`Client::manifest`] with the exact bytes the registry sent, for a
+    /// cache.
+    pub(crate) async fn manifest_and_bytes(
+        &self,
+        repository: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<(FetchedManifest, Vec<u8>), Error> {
+        self.read_parsed(
+            || protocol::manifest(&self.registry, repository, reference),
+            |described, response| {
+                protocol::parse_manifest_response(described, reference, response)
+                    .map(|fetched| (fetched, response.body().clone()))
+            },
+        )
+        .await
+    }
+
     /// Sends a read and parses the answer. A successful answer that does not
     /// parse or does not match its digest may have been damaged on the way
     /// (a proxy cutting or rewriting it), so it is read again, up to the
@@ -486,6 +538,21 @@ impl<T: Transport> Client<T> {
             || protocol::blob(&self.registry, repository, config),
             |described, response| {
                 protocol::parse_blob(described, config, response).map(parse_config_created)
+            },
+        )
+        .await
+    }
+
+    /// The exact bytes of a blob, checked against its digest.
+    pub(crate) async fn blob_bytes(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, Error> {
+        self.read_parsed(
+            || protocol::blob(&self.registry, repository, digest),
+            |described, response| {
+                protocol::parse_blob(described, digest, response).map(<[u8]>::to_vec)
             },
         )
         .await
@@ -791,6 +858,25 @@ mod tests {
                 Duration::from_secs(5)
             ]
         );
+    }
+
+    #[test]
+    fn a_rate_limit_makes_every_later_request_wait_too() {
+        let client = client(
+            Scripted::default()
+                .answer(429, &[("retry-after", "4")], "")
+                .answer(200, &[], r#"{"repositories":[]}"#)
+                .answer(200, &[], r#"{"name":"a","tags":[]}"#),
+        );
+        run(client.catalog()).unwrap();
+        // The clock here stands still, so the pause is still on: a request
+        // that starts now waits out what is left of it before it is sent.
+        run(client.tags(&"a".parse().unwrap())).unwrap();
+        assert_eq!(
+            *client.transport.slept.borrow(),
+            [Duration::from_secs(4), Duration::from_secs(4)]
+        );
+        assert_eq!(client.transport.seen.borrow().len(), 3);
     }
 
     #[test]

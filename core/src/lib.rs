@@ -7,6 +7,7 @@
 
 mod apply;
 mod auth;
+mod cache;
 mod client;
 mod credentials;
 mod digest;
@@ -33,6 +34,7 @@ pub use auth::{
     MAX_TOKEN_LIFETIME, TOKEN_MARGIN, Token, TokenCache, parse_token_response,
     parse_www_authenticate, scope_for, token_request,
 };
+pub use cache::{Cache, NoCache};
 pub use client::{Client, DEFAULT_CONCURRENCY, RetryPolicy};
 pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};

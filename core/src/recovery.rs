@@ -20,6 +20,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::cache::{self, Cache, NoCache};
 use crate::client::Client;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
@@ -509,15 +510,24 @@ impl<T: Transport> Client<T> {
     /// copied exactly fails the whole file (the error names its repository
     /// and digest): a delete without a complete copy could not be undone.
     pub async fn recovery_for(&self, plan: &Plan) -> Result<RecoveryFile, Error> {
+        self.recovery_for_cached(plan, &NoCache).await
+    }
+
+    /// [`Client::recovery_for`] taking the exact bytes of manifests a scan
+    /// cache holds (checked against their digests) instead of reading them
+    /// again.
+    pub async fn recovery_for_cached(
+        &self,
+        plan: &Plan,
+        cache: &impl Cache,
+    ) -> Result<RecoveryFile, Error> {
         let deletes: Vec<&PlanEntry> = plan.deletes().collect();
         let mut copies: Vec<Option<RecoveryEntry>> = vec![None; deletes.len()];
-        let mut answers = stream::iter(
-            deletes
-                .iter()
-                .enumerate()
-                .map(|(index, entry)| async move { (index, self.manifest_copy(entry).await) }),
-        )
-        .buffer_unordered(self.concurrency());
+        let mut answers =
+            stream::iter(deletes.iter().enumerate().map(|(index, entry)| async move {
+                (index, self.manifest_copy(entry, cache).await)
+            }))
+            .buffer_unordered(self.concurrency());
         while let Some((index, copy)) = answers.next().await {
             copies[index] = Some(copy?);
         }
@@ -530,7 +540,23 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    async fn manifest_copy(&self, entry: &PlanEntry) -> Result<RecoveryEntry, Error> {
+    async fn manifest_copy(
+        &self,
+        entry: &PlanEntry,
+        cache: &impl Cache,
+    ) -> Result<RecoveryEntry, Error> {
+        if let Some(value) = cache.get(&cache::manifest_key(&entry.digest)).await
+            && let Some((media_type, bytes)) = cache::decode_manifest_bytes(&entry.digest, &value)
+        {
+            let mut copy = RecoveryEntry::new(
+                entry.repository.clone(),
+                MediaType::parse(media_type),
+                entry.tags.clone(),
+                bytes,
+            );
+            copy.digest = entry.digest.clone();
+            return Ok(copy);
+        }
         let reference = Reference::Digest(entry.digest.clone());
         let request = protocol::manifest(self.registry(), &entry.repository, &reference);
         let (described, response) = self.send(request).await?;

@@ -14,17 +14,25 @@
 //! holds for that repository (with, for an index, every child) is taken
 //! from there; only new digests are fetched, and config blobs whose date is
 //! known are not read again. The result equals a fresh scan's.
+//!
+//! [`Client::scan_cached`] does the same across runs with a
+//! content-addressed [`Cache`]: once a scan of the registry has finished
+//! with the cache, the next one learns each tag's digest with a `HEAD` and
+//! takes the manifest from the cache when it has it (checked against the
+//! digest); children and config blobs come from it too. What it fetches it
+//! stores. A first scan costs one `GET` per tag, as without a cache.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
+use crate::cache::{self, Cache, NoCache};
 use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
 use crate::inventory::{Child, DateSource, Image, ImageKind, Inventory, Repository, attachment};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{FetchedManifest, Reference};
 use crate::transport::Transport;
@@ -85,24 +93,38 @@ pub struct Reuse {
     pub manifests_reused: usize,
     /// Manifests fetched with a `GET` (new digests, or no visible digest).
     pub manifests_fetched: usize,
+    /// Manifests taken from the cache (their digest from a `HEAD`, or a
+    /// child's from its index).
+    pub manifests_cached: usize,
     /// Config dates taken from the previous inventory.
     pub configs_reused: usize,
+    /// Config blobs taken from the cache.
+    pub configs_cached: usize,
     /// Config blobs fetched.
     pub configs_fetched: usize,
 }
 
 impl Reuse {
-    /// Every manifest the rescan holds: reused plus fetched.
+    /// Every manifest the rescan holds: reused, cached and fetched.
     pub fn manifests_total(&self) -> usize {
-        self.manifests_reused + self.manifests_fetched
+        self.manifests_reused + self.manifests_cached + self.manifests_fetched
     }
 }
 
-/// A manifest as a scan knows it: read now, or taken from the previous
-/// inventory because its digest (immutable content) was already known.
+/// A manifest as a scan knows it: read now (or taken from the cache), or
+/// taken from the previous inventory because its digest (immutable
+/// content) was already known.
 enum Read<'a> {
     Fetched(Box<FetchedManifest>),
     Known(&'a Image),
+}
+
+/// Where a scan's manifest came from, for [`Reuse`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Previous,
+    Cache,
+    Registry,
 }
 
 impl Read<'_> {
@@ -188,8 +210,20 @@ impl<T: Transport> Client<T> {
         scope: &ScanScope,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<Inventory, Error> {
-        let (inventory, _) = self.scan_reusing(scope, None, progress).await?;
+        let (inventory, _) = self.scan_reusing(scope, None, &NoCache, progress).await?;
         Ok(inventory)
+    }
+
+    /// [`Client::scan`] with a content-addressed cache (see the module
+    /// documentation): what the cache holds is not fetched again, what is
+    /// fetched is stored. The result equals a scan without it.
+    pub async fn scan_cached(
+        &self,
+        scope: &ScanScope,
+        cache: &impl Cache,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(Inventory, Reuse), Error> {
+        self.scan_reusing(scope, None, cache, progress).await
     }
 
     /// Scans again, reusing what did not change since `previous`: each tag's
@@ -208,8 +242,52 @@ impl<T: Transport> Client<T> {
         previous: &Inventory,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(Inventory, Reuse), Error> {
-        self.scan_reusing(scope, Some(&Previous::new(previous)), progress)
+        self.scan_reusing(scope, Some(&Previous::new(previous)), &NoCache, progress)
             .await
+    }
+
+    /// A manifest from the cache, or else from the registry (then stored).
+    async fn manifest_through(
+        &self,
+        cache: &impl Cache,
+        name: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<(FetchedManifest, Source), Error> {
+        if let Reference::Digest(digest) = reference
+            && let Some(value) = cache.get(&cache::manifest_key(digest)).await
+            && let Some(fetched) = cache::decode_manifest(digest, &value)
+        {
+            return Ok((fetched, Source::Cache));
+        }
+        let (fetched, bytes) = self.manifest_and_bytes(name, reference).await?;
+        if let Some(value) = cache::encode_manifest(&fetched, &bytes) {
+            cache
+                .put(&cache::manifest_key(&fetched.digest), value)
+                .await;
+        }
+        Ok((fetched, Source::Registry))
+    }
+
+    /// A config's build date from the cache, or else from the registry
+    /// (then stored).
+    async fn config_created_through(
+        &self,
+        cache: &impl Cache,
+        name: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<(Option<OffsetDateTime>, Source), Error> {
+        let key = cache::config_key(digest);
+        if let Some(value) = cache.get(&key).await
+            && digest.matches(&value)
+        {
+            return Ok((parse_config_created(&value), Source::Cache));
+        }
+        let bytes = self.blob_bytes(name, digest).await?;
+        let created = parse_config_created(&bytes);
+        if bytes.len() <= cache::MAX_CONFIG_BYTES {
+            cache.put(&key, bytes).await;
+        }
+        Ok((created, Source::Registry))
     }
 
     /// The digest a tag points at now, from a `HEAD`; `None` when the
@@ -235,8 +313,13 @@ impl<T: Transport> Client<T> {
         &self,
         scope: &ScanScope,
         previous: Option<&Previous<'_>>,
+        cache: &impl Cache,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(Inventory, Reuse), Error> {
+        let registry_key = cache::registry_key(self.registry());
+        // A HEAD per tag first when the digests probably are known: from
+        // the previous inventory, or a cache a scan of this registry filled.
+        let head_first = previous.is_some() || cache.get(&registry_key).await.is_some();
         let (names, whole_registry) = match scope {
             ScanScope::Catalog => (self.catalog().await?, true),
             ScanScope::Repositories(names) => (names.clone(), false),
@@ -275,26 +358,34 @@ impl<T: Transport> Client<T> {
         let mut tag_targets: BTreeMap<RepositoryName, BTreeMap<Tag, Digest>> = BTreeMap::new();
         let mut manifests: BTreeMap<Key, Read> = BTreeMap::new();
         let mut answers = stream::iter(tagged.into_iter().map(|(name, tag)| async move {
-            if let Some(previous) = previous
-                && let Some(digest) = self.head_tag_digest(name, tag).await
-                && let Some(image) = previous.reusable(name, &digest, 0)
-            {
-                return (name, tag, Ok((digest, Read::Known(image))));
+            let mut reference = Reference::Tag(tag.clone());
+            if head_first && let Some(digest) = self.head_tag_digest(name, tag).await {
+                if let Some(image) = previous.and_then(|p| p.reusable(name, &digest, 0)) {
+                    return (
+                        name,
+                        tag,
+                        Ok((digest, Read::Known(image), Source::Previous)),
+                    );
+                }
+                // By digest: what the HEAD said, even if the tag moves now.
+                reference = Reference::Digest(digest);
             }
-            let reference = Reference::Tag(tag.clone());
-            let fetched = self
-                .manifest(name, &reference)
-                .await
-                .map(|fetched| (fetched.digest.clone(), Read::Fetched(Box::new(fetched))));
+            let fetched =
+                self.manifest_through(cache, name, &reference)
+                    .await
+                    .map(|(fetched, source)| {
+                        (
+                            fetched.digest.clone(),
+                            Read::Fetched(Box::new(fetched)),
+                            source,
+                        )
+                    });
             (name, tag, fetched)
         }))
         .buffer_unordered(limit);
         while let Some((name, tag, read)) = answers.next().await {
-            let (digest, read) = read?;
-            match read {
-                Read::Known(_) => reuse.manifests_reused += 1,
-                Read::Fetched(_) => reuse.manifests_fetched += 1,
-            }
+            let (digest, read, source) = read?;
+            reuse.count_manifest(source);
             state.manifests_read += 1;
             state.current = Some(name.clone());
             tag_targets
@@ -335,13 +426,16 @@ impl<T: Transport> Client<T> {
             }
             let mut answers = stream::iter(fetch.into_iter().map(|(name, digest)| async move {
                 let reference = Reference::Digest(digest.clone());
-                let fetched = self.manifest(&name, &reference).await;
+                let fetched = self.manifest_through(cache, &name, &reference).await;
                 (name, digest, fetched)
             }))
             .buffer_unordered(limit);
             while let Some((name, digest, fetched)) = answers.next().await {
                 let fetched = match fetched {
-                    Ok(fetched) => fetched,
+                    Ok((fetched, source)) => {
+                        reuse.count_manifest(source);
+                        fetched
+                    }
                     // A child the registry lost (an older cleaner deleted
                     // it) is a fact about the index, not a failed read:
                     // the index stays in the inventory without it.
@@ -351,7 +445,6 @@ impl<T: Transport> Client<T> {
                     }
                     Err(error) => return Err(error),
                 };
-                reuse.manifests_fetched += 1;
                 state.manifests_read += 1;
                 state.current = Some(name.clone());
                 manifests.insert((name, digest), Read::Fetched(Box::new(fetched)));
@@ -386,17 +479,30 @@ impl<T: Transport> Client<T> {
             }
         }
         let mut answers = stream::iter(configs.into_iter().map(|(digest, name)| async move {
-            (digest, self.config_created(name, digest).await)
+            (
+                digest,
+                self.config_created_through(cache, name, digest).await,
+            )
         }))
         .buffer_unordered(limit);
         while let Some((digest, created)) = answers.next().await {
             // A config blob the registry lost leaves the date unknown.
             let created = match created {
-                Err(error) if blob_not_found(&error) => None,
-                other => other?,
+                Err(error) if blob_not_found(&error) => {
+                    reuse.configs_fetched += 1;
+                    None
+                }
+                Err(error) => return Err(error),
+                Ok((created, Source::Cache)) => {
+                    reuse.configs_cached += 1;
+                    created
+                }
+                Ok((created, _)) => {
+                    reuse.configs_fetched += 1;
+                    created
+                }
             };
             created_by_config.insert(digest.clone(), created);
-            reuse.configs_fetched += 1;
             state.blobs_read += 1;
             progress(&state);
         }
@@ -443,9 +549,20 @@ impl<T: Transport> Client<T> {
             present,
         );
         inventory.whole_registry = whole_registry;
+        cache.put(&registry_key, b"scanned".to_vec()).await;
         state.current = None;
         progress(&state);
         Ok((inventory, reuse))
+    }
+}
+
+impl Reuse {
+    fn count_manifest(&mut self, source: Source) {
+        match source {
+            Source::Previous => self.manifests_reused += 1,
+            Source::Cache => self.manifests_cached += 1,
+            Source::Registry => self.manifests_fetched += 1,
+        }
     }
 }
 

@@ -1,0 +1,226 @@
+//! The scan cache on disk: one file per key under the cache directory
+//! (`$XDG_CACHE_HOME/cleanreg`, else `~/.cache/cleanreg`), bounded in size.
+//!
+//! Core decides what is stored (manifests and config dates by digest) and
+//! checks every manifest against its digest on the way out, so a damaged
+//! file is a miss. Deleting the directory, or any file in it, is safe.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cleanreg_core::Cache;
+
+/// The default bound of the cache directory, in MiB.
+pub const DEFAULT_CACHE_MIB: u64 = 256;
+
+/// After a scan the directory is trimmed to this share of its bound, the
+/// least recently written files first.
+const TRIM_TO_PERCENT: u64 = 80;
+
+/// A directory of cache files.
+#[derive(Debug)]
+pub struct DirCache {
+    root: PathBuf,
+    max_bytes: u64,
+    /// Names temporary files apart.
+    next: AtomicU64,
+}
+
+impl DirCache {
+    pub fn new(root: PathBuf, max_bytes: u64) -> DirCache {
+        DirCache {
+            root,
+            max_bytes,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The default directory: `$XDG_CACHE_HOME/cleanreg`, else
+    /// `$HOME/.cache/cleanreg`; `None` when neither is set.
+    pub fn default_root(vars: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+        let non_empty = |name: &str| vars(name).filter(|value| !value.is_empty());
+        non_empty("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+            .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".cache")))
+            .map(|base| base.join("cleanreg"))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `manifest/sha256:<hex>` is stored as `manifest/sha256-<hex>`; a key
+    /// of any other shape is not stored at all.
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        let (kind, rest) = key.split_once('/')?;
+        let (algorithm, hex) = rest.split_once(':')?;
+        let plain = |part: &str, allowed: fn(char) -> bool| {
+            !part.is_empty() && part.len() <= 128 && part.chars().all(allowed)
+        };
+        if !plain(kind, |c| c.is_ascii_lowercase())
+            || !plain(algorithm, |c| c.is_ascii_alphanumeric())
+            || !plain(hex, |c| c.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        Some(self.root.join(kind).join(format!("{algorithm}-{hex}")))
+    }
+
+    fn write(&self, path: &Path, value: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().expect("cache paths have a parent");
+        fs::create_dir_all(dir)?;
+        let temporary = dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            self.next.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = fs::File::create(&temporary).and_then(|mut file| file.write_all(value));
+        match written.and_then(|()| fs::rename(&temporary, path)) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let _ = fs::remove_file(&temporary);
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes the least recently written files until the directory holds
+    /// at most 80 % of its bound; does nothing while it is within it.
+    /// Returns the bytes the directory holds afterwards.
+    pub fn trim(&self) -> u64 {
+        let mut files = Vec::new();
+        let Ok(kinds) = fs::read_dir(&self.root) else {
+            return 0;
+        };
+        for kind in kinds.flatten() {
+            let Ok(entries) = fs::read_dir(kind.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if let Ok(meta) = entry.metadata()
+                    && meta.is_file()
+                {
+                    let written = meta.modified().ok();
+                    files.push((written, meta.len(), entry.path()));
+                }
+            }
+        }
+        let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+        if total <= self.max_bytes {
+            return total;
+        }
+        let target = self.max_bytes / 100 * TRIM_TO_PERCENT;
+        files.sort();
+        for (_, len, path) in files {
+            if total <= target {
+                break;
+            }
+            if fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
+        }
+        total
+    }
+}
+
+impl Cache for DirCache {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        fs::read(self.path(key)?).ok()
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) {
+        if let Some(path) = self.path(key) {
+            // A cache that cannot be written is only slower next time.
+            let _ = self.write(&path, &value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        futures_executor::block_on(future)
+    }
+
+    #[test]
+    fn values_come_back_and_strange_keys_are_not_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DirCache::new(dir.path().join("c"), 1 << 20);
+        let key = format!("manifest/sha256:{}", "ab".repeat(32));
+        assert_eq!(block_on(cache.get(&key)), None);
+        block_on(cache.put(&key, b"bytes".to_vec()));
+        assert_eq!(block_on(cache.get(&key)).as_deref(), Some(&b"bytes"[..]));
+        assert!(
+            dir.path()
+                .join("c/manifest")
+                .join(format!("sha256-{}", "ab".repeat(32)))
+                .is_file()
+        );
+        for bad in [
+            "../x/sha256:00",
+            "manifest/sha256:../../etc",
+            "manifest",
+            "a/b:c/d",
+        ] {
+            block_on(cache.put(bad, b"x".to_vec()));
+            assert_eq!(block_on(cache.get(bad)), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn trim_removes_the_oldest_until_under_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DirCache::new(dir.path().to_path_buf(), 1000);
+        for n in 0..10u8 {
+            let key = format!("config/sha256:{:064x}", n);
+            block_on(cache.put(&key, vec![n; 200]));
+            // Distinct modification times, oldest first.
+            let path = cache.path(&key).unwrap();
+            let when = std::time::SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(1000 + u64::from(n));
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        assert_eq!(cache.trim(), 800);
+        let kept: Vec<bool> = (0..10u8)
+            .map(|n| block_on(cache.get(&format!("config/sha256:{:064x}", n))).is_some())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                false, false, false, false, false, false, true, true, true, true
+            ]
+        );
+        // Within the bound nothing goes.
+        assert_eq!(cache.trim(), 800);
+    }
+
+    #[test]
+    fn the_default_root_follows_xdg_then_home() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                set.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            }
+        };
+        assert_eq!(
+            DirCache::default_root(vars(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])),
+            Some(PathBuf::from("/x/cleanreg"))
+        );
+        assert_eq!(
+            DirCache::default_root(vars(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/h")])),
+            Some(PathBuf::from("/h/.cache/cleanreg"))
+        );
+        assert_eq!(DirCache::default_root(vars(&[])), None);
+    }
+}
