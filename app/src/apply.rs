@@ -138,7 +138,7 @@ pub fn ApplyPanel() -> impl IntoView {
             ..ApplyCounts::default()
         }));
         spawn_local(async move {
-            client
+            let report = client
                 .apply_until(
                     &target,
                     &move || stop_requested.get_untracked(),
@@ -154,6 +154,11 @@ pub fn ApplyPanel() -> impl IntoView {
                     },
                 )
                 .await;
+            // Repositories run side by side, so outcomes arrived as they
+            // ended; the finished table follows the plan's order.
+            if !retry {
+                outcomes.set(report.outcomes);
+            }
             state.busy.set(false);
             phase.set(ApplyPhase::Done(outcomes.with_untracked(|o| counts_of(o))));
         });
@@ -542,7 +547,11 @@ fn OutcomeTable(outcomes: RwSignal<Vec<EntryOutcome>>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=rows key=|(index, o)| (*index, o.outcome.label()) let:item>
+                    <For
+                        each=rows
+                        key=|(index, o)| (*index, o.digest.clone(), o.outcome.label())
+                        let:item
+                    >
                         <OutcomeRow outcome=item.1 />
                     </For>
                 </tbody>

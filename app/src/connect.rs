@@ -13,6 +13,7 @@ use crate::diagnose::{Diagnosis, DiagnosisView, Observed, PingFailure, SimpleGet
 use crate::fetch::{FetchTransport, page_origin, probe_opaque, probe_simple};
 use crate::state::AppState;
 use crate::text;
+use crate::throttle::{PROGRESS_INTERVAL_MS, Throttle};
 
 /// `localStorage` key of the last registry URL.
 pub const REGISTRY_KEY: &str = "cleanreg.registry";
@@ -69,6 +70,8 @@ pub struct Connected {
     pub session: Session,
     /// E.g. "basic auth", "token auth via auth.example:5001", "open".
     pub auth: String,
+    /// How much of the scan came from the browser's cache (`cache::cache_note`).
+    pub cache_note: String,
 }
 
 /// A failed connection: the one-line message and, when the cause is known,
@@ -137,10 +140,14 @@ pub async fn connect_checked(
         });
     }
     let auth = auth_label(client.token_realm().as_deref(), credentials_given);
-    let inventory = client
-        .scan(&ScanScope::Catalog, progress)
+    // Manifests and configs by digest from the browser's cache: after
+    // a reload, an unchanged registry costs a HEAD per tag.
+    let cache = crate::cache::shared().await;
+    let (inventory, reuse) = client
+        .scan_cached(&ScanScope::Catalog, &*cache, progress)
         .await
         .map_err(|e| Failure::plain(format!("The scan stopped, so there is no plan. {e}")))?;
+    crate::cache::settle(&cache).await;
     Ok(Connected {
         session: Session {
             client: Arc::new(client),
@@ -148,6 +155,7 @@ pub async fn connect_checked(
             scanned_at: from_unix_millis(js_sys::Date::now()),
         },
         auth,
+        cache_note: crate::cache::cache_note(&reuse, cache.is_available()),
     })
 }
 
@@ -293,9 +301,15 @@ pub fn ConnectForm() -> impl IntoView {
     let scan = Action::new_local(move |run: &Run| {
         let run = run.clone();
         async move {
+            // A report comes after every answer; the page redraws at most
+            // every PROGRESS_INTERVAL_MS. The catalog's start and the
+            // scan's end (no current repository) always show.
+            let mut shown = Throttle::new(PROGRESS_INTERVAL_MS);
             let mut report = |p: &ScanProgress| {
-                status.set(text::scan_progress(p));
-                progress.set(Some(p.clone()));
+                if shown.due(js_sys::Date::now(), p.current.is_none()) {
+                    status.set(text::scan_progress(p));
+                    progress.set(Some(p.clone()));
+                }
             };
             match run {
                 Run::Again => {
@@ -327,7 +341,11 @@ pub fn ConnectForm() -> impl IntoView {
                     status.set(format!("Connecting to {} …", input.url.trim()));
                     match connect_checked(&input, &mut report).await {
                         Ok(connected) => {
-                            status.set(text::scan_done(&connected.session.inventory));
+                            status.set(format!(
+                                "{} ({})",
+                                text::scan_done(&connected.session.inventory),
+                                connected.cache_note
+                            ));
                             auth.set(Some(connected.auth));
                             connected_with.set(Some(input));
                             session.set(Some(connected.session));
@@ -427,6 +445,7 @@ pub fn ConnectForm() -> impl IntoView {
              detected from the registry's answer. The URL and username are remembered in this \
              browser; the password only in this tab, and only when ticked."
         </p>
+        <crate::cache::ForgetCache disabled=Signal::derive(move || scanning.get()) />
         <p class="status" data-testid="scan-status" aria-live="polite">
             {move || status.get()}
         </p>

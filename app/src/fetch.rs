@@ -3,10 +3,13 @@
 use std::time::Duration;
 
 use cleanreg_core::{MAX_BODY_BYTES, Transport, TransportError};
-use gloo_net::http::{Headers, RequestBuilder, Response as FetchResponse};
+use gloo_net::http::RequestBuilder;
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use time::OffsetDateTime;
-use web_sys::{RequestCache, RequestCredentials, RequestMode, RequestRedirect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::{JsValue, wasm_bindgen};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCache, RequestCredentials, RequestInit, RequestMode, RequestRedirect};
 
 use crate::diagnose::{Answer, SimpleGet};
 
@@ -15,43 +18,54 @@ use crate::diagnose::{Answer, SimpleGet};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FetchTransport;
 
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch(url, options)`. Handing it the URL and options
+    /// directly builds one request object per call; building a `Request`
+    /// first (as gloo-net's builder does, twice) makes the browser build and
+    /// copy it again, on every one of a scan's tens of thousands of requests.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_with_init(url: &str, init: &RequestInit) -> Result<js_sys::Promise, JsValue>;
+}
+
 impl Transport for FetchTransport {
     async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
-        let headers = Headers::new();
+        let refused = |e: JsValue| {
+            TransportError(format!(
+                "the browser refused to build a request to {url}: {}",
+                js_text(&e)
+            ))
+        };
+        let headers = web_sys::Headers::new().map_err(refused)?;
         for (name, value) in &parts.headers {
             let value = value.to_str().map_err(|_| {
                 TransportError(format!(
                     "the {name} header of a request to {url} is not text; a browser cannot send it"
                 ))
             })?;
-            headers.append(name.as_str(), value);
+            headers.append(name.as_str(), value).map_err(refused)?;
         }
-        let builder = RequestBuilder::new(&url)
-            .method(parts.method.clone())
-            // A re-check right before a DELETE must see the registry, not the HTTP cache.
-            .cache(RequestCache::NoStore)
-            .redirect(RequestRedirect::Follow)
-            // The client sends Authorization itself. Omitting browser credentials keeps the
-            // browser's own login dialog and its cached logins out (REGISTRY.md 20), and a
-            // cross-origin registry then needs no Access-Control-Allow-Credentials.
-            .credentials(RequestCredentials::Omit)
-            .headers(headers);
-        let built = if has_body(&parts.method, &body) {
-            builder.body(js_sys::Uint8Array::from(body.as_slice()))
-        } else {
-            builder.build()
-        };
-        let request = built.map_err(|e| {
-            TransportError(format!(
-                "the browser refused to build a request to {url}: {e}"
-            ))
-        })?;
-        let response = request
-            .send()
+        let init = RequestInit::new();
+        init.set_method(parts.method.as_str());
+        // A re-check right before a DELETE must see the registry, not the HTTP cache.
+        init.set_cache(RequestCache::NoStore);
+        init.set_redirect(RequestRedirect::Follow);
+        // The client sends Authorization itself. Omitting browser credentials keeps the
+        // browser's own login dialog and its cached logins out (REGISTRY.md 20), and a
+        // cross-origin registry then needs no Access-Control-Allow-Credentials.
+        init.set_credentials(RequestCredentials::Omit);
+        init.set_headers(&headers);
+        if has_body(&parts.method, &body) {
+            init.set_body(&js_sys::Uint8Array::from(body.as_slice()));
+        }
+        let answer = JsFuture::from(fetch_with_init(&url, &init).map_err(refused)?)
             .await
-            .map_err(|e| TransportError(failure_message(&url, &page_origin(), &describe(&e))))?;
+            .map_err(|e| TransportError(failure_message(&url, &page_origin(), &js_text(&e))))?;
+        let response = answer.dyn_into::<web_sys::Response>().map_err(|_| {
+            TransportError(format!("the browser's fetch of {url} gave no response"))
+        })?;
         into_http(response, &url).await
     }
 
@@ -89,34 +103,49 @@ fn has_body(method: &Method, body: &[u8]) -> bool {
 }
 
 async fn into_http(
-    response: FetchResponse,
+    response: web_sys::Response,
     url: &str,
 ) -> Result<Response<Vec<u8>>, TransportError> {
     let mut builder = Response::builder().status(response.status());
+    let headers = response.headers();
     // Cross-origin, only the headers the registry exposes are readable.
-    for (name, value) in response.headers().entries() {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            builder = builder.header(name, value);
+    if let Ok(Some(entries)) = js_sys::try_iter(&headers) {
+        for entry in entries.flatten() {
+            let Some(pair) = entry.dyn_ref::<js_sys::Array>() else {
+                continue;
+            };
+            let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string())
+            else {
+                continue;
+            };
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                builder = builder.header(name, value);
+            }
         }
     }
     // A runaway answer is refused before it is read, where its length is
     // announced (a cross-origin registry must expose Content-Length for that).
-    let announced = response
-        .headers()
+    let announced = headers
         .get("content-length")
+        .ok()
+        .flatten()
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(length) = announced.filter(|&length| length > MAX_BODY_BYTES) {
         return Err(too_large(url, length));
     }
-    let body = response.binary().await.map_err(|e| {
+    let broke_off = |e: JsValue| {
         TransportError(format!(
             "the answer from {url} broke off while reading its body: {}",
-            describe(&e)
+            js_text(&e)
         ))
-    })?;
+    };
+    let buffer = JsFuture::from(response.array_buffer().map_err(broke_off)?)
+        .await
+        .map_err(broke_off)?;
+    let body = js_sys::Uint8Array::new(&buffer).to_vec();
     if body.len() as u64 > MAX_BODY_BYTES {
         return Err(too_large(url, body.len() as u64));
     }
@@ -125,10 +154,16 @@ async fn into_http(
         .map_err(|e| TransportError(format!("unusable answer from {url}: {e}")))
 }
 
-fn describe(error: &gloo_net::Error) -> String {
-    match error {
-        gloo_net::Error::JsError(js) => format!("{}: {}", js.name, js.message),
-        other => other.to_string(),
+/// A JavaScript error as "Name: message", as gloo-net words it; other
+/// thrown values as the browser prints them.
+fn js_text(value: &JsValue) -> String {
+    match value.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!(
+            "{}: {}",
+            String::from(error.name()),
+            String::from(error.message())
+        ),
+        None => value.as_string().unwrap_or_else(|| format!("{value:?}")),
     }
 }
 

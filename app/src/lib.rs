@@ -8,6 +8,7 @@
 
 mod apply;
 pub mod browser;
+pub mod cache;
 mod connect;
 pub mod diagnose;
 pub mod fetch;
@@ -19,6 +20,7 @@ mod restore_view;
 pub mod route;
 pub mod state;
 pub mod text;
+mod throttle;
 
 use leptos::prelude::*;
 

@@ -325,6 +325,10 @@ impl Transport for NativeTransport {
     }
 
     async fn sleep(&self, duration: Duration) {
+        // A zero wait is core yielding between steps: nothing to wait for.
+        if duration.is_zero() {
+            return;
+        }
         let (done, waited) = oneshot::channel::<()>();
         let started = std::thread::Builder::new()
             .name("cleanreg-wait".into())

@@ -190,6 +190,12 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// Lets the caller's event loop run: in the browser a zero wait goes
+    /// through the timer queue, so the page can paint between long steps.
+    pub(crate) async fn yield_now(&self) {
+        self.transport.sleep(Duration::ZERO).await;
+    }
+
     /// Everyone waits `wait` from now before sending (see `paused_until`).
     fn pause(&self, wait: Duration) {
         let until = self.transport.now() + wait;

@@ -22,7 +22,9 @@ pub trait Transport {
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>>;
 
-    /// Waits before a retry (`Retry-After`, backoff).
+    /// Waits before a retry (`Retry-After`, backoff). A zero duration is
+    /// core yielding between long steps (in the browser, a chance for the
+    /// page to paint); a native transport may return at once.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
 
     /// The current time, for token lifetimes and `Retry-After` dates.

@@ -36,6 +36,14 @@ pub struct RegistryOptions {
     /// [`Registry::seed_url`], for clients that trust only public roots (the
     /// [`crate::Seeder`]).
     pub tls: Option<TestTls>,
+    /// Write Distribution's access log (one combined-log line per request:
+    /// `"GET /v2/... HTTP/1.1" 200 ...`) to [`Registry::log_path`]; the
+    /// benchmark counts requests from it.
+    pub access_log: bool,
+    /// Serve this existing storage directory instead of a fresh empty one,
+    /// e.g. a copy of another registry's [`Registry::storage_root`]. It is
+    /// left in place when the registry stops.
+    pub storage_root: Option<PathBuf>,
 }
 
 impl Default for RegistryOptions {
@@ -47,6 +55,8 @@ impl Default for RegistryOptions {
             extra_headers: Vec::new(),
             delete_enabled: true,
             tls: None,
+            access_log: false,
+            storage_root: None,
         }
     }
 }
@@ -108,7 +118,10 @@ impl Registry {
         let dir = tempfile::Builder::new()
             .prefix("cleanreg-registry-")
             .tempdir()?;
-        let storage_root = dir.path().join("storage");
+        let storage_root = match &options.storage_root {
+            Some(root) => root.clone(),
+            None => dir.path().join("storage"),
+        };
         fs::create_dir_all(&storage_root)?;
         let htpasswd_path = dir.path().join("htpasswd");
         if let Some((user, password)) = &options.basic_auth {
@@ -216,7 +229,7 @@ impl Registry {
         &self.storage_root
     }
 
-    /// The registry's stdout and stderr.
+    /// The registry's stdout and stderr (with `access_log`, a line per request).
     pub fn log_path(&self) -> &Path {
         &self.main.log_path
     }
@@ -352,11 +365,12 @@ impl Config<'_> {
         let _ = write!(
             yaml,
             "version: 0.1\n\
-             log:\n  level: error\n  accesslog:\n    disabled: true\n\
+             log:\n  level: error\n  accesslog:\n    disabled: {no_access_log}\n\
              storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n\
              http:\n  addr: {addr}\n  secret: {secret}\n  headers:\n    \
              {INSTANCE_HEADER}: [{instance}]\n",
             root = quote(&self.storage_root.to_string_lossy()),
+            no_access_log = !options.access_log,
             delete = options.delete_enabled,
             addr = quote(&format!("127.0.0.1:{}", self.port)),
             secret = quote(&self.secret),

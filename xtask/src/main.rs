@@ -1,5 +1,6 @@
 //! Development tasks: `cargo xtask <setup|demo|test|bench|plugin|fuzz>`.
 
+mod bench;
 mod fuzz;
 mod plugin;
 mod run;
@@ -21,11 +22,14 @@ const USAGE: &str = "usage: cargo xtask <command>
           every build
   fuzz    run the cargo-fuzz targets of fuzz/ (nightly) over the parsers of untrusted
           input, 300 s each (--seconds N, --target NAME); prints executions per target
-  bench   set up, print the release wasm size (raw and gzipped); seed 50k tags over
-          500 repositories and time the dashboard in headless Chromium (load to
-          connect form, connect to finished plan); then time the planner on 10k,
-          100k and 1M synthetic tags with its peak memory
-          (--repositories N, --images N per repository, --no-planner: a quicker run)";
+  bench   seed a registry with htpasswd (50 repositories x 200 tags: Docker and OCI,
+          multi-platform indexes, shared tags), measure its own ceiling per request
+          kind, then time the CLI's scan+plan (cold, then warm cache), its keep-10
+          apply on a copy and the dashboard's scan+plan in headless Chromium, each
+          against its floor (requests / ceiling); the CLI's peak memory for 100k
+          tags; the release wasm size (--smoke: a tiny run; --repositories N,
+          --tags N, --concurrency N, --ceiling-seconds S, --memory-tags N (0 skips),
+          --no-dashboard, --planner: also time the planner on 10k to 1M tags)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,7 +37,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::install(),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(),
-        Some("bench") => tasks::bench(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("plugin") => plugin::build(&args[1..]),
         Some("fuzz") => fuzz::command(&args[1..]),
         _ => {

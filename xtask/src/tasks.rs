@@ -1,10 +1,10 @@
-//! The demo, the full test run and the benchmarks (wasm size, planning).
+//! The demo and the full test run (the benchmark is in `bench.rs`).
 
 use std::path::PathBuf;
 
 use cleanreg_testkit::{
     Nginx, NginxOptions, Registry, RegistryOptions, Seeder, demo as seed_demo, demo_multiarch,
-    deploy, large_registry,
+    deploy,
 };
 
 use crate::fuzz;
@@ -15,7 +15,7 @@ const DEMO_USER: &str = "demo";
 const DEMO_PASSWORD: &str = "demo-password";
 
 /// Builds the dashboard's release bundle into `dist/`.
-fn build_release() -> Result<PathBuf> {
+pub fn build_release() -> Result<PathBuf> {
     run(cmd("trunk", &["build", "--release", "--offline"]))?;
     Ok(root().join("dist"))
 }
@@ -123,10 +123,13 @@ pub fn test() -> Result {
     // The browser tests are ignored in a plain `cargo test`: they need dist/.
     // The e2e scenarios run one test binary at a time, each one scenario.
     let mut counts = TestCounts::default();
-    let native = run_counting_tests(
-        cmd("cargo", &["test", "--workspace", "--", "--include-ignored"]),
-        &mut counts,
-    );
+    // The commands the tests run keep their scan cache in a directory of
+    // this run, not in the user's.
+    let cache_home = root().join("target/test-cache-home");
+    let _ = std::fs::remove_dir_all(&cache_home);
+    let mut native = cmd("cargo", &["test", "--workspace", "--", "--include-ignored"]);
+    native.env("XDG_CACHE_HOME", &cache_home);
+    let native = run_counting_tests(native, &mut counts);
     // Component tests: the dashboard mounted in headless Chromium through
     // wasm-bindgen-test-runner (the runner set in .cargo/config.toml).
     let mut wasm = cmd(
@@ -215,151 +218,4 @@ fn run_counting_tests(mut command: std::process::Command, counts: &mut TestCount
     } else {
         Err(format!("cargo test failed with {status}"))
     }
-}
-
-/// What `cargo xtask bench` measures; flags shrink it for a quick try.
-struct BenchOptions {
-    repositories: usize,
-    images: usize,
-    planner: bool,
-}
-
-fn bench_options(args: &[String]) -> Result<BenchOptions> {
-    let mut options = BenchOptions {
-        repositories: BENCH_REPOSITORIES,
-        images: BENCH_IMAGES,
-        planner: true,
-    };
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut number = |name: &str| -> Result<usize> {
-            let value = args.next().ok_or(format!("{name} wants a number"))?;
-            value
-                .parse()
-                .map_err(|_| format!("{name} wants a number, got {value:?}"))
-        };
-        match flag.as_str() {
-            "--repositories" => options.repositories = number("--repositories")?,
-            "--images" => options.images = number("--images")?,
-            "--no-planner" => options.planner = false,
-            _ => {
-                return Err(
-                    "usage: cargo xtask bench [--repositories N] [--images N] [--no-planner]"
-                        .into(),
-                );
-            }
-        }
-    }
-    Ok(options)
-}
-
-pub fn bench(args: &[String]) -> Result {
-    let options = bench_options(args)?;
-    setup::install()?;
-    let dist = build_release()?;
-    let wasm = std::fs::read_dir(&dist)
-        .map_err(|e| format!("reading {}: {e}", dist.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
-        .ok_or("no .wasm file in dist/")?;
-    let raw = std::fs::metadata(&wasm)
-        .map_err(|e| format!("{}: {e}", wasm.display()))?
-        .len();
-    let gzipped = cmd("gzip", &["-9", "-c"])
-        .arg(&wasm)
-        .output()
-        .map_err(|e| format!("gzip: {e}"))?
-        .stdout
-        .len();
-    println!(
-        "release wasm {}: {raw} bytes raw, {gzipped} bytes gzipped (gzip -9)",
-        wasm.file_name().unwrap_or_default().to_string_lossy()
-    );
-    dashboard_bench(&dist, &options)?;
-    if !options.planner {
-        return Ok(());
-    }
-    // The planner's time and memory on synthetic inventories of 10k, 100k
-    // and 1M tags.
-    run(cmd(
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "-p",
-            "cleanreg-core",
-            "--example",
-            "plan_bench",
-        ],
-    ))
-}
-
-const BENCH_REPOSITORIES: usize = 500;
-/// Images per repository; each carries two tags, so 100 tags per repository.
-const BENCH_IMAGES: usize = 50;
-const BENCH_SEED_THREADS: usize = 12;
-
-/// Seeds 50k tags over 500 repositories (by default) on a local registry, serves the
-/// release build same-origin behind nginx and times the page in headless
-/// Chromium: load to connect form, connect to finished plan.
-fn dashboard_bench(dist: &std::path::Path, options: &BenchOptions) -> Result {
-    // Open (anonymous), so neither the seeding nor the scan pays a bcrypt
-    // check per request; the auth flows have their own end-to-end tests.
-    let registry = Registry::start(RegistryOptions::default())
-        .map_err(|e| format!("starting the bench registry: {e}"))?;
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    eprintln!(
-        "bench: seeding {} tags over {} repositories...",
-        options.repositories * options.images * 2,
-        options.repositories
-    );
-    let seeded = large_registry(
-        &seeder,
-        options.repositories,
-        options.images,
-        time::OffsetDateTime::now_utc(),
-        BENCH_SEED_THREADS,
-    )
-    .map_err(|e| format!("seeding the bench registry: {e}"))?;
-    println!(
-        "seeded {} repositories, {} images, {} tags in {:.1} s ({BENCH_SEED_THREADS} threads)",
-        seeded.repositories,
-        seeded.images,
-        seeded.tags,
-        seeded.took.as_secs_f64()
-    );
-    let nginx = Nginx::start(NginxOptions {
-        root: dist.to_path_buf(),
-        upstream: Some(registry.url()),
-        hide_www_authenticate: true,
-        ..NginxOptions::default()
-    })
-    .map_err(|e| format!("starting nginx: {e}"))?;
-    let output = cmd("node", &["e2e/bench.mjs"])
-        .env("CLEANREG_URL", format!("{}/", nginx.url()))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("node e2e/bench.mjs: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "the dashboard benchmark failed ({}):\n{stdout}",
-            output.status
-        ));
-    }
-    let line = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("BENCH "))
-        .ok_or_else(|| format!("e2e/bench.mjs printed no BENCH line:\n{stdout}"))?;
-    let numbers: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("BENCH line {line:?}: {e}"))?;
-    println!(
-        "dashboard, {} tags: load to connect form {} ms; connect to scan done {} ms, to plan ready {} ms ({})",
-        seeded.tags,
-        numbers["form_ms"],
-        numbers["scan_ms"],
-        numbers["plan_ms"],
-        numbers["status"].as_str().unwrap_or("")
-    );
-    Ok(())
 }

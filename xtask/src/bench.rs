@@ -1,0 +1,1175 @@
+//! `cargo xtask bench`: how close the CLI and the dashboard come to what the
+//! registry itself can answer.
+//!
+//! It seeds a registry with htpasswd auth, measures the registry's own
+//! ceiling per request kind with a raw concurrent request loop, then times
+//! the CLI's scan+plan (cold cache, then warm), its apply of keep-10 on a
+//! fresh copy, and the dashboard's scan+plan in headless Chromium. Requests
+//! are counted from the registry's access log, so every figure is what the
+//! registry saw. The floor of a run is the time the registry alone needs
+//! for the same requests: Σ over kinds of requests ÷ ceiling.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use cleanreg_testkit::{
+    BenchRegistry, MANIFEST_ACCEPT, Nginx, NginxOptions, Registry, RegistryOptions, Seeder,
+    bench_registry, clone_tags_on_disk,
+};
+
+use crate::run::{Result, cmd, root, run};
+use crate::setup;
+
+const USER: &str = "bench";
+const PASSWORD: &str = "bench-password";
+const SEED_THREADS: usize = 12;
+/// The policy every run plans: keep the newest 10 images per repository.
+const KEEP: usize = 10;
+/// Tags per repository in the memory run (its repositories are
+/// `memory_tags / MEMORY_TAGS_PER_REPOSITORY`).
+const MEMORY_TAGS_PER_REPOSITORY: usize = 1000;
+/// Tags per repository the memory run pushes through the API; the rest are
+/// copies of those tags made on disk.
+const MEMORY_API_TAGS: usize = 20;
+
+/// What `cargo xtask bench` measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub repositories: usize,
+    pub tags: usize,
+    pub concurrency: usize,
+    pub ceiling_seconds: f64,
+    pub memory_tags: usize,
+    pub dashboard: bool,
+    pub planner: bool,
+}
+
+impl Options {
+    fn full() -> Options {
+        Options {
+            repositories: 50,
+            tags: 200,
+            concurrency: 8,
+            ceiling_seconds: 3.0,
+            memory_tags: 100_000,
+            dashboard: true,
+            planner: false,
+        }
+    }
+
+    fn smoke() -> Options {
+        Options {
+            repositories: 4,
+            tags: 24,
+            ceiling_seconds: 1.0,
+            memory_tags: 2000,
+            ..Options::full()
+        }
+    }
+}
+
+pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--repositories N] [--tags N] \
+                         [--concurrency N] [--ceiling-seconds S] [--memory-tags N] \
+                         [--no-dashboard] [--planner]";
+
+pub fn options(args: &[String]) -> Result<Options> {
+    let mut options = if args.iter().any(|arg| arg == "--smoke") {
+        Options::smoke()
+    } else {
+        Options::full()
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = |name: &str| -> Result<String> {
+            args.next()
+                .cloned()
+                .ok_or(format!("{name} wants a value\n{USAGE}"))
+        };
+        let number = |name: &str, text: String| -> Result<usize> {
+            text.parse()
+                .map_err(|_| format!("{name} wants a whole number, got {text:?}"))
+        };
+        match flag.as_str() {
+            "--smoke" => {}
+            "--repositories" => {
+                options.repositories = number(flag, value(flag)?)?;
+            }
+            "--tags" => options.tags = number(flag, value(flag)?)?,
+            "--concurrency" => options.concurrency = number(flag, value(flag)?)?.max(1),
+            "--memory-tags" => options.memory_tags = number(flag, value(flag)?)?,
+            "--ceiling-seconds" => {
+                let text = value(flag)?;
+                options.ceiling_seconds = text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|seconds| *seconds > 0.0)
+                    .ok_or(format!("--ceiling-seconds wants seconds, got {text:?}"))?;
+            }
+            "--no-dashboard" => options.dashboard = false,
+            "--planner" => options.planner = true,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    if options.repositories == 0 || options.tags == 0 {
+        return Err("--repositories and --tags must be at least 1".into());
+    }
+    Ok(options)
+}
+
+/// A request kind as the access log shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Catalog,
+    TagList,
+    ManifestGet,
+    ManifestHead,
+    BlobGet,
+    BlobHead,
+    Delete,
+    /// Anything else: `/v2/` pings, uploads, unknown paths.
+    Other,
+    /// Any request answered 401, whatever its kind.
+    Unauthorized,
+}
+
+const KINDS: [Kind; 9] = [
+    Kind::Catalog,
+    Kind::TagList,
+    Kind::ManifestGet,
+    Kind::ManifestHead,
+    Kind::BlobGet,
+    Kind::BlobHead,
+    Kind::Delete,
+    Kind::Other,
+    Kind::Unauthorized,
+];
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Catalog => "catalog",
+            Kind::TagList => "tags",
+            Kind::ManifestGet => "man.GET",
+            Kind::ManifestHead => "man.HEAD",
+            Kind::BlobGet => "blob.GET",
+            Kind::BlobHead => "blob.HEAD",
+            Kind::Delete => "DELETE",
+            Kind::Other => "other",
+            Kind::Unauthorized => "401",
+        }
+    }
+
+    /// The measured ceiling that stands for this kind: a blob HEAD costs
+    /// what a manifest HEAD does, a 401 what a ping does.
+    fn ceiling_kind(self) -> Kind {
+        match self {
+            Kind::BlobHead => Kind::ManifestHead,
+            Kind::Unauthorized => Kind::Other,
+            kind => kind,
+        }
+    }
+}
+
+/// Requests per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requests(BTreeMap<Kind, u64>);
+
+impl Requests {
+    pub fn get(&self, kind: Kind) -> u64 {
+        self.0.get(&kind).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+}
+
+/// The kind of one line of Distribution's access log (the combined log
+/// format: `127.0.0.1 - - [date] "GET /v2/x/tags/list HTTP/1.1" 200 ...`);
+/// `None` for the other lines the registry writes (its error log).
+pub fn classify(line: &str) -> Option<Kind> {
+    let (_, request) = line.split_once("] \"")?;
+    let (request_line, after) = request.split_once('"')?;
+    let mut words = request_line.split(' ');
+    let (method, uri, protocol) = (words.next()?, words.next()?, words.next()?);
+    if !protocol.starts_with("HTTP/") || words.next().is_some() {
+        return None;
+    }
+    let status: u16 = after.split_whitespace().next()?.parse().ok()?;
+    if status == 401 {
+        return Some(Kind::Unauthorized);
+    }
+    let path = uri.split('?').next().unwrap_or(uri);
+    let is_v2 = path.starts_with("/v2/");
+    Some(match method {
+        "DELETE" if is_v2 => Kind::Delete,
+        "GET" if path == "/v2/_catalog" => Kind::Catalog,
+        "GET" if is_v2 && path.ends_with("/tags/list") => Kind::TagList,
+        "GET" if is_v2 && path.contains("/manifests/") => Kind::ManifestGet,
+        "HEAD" if is_v2 && path.contains("/manifests/") => Kind::ManifestHead,
+        "GET" if is_v2 && path.contains("/blobs/") && !path.contains("/blobs/uploads") => {
+            Kind::BlobGet
+        }
+        "HEAD" if is_v2 && path.contains("/blobs/") && !path.contains("/blobs/uploads") => {
+            Kind::BlobHead
+        }
+        _ => Kind::Other,
+    })
+}
+
+/// Counts the access-log lines of `log` by kind.
+pub fn count_requests(log: &str) -> Requests {
+    let mut requests = Requests::default();
+    for kind in log.lines().filter_map(classify) {
+        *requests.0.entry(kind).or_default() += 1;
+    }
+    requests
+}
+
+/// The registry's log, read between two offsets.
+struct AccessLog {
+    path: PathBuf,
+}
+
+impl AccessLog {
+    fn of(registry: &Registry) -> AccessLog {
+        AccessLog {
+            path: registry.log_path().to_path_buf(),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |meta| meta.len())
+    }
+
+    /// The log's length once it stopped growing (a line is written after
+    /// its answer went out).
+    fn settled_len(&self) -> u64 {
+        let mut last = self.len();
+        let mut still = 0;
+        while still < 3 {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = self.len();
+            if now == last {
+                still += 1;
+            } else {
+                still = 0;
+                last = now;
+            }
+        }
+        last
+    }
+
+    /// The requests logged since `from`.
+    fn since(&self, from: u64) -> Result<Requests> {
+        let to = self.settled_len();
+        let mut file =
+            File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let mut bytes = Vec::new();
+        file.take(to.saturating_sub(from))
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok(count_requests(&String::from_utf8_lossy(&bytes)))
+    }
+}
+
+/// Requests per second the registry answers alone, per kind.
+#[derive(Debug, Default)]
+struct Ceiling(BTreeMap<Kind, f64>);
+
+impl Ceiling {
+    fn rate(&self, kind: Kind) -> Option<f64> {
+        self.0.get(&kind.ceiling_kind()).copied()
+    }
+
+    /// Seconds the registry alone needs for these requests.
+    fn floor(&self, requests: &Requests) -> f64 {
+        KINDS
+            .iter()
+            .filter_map(|kind| {
+                let count = requests.get(*kind);
+                (count > 0).then(|| count as f64 / self.rate(*kind).unwrap_or(f64::INFINITY))
+            })
+            .sum()
+    }
+}
+
+fn basic_authorization() -> String {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    format!("Basic {token}")
+}
+
+/// One raw loop's result.
+struct Measured {
+    requests: usize,
+    seconds: f64,
+    /// Answers other than the expected status, and lost requests.
+    unexpected: usize,
+}
+
+/// `concurrency` threads, each with its own keep-alive agent, send
+/// `method` to the URLs in turn (each once when `once`, else round and
+/// round) for `duration`, with basic auth sent up front.
+fn hammer(
+    base: &str,
+    method: &'static str,
+    paths: &[String],
+    once: bool,
+    concurrency: usize,
+    duration: Duration,
+) -> Measured {
+    let authorization = basic_authorization();
+    let accept = MANIFEST_ACCEPT.join(", ");
+    let next = AtomicUsize::new(0);
+    let unexpected = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency {
+            scope.spawn(|| {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(30)))
+                    .build()
+                    .into();
+                while started.elapsed() < duration {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if once && n >= paths.len() {
+                        return;
+                    }
+                    let url = format!("{base}{}", paths[n % paths.len()]);
+                    let answer = match method {
+                        "HEAD" => agent
+                            .head(&url)
+                            .header("Authorization", &authorization)
+                            .header("Accept", &accept)
+                            .call(),
+                        "DELETE" => agent
+                            .delete(&url)
+                            .header("Authorization", &authorization)
+                            .call(),
+                        _ => agent
+                            .get(&url)
+                            .header("Authorization", &authorization)
+                            .header("Accept", &accept)
+                            .call(),
+                    };
+                    let expected = if method == "DELETE" { 202 } else { 200 };
+                    let ok = answer.is_ok_and(|mut response| {
+                        let read = method == "HEAD" || response.body_mut().read_to_vec().is_ok();
+                        read && response.status().as_u16() == expected
+                    });
+                    if !ok {
+                        unexpected.fetch_add(1, Ordering::Relaxed);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    Measured {
+        requests: done.into_inner(),
+        seconds: started.elapsed().as_secs_f64(),
+        unexpected: unexpected.into_inner(),
+    }
+}
+
+/// Measures every kind the scan and apply send, prints a table, returns
+/// the rates. DELETE runs on `delete_registry`, a throwaway copy, over the
+/// images keep-10 would delete.
+fn measure_ceiling(
+    registry: &Registry,
+    delete_registry: &Registry,
+    seeded: &BenchRegistry,
+    options: &Options,
+) -> Ceiling {
+    let duration = Duration::from_secs_f64(options.ceiling_seconds);
+    let manifest =
+        |repository: &str, reference: &str| format!("/v2/{repository}/manifests/{reference}");
+    let mut plans: Vec<(Kind, &'static str, Vec<String>, bool, &Registry)> = vec![
+        (
+            Kind::Catalog,
+            "GET",
+            vec!["/v2/_catalog?n=100".to_owned()],
+            false,
+            registry,
+        ),
+        (
+            Kind::TagList,
+            "GET",
+            seeded
+                .repositories
+                .iter()
+                .map(|name| format!("/v2/{name}/tags/list"))
+                .collect(),
+            false,
+            registry,
+        ),
+        (
+            Kind::ManifestGet,
+            "GET",
+            seeded
+                .images
+                .iter()
+                .flat_map(|image| {
+                    image
+                        .tags
+                        .iter()
+                        .map(|tag| manifest(&image.repository, tag))
+                })
+                .collect(),
+            false,
+            registry,
+        ),
+        (
+            Kind::ManifestHead,
+            "HEAD",
+            seeded
+                .images
+                .iter()
+                .flat_map(|image| {
+                    std::iter::once(&image.digest)
+                        .chain(&image.children)
+                        .map(|digest| manifest(&image.repository, digest))
+                })
+                .collect(),
+            false,
+            registry,
+        ),
+        (
+            Kind::BlobGet,
+            "GET",
+            seeded
+                .images
+                .iter()
+                .flat_map(|image| {
+                    image
+                        .config_digests
+                        .iter()
+                        .map(|digest| format!("/v2/{}/blobs/{digest}", image.repository))
+                })
+                .collect(),
+            false,
+            registry,
+        ),
+        (Kind::Other, "GET", vec!["/v2/".to_owned()], false, registry),
+    ];
+    // The images a keep-10 apply deletes, one repository after another per
+    // rank so concurrent DELETEs spread over repositories as apply's do.
+    let mut deletable: Vec<_> = seeded
+        .images
+        .iter()
+        .filter(|image| image.rank >= KEEP)
+        .collect();
+    deletable.sort_by(|a, b| (a.rank, &a.repository).cmp(&(b.rank, &b.repository)));
+    if !deletable.is_empty() {
+        plans.push((
+            Kind::Delete,
+            "DELETE",
+            deletable
+                .iter()
+                .map(|image| manifest(&image.repository, &image.digest))
+                .collect(),
+            true,
+            delete_registry,
+        ));
+    }
+    println!(
+        "\nceiling: the registry alone, {} threads with keep-alive and basic auth, {:.0} s per kind",
+        options.concurrency, options.ceiling_seconds
+    );
+    println!(
+        "  {:<10} {:>9} {:>8} {:>10}  what",
+        "kind", "requests", "seconds", "req/s"
+    );
+    let mut ceiling = Ceiling::default();
+    for (kind, method, paths, once, target) in plans {
+        let measured = hammer(
+            &target.url(),
+            method,
+            &paths,
+            once,
+            options.concurrency,
+            duration,
+        );
+        let rate = measured.requests as f64 / measured.seconds.max(1e-9);
+        let what = match kind {
+            Kind::Catalog => "GET /v2/_catalog?n=100".to_owned(),
+            Kind::TagList => format!("GET tags/list of {} repositories", paths.len()),
+            Kind::ManifestGet => format!("GET manifest by tag, {} tags", paths.len()),
+            Kind::ManifestHead => format!("HEAD manifest by digest, {} digests", paths.len()),
+            Kind::BlobGet => format!("GET config blob, {} blobs", paths.len()),
+            Kind::Delete => format!(
+                "DELETE manifest by digest on a copy of the storage, each once, of the {} \
+                 images keep-{KEEP} deletes",
+                paths.len()
+            ),
+            _ => "GET /v2/ (stands for pings, 401s and other requests)".to_owned(),
+        };
+        let unexpected = if measured.unexpected > 0 {
+            format!(" ({} unexpected answers)", measured.unexpected)
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<10} {:>9} {:>8.2} {:>10.0}  {what}{unexpected}",
+            kind.label(),
+            measured.requests,
+            measured.seconds,
+            rate
+        );
+        ceiling.0.insert(kind, rate);
+    }
+    ceiling
+}
+
+/// A finished run of the `cleanreg` binary.
+struct CliRun {
+    seconds: f64,
+    exit: i32,
+    stdout: Vec<u8>,
+    /// ru_maxrss of the process, KiB.
+    peak_rss_kib: u64,
+    stderr_path: PathBuf,
+}
+
+/// Runs `cleanreg` with `args`, the password on stdin when given, timed
+/// from spawn to exit; reaps it with `wait4` for its own peak memory.
+fn run_cli(binary: &Path, args: &[String], password: bool, work: &Path) -> Result<CliRun> {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let stderr_path = work.join(format!(
+        "cleanreg-{}.stderr",
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let stderr = File::create(&stderr_path).map_err(|e| format!("{e}"))?;
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    if password {
+        // The CLI reads the first line; a closed pipe only means it is gone.
+        let _ = writeln!(stdin, "{PASSWORD}");
+    }
+    drop(stdin);
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: pid is our own unreaped child; both pointers are valid for
+        // the call. std's Child is not waited on afterwards.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if waited == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("waiting for cleanreg: {error}"));
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let stdout = reader.join().unwrap_or_default();
+    let exit = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok(CliRun {
+        seconds,
+        exit,
+        stdout,
+        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        stderr_path,
+    })
+}
+
+impl CliRun {
+    /// The `--json` document, or an error with the end of stderr.
+    fn json(&self, what: &str) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.stdout).map_err(|e| {
+            let stderr = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+            let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+            format!(
+                "{what}: cleanreg exited {} without a JSON document ({e}); stderr ends:\n{}",
+                self.exit,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
+        })
+    }
+}
+
+/// One row of the results table.
+struct Row {
+    name: String,
+    requests: Requests,
+    seconds: f64,
+    goal: &'static str,
+}
+
+fn print_header() {
+    let mut line = format!("  {:<28}", "run");
+    for kind in KINDS {
+        line.push_str(&format!(" {:>9}", kind.label()));
+    }
+    line.push_str(&format!(
+        " {:>8} {:>8} {:>8} {:>8} {:>10}  goal",
+        "total", "wall s", "req/s", "floor s", "wall/floor"
+    ));
+    println!("{line}");
+}
+
+fn print_row(row: &Row, ceiling: &Ceiling) {
+    let mut line = format!("  {:<28}", row.name);
+    for kind in KINDS {
+        line.push_str(&format!(" {:>9}", row.requests.get(kind)));
+    }
+    let total = row.requests.total();
+    let floor = ceiling.floor(&row.requests);
+    line.push_str(&format!(
+        " {:>8} {:>8.2} {:>8.0} {:>8.2} {:>10.2}  {}",
+        total,
+        row.seconds,
+        total as f64 / row.seconds.max(1e-9),
+        floor,
+        row.seconds / floor.max(1e-9),
+        row.goal
+    ));
+    println!("{line}");
+}
+
+fn temp_dir(prefix: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("cleanreg-bench-{prefix}-"))
+        .tempdir()
+        .map_err(|e| format!("a temporary directory: {e}"))
+}
+
+/// Copies a registry's storage directory (`cp -a`), for a registry of its own.
+fn copy_storage(from: &Path, to: &Path) -> Result {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from.join("."))
+        .arg(to)
+        .status()
+        .map_err(|e| format!("cp: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("copying {} failed ({status})", from.display()))
+    }
+}
+
+fn htpasswd_registry(storage: &Path, access_log: bool) -> Result<Registry> {
+    Registry::start(RegistryOptions {
+        basic_auth: Some((USER.into(), PASSWORD.into())),
+        access_log,
+        storage_root: Some(storage.to_path_buf()),
+        ..RegistryOptions::default()
+    })
+    .map_err(|e| format!("starting a bench registry: {e}"))
+}
+
+/// Seeds `storage` through an open registry on it (no bcrypt per push),
+/// which is stopped afterwards.
+fn seed(storage: &Path, repositories: usize, tags: usize) -> Result<BenchRegistry> {
+    let open = Registry::start(RegistryOptions {
+        storage_root: Some(storage.to_path_buf()),
+        ..RegistryOptions::default()
+    })
+    .map_err(|e| format!("starting the seeding registry: {e}"))?;
+    let seeder = Seeder::new(&open.url(), None);
+    bench_registry(
+        &seeder,
+        repositories,
+        tags,
+        time::OffsetDateTime::now_utc(),
+        SEED_THREADS,
+    )
+    .map_err(|e| format!("seeding the bench registry: {e}"))
+}
+
+fn cli_binary() -> Result<PathBuf> {
+    run(cmd("cargo", &["build", "--release", "-p", "cleanreg"]))?;
+    Ok(root().join("target/release/cleanreg"))
+}
+
+/// Whether this cleanreg build has `--cache-dir`.
+fn has_cache_dir(binary: &Path) -> bool {
+    Command::new(binary)
+        .arg("--help")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("--cache-dir"))
+}
+
+/// The scan+plan command line of every CLI run.
+fn cli_args(url: &str, options: &Options, auth: bool, cache: Option<&Path>) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "-r".into(),
+        url.into(),
+        "--clean-full-catalog".into(),
+        "-k".into(),
+        KEEP.to_string(),
+        "-w".into(),
+        options.concurrency.to_string(),
+        "--json".into(),
+    ];
+    if auth {
+        args.extend(["-u".into(), USER.into(), "--password-stdin".into()]);
+    }
+    if let Some(dir) = cache {
+        args.extend(["--cache-dir".into(), dir.display().to_string()]);
+    }
+    args
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+pub fn bench(args: &[String]) -> Result {
+    let options = options(args)?;
+    if cfg!(debug_assertions) {
+        // The ceiling loop is the registry's yardstick: a debug-built client
+        // would understate it, and so flatter every ratio. Run optimised.
+        eprintln!("bench: building and running the benchmark optimised...");
+        let status = cmd(
+            "cargo",
+            &["run", "--quiet", "--release", "-p", "xtask", "--", "bench"],
+        )
+        .args(args)
+        .status()
+        .map_err(|e| format!("cargo run --release -p xtask: {e}"))?;
+        return if status.success() {
+            Ok(())
+        } else {
+            Err(format!("the optimised benchmark failed with {status}"))
+        };
+    }
+    let cli = cli_binary()?;
+    let cache_flag = has_cache_dir(&cli);
+    let dist = if options.dashboard {
+        setup::install()?;
+        let dist = crate::tasks::build_release()?;
+        print_wasm_size(&dist)?;
+        Some(dist)
+    } else {
+        None
+    };
+    let work = temp_dir("work")?;
+    let storage = temp_dir("storage")?;
+    eprintln!(
+        "bench: seeding {} repositories x {} tags...",
+        options.repositories, options.tags
+    );
+    let seeded = seed(storage.path(), options.repositories, options.tags)?;
+    println!(
+        "\nseeded {} repositories x {} tags = {} tags on {} images ({} multi-platform indexes, \
+         {} manifests; Docker and OCI alternating) in {:.1} s, pushed through an open \
+         registry on the storage the htpasswd one then serves",
+        seeded.repositories.len(),
+        options.tags,
+        seeded.tags(),
+        seeded.images.len(),
+        seeded.indexes(),
+        seeded.manifests(),
+        seeded.took.as_secs_f64()
+    );
+    // Fresh copies before anything deletes: one for the DELETE ceiling, one
+    // for the apply run.
+    let delete_storage = temp_dir("delete-ceiling")?;
+    copy_storage(storage.path(), delete_storage.path())?;
+    let apply_storage = temp_dir("apply")?;
+    copy_storage(storage.path(), apply_storage.path())?;
+
+    let registry = htpasswd_registry(storage.path(), true)?;
+    let log = AccessLog::of(&registry);
+    let ceiling = {
+        let delete_registry = htpasswd_registry(delete_storage.path(), false)?;
+        measure_ceiling(&registry, &delete_registry, &seeded, &options)
+    };
+    drop(delete_storage);
+
+    println!(
+        "\nruns: keep the newest {KEEP} images of every repository, concurrency {}; requests \
+         by kind from the registry's access log; floor = Σ requests ÷ ceiling of their kind",
+        options.concurrency
+    );
+    if !cache_flag {
+        println!(
+            "  (this cleanreg has no --cache-dir: every scan is cold, the rescan row is a \
+             second cold scan)"
+        );
+    }
+    print_header();
+    let mut notes = Vec::new();
+    let tags = seeded.tags() as f64;
+
+    // 1. Scan+plan, dry run, cold cache.
+    let cache = temp_dir("cache")?;
+    let cache_arg = cache_flag.then(|| cache.path());
+    let mut args = cli_args(&registry.url(), &options, true, cache_arg);
+    args.push("--dry-run".into());
+    let from = log.len();
+    let cold = run_cli(&cli, &args, true, work.path())?;
+    let plan = cold.json("CLI scan+plan")?;
+    let row = Row {
+        name: "CLI scan+plan (cold)".into(),
+        requests: log.since(from)?,
+        seconds: cold.seconds,
+        goal: "≤ 1.2",
+    };
+    print_row(&row, &ceiling);
+    notes.push(format!(
+        "CLI scan+plan: exit {}, {} images kept, {} deleted ({} manifests), peak RSS {:.1} MiB",
+        cold.exit,
+        plan["totals"]["kept_images"],
+        plan["totals"]["deleted_images"],
+        plan["totals"]["deleted_manifests"],
+        mib(cold.peak_rss_kib)
+    ));
+
+    // 2. The same again, with the cache the first run left.
+    let from = log.len();
+    let warm = run_cli(&cli, &args, true, work.path())?;
+    warm.json("CLI rescan")?;
+    let requests = log.since(from)?;
+    let per_tag = requests.total() as f64 / tags;
+    print_row(
+        &Row {
+            name: "CLI rescan (warm cache)".into(),
+            requests,
+            seconds: warm.seconds,
+            goal: "≤ 1.05 req/tag",
+        },
+        &ceiling,
+    );
+    notes.push(format!(
+        "CLI rescan: exit {}, {per_tag:.3} requests per tag ({} tags), peak RSS {:.1} MiB",
+        warm.exit,
+        seeded.tags(),
+        mib(warm.peak_rss_kib)
+    ));
+    drop(cache);
+
+    // 3. Apply keep-10 on a fresh copy of the storage, cold cache.
+    {
+        let copy = htpasswd_registry(apply_storage.path(), true)?;
+        let copy_log = AccessLog::of(&copy);
+        let cache = temp_dir("apply-cache")?;
+        let mut args = cli_args(
+            &copy.url(),
+            &options,
+            true,
+            cache_flag.then(|| cache.path()),
+        );
+        args.extend([
+            "-y".into(),
+            "--recovery-file".into(),
+            work.path().join("recovery.json").display().to_string(),
+        ]);
+        let from = copy_log.len();
+        let apply = run_cli(&cli, &args, true, work.path())?;
+        let report = apply.json("CLI apply")?;
+        print_row(
+            &Row {
+                name: "CLI apply keep-10 (copy)".into(),
+                requests: copy_log.since(from)?,
+                seconds: apply.seconds,
+                goal: "≤ 1.2",
+            },
+            &ceiling,
+        );
+        notes.push(format!(
+            "CLI apply: exit {}, {} manifests planned for deletion: {} deleted, {} skipped, {} \
+             failed; peak RSS {:.1} MiB",
+            apply.exit,
+            report["totals"]["deleted_manifests"],
+            report["counts"]["deleted"],
+            report["counts"]["skipped"],
+            report["counts"]["failed"],
+            mib(apply.peak_rss_kib)
+        ));
+    }
+    drop(apply_storage);
+
+    // 4. The dashboard, same-origin behind nginx, in headless Chromium.
+    if let Some(dist) = &dist {
+        let nginx = Nginx::start(NginxOptions {
+            root: dist.clone(),
+            upstream: Some(registry.url()),
+            hide_www_authenticate: true,
+            ..NginxOptions::default()
+        })
+        .map_err(|e| format!("starting nginx: {e}"))?;
+        let from = log.len();
+        let numbers = dashboard(&nginx)?;
+        let seconds = numbers["plan_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0;
+        print_row(
+            &Row {
+                name: "dashboard scan+plan".into(),
+                requests: log.since(from)?,
+                seconds,
+                goal: "≤ 1.5",
+            },
+            &ceiling,
+        );
+        let mut note = format!(
+            "dashboard: load to connect form {} ms, connect to scan done {} ms, to plan ready {} \
+             ms ({})",
+            numbers["form_ms"],
+            numbers["scan_ms"],
+            numbers["plan_ms"],
+            numbers["status"].as_str().unwrap_or("")
+        );
+        for key in ["longest_task_ms", "long_tasks_over_200ms"] {
+            if let Some(value) = numbers.get(key) {
+                note.push_str(&format!(", {key} {value}"));
+            }
+        }
+        notes.push(note);
+    }
+    println!();
+    for note in &notes {
+        println!("  {note}");
+    }
+    drop(registry);
+    drop(storage);
+
+    // 5. Peak memory of a scan+plan of many tags.
+    if options.memory_tags > 0 {
+        memory_run(&cli, &options, cache_flag, work.path())?;
+    }
+
+    if options.planner {
+        // The planner alone on synthetic inventories of 10k, 100k and 1M tags.
+        run(cmd(
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "-p",
+                "cleanreg-core",
+                "--example",
+                "plan_bench",
+            ],
+        ))?;
+    }
+    Ok(())
+}
+
+/// Runs e2e/bench.mjs against the page behind `nginx`; its BENCH numbers.
+fn dashboard(nginx: &Nginx) -> Result<serde_json::Value> {
+    let output = cmd("node", &["e2e/bench.mjs"])
+        .env("CLEANREG_URL", format!("{}/", nginx.url()))
+        .env("CLEANREG_USER", USER)
+        .env("CLEANREG_PASSWORD", PASSWORD)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("node e2e/bench.mjs: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "the dashboard benchmark failed ({}):\n{stdout}",
+            output.status
+        ));
+    }
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("BENCH "))
+        .ok_or_else(|| format!("e2e/bench.mjs printed no BENCH line:\n{stdout}"))?;
+    serde_json::from_str(line).map_err(|e| format!("BENCH line {line:?}: {e}"))
+}
+
+/// Seeds `memory_tags` tags on an open registry (a few per repository
+/// through the API, the rest copied on disk, about nine tags per digest)
+/// and reports the CLI's peak memory for a dry run over all of them.
+fn memory_run(cli: &Path, options: &Options, cache_flag: bool, work: &Path) -> Result {
+    let repositories = options
+        .memory_tags
+        .div_ceil(MEMORY_TAGS_PER_REPOSITORY)
+        .max(1);
+    let per_repository = options.memory_tags / repositories;
+    let api_tags = per_repository.min(MEMORY_API_TAGS);
+    let storage = temp_dir("memory")?;
+    eprintln!(
+        "bench: seeding {} tags for the memory run...",
+        repositories * per_repository
+    );
+    let started = Instant::now();
+    let seeded = seed(storage.path(), repositories, api_tags)?;
+    let root = storage.path();
+    for repository in &seeded.repositories {
+        let images: Vec<_> = seeded
+            .images
+            .iter()
+            .filter(|image| &image.repository == repository)
+            .collect();
+        let extra = per_repository - api_tags;
+        let mut copies: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for n in 0..extra {
+            let source = images[n % images.len()].tags[0].as_str();
+            copies
+                .entry(source)
+                .or_default()
+                .push(format!("{source}-c{n}"));
+        }
+        for (tag, new_tags) in copies {
+            clone_tags_on_disk(root, repository, tag, new_tags)
+                .map_err(|e| format!("adding tags on disk: {e}"))?;
+        }
+    }
+    let tags = repositories * per_repository;
+    println!(
+        "\nmemory: {repositories} repositories x {per_repository} tags = {tags} tags on {} \
+         images (seeded in {:.1} s; {api_tags} tags per repository through the API, the rest \
+         copied on disk), open registry",
+        seeded.images.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let registry = Registry::start(RegistryOptions {
+        access_log: true,
+        storage_root: Some(root.to_path_buf()),
+        ..RegistryOptions::default()
+    })
+    .map_err(|e| format!("starting the memory registry: {e}"))?;
+    let log = AccessLog::of(&registry);
+    let cache = temp_dir("memory-cache")?;
+    let mut args = cli_args(
+        &registry.url(),
+        options,
+        false,
+        cache_flag.then(|| cache.path()),
+    );
+    args.push("--dry-run".into());
+    let from = log.len();
+    let scan = run_cli(cli, &args, false, work)?;
+    let plan = scan.json("CLI memory run")?;
+    let requests = log.since(from)?;
+    println!(
+        "  CLI scan+plan of {tags} tags (dry run, --json, cold cache): peak RSS {:.1} MiB, \
+         {:.1} s, {} requests ({:.2} per tag), exit {}, {} images kept, {} deleted",
+        mib(scan.peak_rss_kib),
+        scan.seconds,
+        requests.total(),
+        requests.total() as f64 / tags as f64,
+        scan.exit,
+        plan["totals"]["kept_images"],
+        plan["totals"]["deleted_images"],
+    );
+    Ok(())
+}
+
+/// Prints the size of the release wasm in `dist`, raw and gzipped.
+fn print_wasm_size(dist: &Path) -> Result {
+    let wasm = std::fs::read_dir(dist)
+        .map_err(|e| format!("reading {}: {e}", dist.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .ok_or("no .wasm file in dist/")?;
+    let raw = std::fs::metadata(&wasm)
+        .map_err(|e| format!("{}: {e}", wasm.display()))?
+        .len();
+    let gzipped = cmd("gzip", &["-9", "-c"])
+        .arg(&wasm)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?
+        .stdout
+        .len();
+    println!(
+        "release wasm {}: {raw} bytes raw, {gzipped} bytes gzipped (gzip -9)",
+        wasm.file_name().unwrap_or_default().to_string_lossy()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_log_lines_by_kind() {
+        let log = r#"127.0.0.1 - - [27/Nov/2026:10:25:56 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "curl/7.88.1"
+time="2026-11-27T10:25:56.96Z" level=error msg="response completed with error" http.request.method=HEAD http.request.uri=/v2/a/manifests/x
+127.0.0.1 - - [27/Nov/2026:10:25:56 +0000] "HEAD /v2/a/manifests/x HTTP/1.1" 404 91 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "DELETE /v2/a/manifests/sha256:aa HTTP/1.1" 202 0 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/_catalog?n=100 HTTP/1.1" 200 20 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/_catalog?last=b&n=100 HTTP/1.1" 200 20 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/team/app/tags/list HTTP/1.1" 200 20 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/team/app/manifests/v1 HTTP/1.1" 200 500 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/team/app/manifests/sha256:bb HTTP/1.1" 200 500 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/team/app/blobs/sha256:cc HTTP/1.1" 200 300 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "HEAD /v2/team/app/blobs/sha256:cc HTTP/1.1" 200 300 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "POST /v2/team/app/blobs/uploads/ HTTP/1.1" 202 0 "" "ua"
+127.0.0.1 - - [27/Nov/2026:10:25:57 +0000] "GET /v2/team/app/tags/list HTTP/1.1" 401 145 "" "ua"
+not a log line
+"#;
+        let requests = count_requests(log);
+        let expected = [
+            (Kind::Catalog, 2),
+            (Kind::TagList, 1),
+            (Kind::ManifestGet, 2),
+            (Kind::ManifestHead, 1),
+            (Kind::BlobGet, 1),
+            (Kind::BlobHead, 1),
+            (Kind::Delete, 1),
+            (Kind::Other, 2),
+            (Kind::Unauthorized, 1),
+        ];
+        for (kind, count) in expected {
+            assert_eq!(requests.get(kind), count, "{kind:?}");
+        }
+        assert_eq!(requests.total(), 12);
+    }
+
+    #[test]
+    fn floor_adds_each_kind_over_its_ceiling() {
+        let ceiling = Ceiling(BTreeMap::from([
+            (Kind::ManifestGet, 100.0),
+            (Kind::ManifestHead, 200.0),
+            (Kind::Other, 1000.0),
+        ]));
+        let requests = Requests(BTreeMap::from([
+            (Kind::ManifestGet, 50),
+            (Kind::BlobHead, 100),
+            (Kind::Unauthorized, 500),
+        ]));
+        assert!((ceiling.floor(&requests) - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn smoke_and_flags() {
+        let words = |line: &str| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let smoke = options(&words("--tags 10 --smoke")).unwrap();
+        assert_eq!((smoke.repositories, smoke.tags), (4, 10));
+        let full = options(&words("--memory-tags 0 --no-dashboard --planner")).unwrap();
+        assert_eq!(
+            (full.memory_tags, full.dashboard, full.planner),
+            (0, false, true)
+        );
+        assert!(options(&words("--tags")).is_err());
+        assert!(options(&words("--bogus")).is_err());
+    }
+}
