@@ -15,10 +15,7 @@ mod seeder;
 mod tls;
 mod token;
 
-pub use bench::{
-    BenchImage, BenchRegistry, LargeRegistry, bench_registry, bench_tags, clone_tags_on_disk,
-    large_registry,
-};
+pub use bench::{BenchImage, BenchRegistry, bench_registry, bench_tags, clone_tags_on_disk};
 pub use chaos::{ChaosOptions, ChaosProxy, Fault};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
 pub use hostile::{

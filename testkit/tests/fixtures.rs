@@ -395,47 +395,45 @@ fn catalog_follows_pagination_past_100() {
     assert_eq!(sorted(seeder.catalog().unwrap()), names);
 }
 
-/// The benchmark's seeder, small: every repository gets its images under two
-/// tags each, dated from newest down.
+/// The benchmark's seeder, small: every repository gets exactly its tags,
+/// `latest`, `v<n>` and `build-<n>` sharing the newest digest, and version
+/// 10 is a two-platform index.
 #[test]
-fn large_registry_pushes_dated_images_with_two_tags_each() {
+fn bench_registry_pushes_the_benchmark_shape() {
     let registry = Registry::start(RegistryOptions::default()).unwrap();
     let seeder = Seeder::new(&registry.url(), None);
     let now = OffsetDateTime::now_utc();
-    let seeded = cleanreg_testkit::large_registry(&seeder, 3, 4, now, 2).unwrap();
-    assert_eq!(
-        (seeded.repositories, seeded.images, seeded.tags),
-        (3, 12, 24)
-    );
-    assert_eq!(
-        seeder.catalog().unwrap(),
-        ["bench/r-000", "bench/r-001", "bench/r-002"]
-    );
-    for repo in seeder.catalog().unwrap() {
-        let mut tags = seeder.tags(&repo).unwrap();
+    let seeded = cleanreg_testkit::bench_registry(&seeder, 2, 21, now, 2).unwrap();
+    assert_eq!(seeded.repositories, ["bench/r-000", "bench/r-001"]);
+    assert_eq!(seeded.tags(), 42);
+    assert_eq!(seeded.indexes(), 2);
+    assert_eq!(seeder.catalog().unwrap(), seeded.repositories);
+    for repo in &seeded.repositories {
+        let mut tags = seeder.tags(repo).unwrap();
         tags.sort();
+        let mut expected: Vec<String> = cleanreg_testkit::bench_tags(21).concat();
+        expected.sort();
+        assert_eq!(tags, expected);
         assert_eq!(
-            tags,
-            [
-                "build-00001",
-                "build-00002",
-                "build-00003",
-                "build-00004",
-                "v1",
-                "v2",
-                "v3",
-                "v4"
-            ]
-        );
-        // Two tags per image, and the newest version is the newest build.
-        assert_eq!(
-            seeder.tag_digest(&repo, "v4").unwrap(),
-            seeder.tag_digest(&repo, "build-00004").unwrap()
+            seeder.tag_digest(repo, "latest").unwrap(),
+            seeder.tag_digest(repo, "v10").unwrap()
         );
         assert_ne!(
-            seeder.tag_digest(&repo, "v4").unwrap(),
-            seeder.tag_digest(&repo, "v3").unwrap()
+            seeder.tag_digest(repo, "v10").unwrap(),
+            seeder.tag_digest(repo, "v9").unwrap()
         );
+    }
+    for image in &seeded.images {
+        assert_eq!(
+            seeder
+                .tag_digest(&image.repository, &image.tags[0])
+                .unwrap()
+                .as_deref(),
+            Some(image.digest.as_str())
+        );
+        for child in &image.children {
+            assert!(seeder.manifest_exists(&image.repository, child).unwrap());
+        }
     }
 }
 

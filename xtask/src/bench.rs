@@ -712,16 +712,8 @@ fn cli_binary() -> Result<PathBuf> {
     Ok(root().join("target/release/cleanreg"))
 }
 
-/// Whether this cleanreg build has `--cache-dir`.
-fn has_cache_dir(binary: &Path) -> bool {
-    Command::new(binary)
-        .arg("--help")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("--cache-dir"))
-}
-
 /// The scan+plan command line of every CLI run.
-fn cli_args(url: &str, options: &Options, auth: bool, cache: Option<&Path>) -> Vec<String> {
+fn cli_args(url: &str, options: &Options, auth: bool, cache: &Path) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "-r".into(),
         url.into(),
@@ -735,9 +727,7 @@ fn cli_args(url: &str, options: &Options, auth: bool, cache: Option<&Path>) -> V
     if auth {
         args.extend(["-u".into(), USER.into(), "--password-stdin".into()]);
     }
-    if let Some(dir) = cache {
-        args.extend(["--cache-dir".into(), dir.display().to_string()]);
-    }
+    args.extend(["--cache-dir".into(), cache.display().to_string()]);
     args
 }
 
@@ -765,7 +755,6 @@ pub fn bench(args: &[String]) -> Result {
         };
     }
     let cli = cli_binary()?;
-    let cache_flag = has_cache_dir(&cli);
     let dist = if options.dashboard {
         setup::install()?;
         let dist = crate::tasks::build_release()?;
@@ -813,20 +802,13 @@ pub fn bench(args: &[String]) -> Result {
          by kind from the registry's access log; floor = Σ requests ÷ ceiling of their kind",
         options.concurrency
     );
-    if !cache_flag {
-        println!(
-            "  (this cleanreg has no --cache-dir: every scan is cold, the rescan row is a \
-             second cold scan)"
-        );
-    }
     print_header();
     let mut notes = Vec::new();
     let tags = seeded.tags() as f64;
 
     // 1. Scan+plan, dry run, cold cache.
     let cache = temp_dir("cache")?;
-    let cache_arg = cache_flag.then(|| cache.path());
-    let mut args = cli_args(&registry.url(), &options, true, cache_arg);
+    let mut args = cli_args(&registry.url(), &options, true, cache.path());
     args.push("--dry-run".into());
     let from = log.len();
     let cold = run_cli(&cli, &args, true, work.path())?;
@@ -875,12 +857,7 @@ pub fn bench(args: &[String]) -> Result {
         let copy = htpasswd_registry(apply_storage.path(), true)?;
         let copy_log = AccessLog::of(&copy);
         let cache = temp_dir("apply-cache")?;
-        let mut args = cli_args(
-            &copy.url(),
-            &options,
-            true,
-            cache_flag.then(|| cache.path()),
-        );
+        let mut args = cli_args(&copy.url(), &options, true, cache.path());
         args.extend([
             "-y".into(),
             "--recovery-file".into(),
@@ -956,7 +933,7 @@ pub fn bench(args: &[String]) -> Result {
 
     // 5. Peak memory of a scan+plan of many tags.
     if options.memory_tags > 0 {
-        memory_run(&cli, &options, cache_flag, work.path())?;
+        memory_run(&cli, &options, work.path())?;
     }
 
     if options.planner {
@@ -1002,7 +979,7 @@ fn dashboard(nginx: &Nginx) -> Result<serde_json::Value> {
 /// Seeds `memory_tags` tags on an open registry (a few per repository
 /// through the API, the rest copied on disk, about nine tags per digest)
 /// and reports the CLI's peak memory for a dry run over all of them.
-fn memory_run(cli: &Path, options: &Options, cache_flag: bool, work: &Path) -> Result {
+fn memory_run(cli: &Path, options: &Options, work: &Path) -> Result {
     let repositories = options
         .memory_tags
         .div_ceil(MEMORY_TAGS_PER_REPOSITORY)
@@ -1053,12 +1030,7 @@ fn memory_run(cli: &Path, options: &Options, cache_flag: bool, work: &Path) -> R
     .map_err(|e| format!("starting the memory registry: {e}"))?;
     let log = AccessLog::of(&registry);
     let cache = temp_dir("memory-cache")?;
-    let mut args = cli_args(
-        &registry.url(),
-        options,
-        false,
-        cache_flag.then(|| cache.path()),
-    );
+    let mut args = cli_args(&registry.url(), options, false, cache.path());
     args.push("--dry-run".into());
     let from = log.len();
     let scan = run_cli(cli, &args, false, work)?;
