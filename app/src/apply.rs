@@ -643,6 +643,7 @@ mod tests {
             deleted: 1,
             skipped: 0,
             failed: 0,
+            ..ApplyCounts::default()
         };
         assert_eq!(ApplyPhase::Idle.status(false), None);
         assert_eq!(ApplyPhase::Confirming.counts(), None);

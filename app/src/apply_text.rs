@@ -196,7 +196,7 @@ pub fn is_refusal(outcome: &Outcome) -> bool {
         Outcome::Failed { reason } | Outcome::Skipped { reason } => {
             reason.contains("the registry refuses deletes")
         }
-        Outcome::Deleted => false,
+        Outcome::Deleted | Outcome::TagRemoved { .. } => false,
     }
 }
 
@@ -204,6 +204,7 @@ pub fn is_refusal(outcome: &Outcome) -> bool {
 pub fn outcome_reason(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Deleted => "deleted; the registry no longer serves it".to_owned(),
+        Outcome::TagRemoved { .. } => outcome.to_string(),
         Outcome::Skipped { reason } | Outcome::Failed { reason } => reason.clone(),
     }
 }
@@ -216,6 +217,7 @@ pub fn counts_of(outcomes: &[EntryOutcome]) -> ApplyCounts {
     for entry in outcomes {
         match entry.outcome {
             Outcome::Deleted => counts.deleted += 1,
+            Outcome::TagRemoved { .. } => counts.tags_removed += 1,
             Outcome::Skipped { .. } => counts.skipped += 1,
             Outcome::Failed { .. } => counts.failed += 1,
         }
@@ -430,6 +432,7 @@ mod tests {
             deleted_tags: 4,
             deleted_bytes: 0,
             reclaimable_bytes: 0,
+            ..PlanTotals::default()
         };
         let [what, undo] = confirm_lines(&totals, "http://r:5000");
         assert_eq!(
@@ -457,6 +460,7 @@ mod tests {
             deleted: 2,
             skipped: 1,
             failed: 1,
+            ..ApplyCounts::default()
         };
         assert!(!apply_running(&counts, false).contains("done"));
         assert!(apply_running(&counts, true).starts_with("Stopping"));

@@ -72,6 +72,11 @@ impl PlanRow {
             Role::Attachment { subject, kind } => {
                 (format!("{kind} of {}", subject.short()), "attachment")
             }
+            Role::Untagged(found) => (
+                format!("untagged {} ({})", entry.kind.label(), found.found_label()),
+                "untagged",
+            ),
+            Role::Tag { .. } => ("tag".to_owned(), "tag"),
         };
         PlanRow {
             repository: entry.repository.to_string(),

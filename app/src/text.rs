@@ -35,6 +35,7 @@ mod tests {
             manifests_read: 31,
             blobs_read: 4,
             current: Some("acme/api".parse().unwrap()),
+            ..ScanProgress::default()
         };
         assert_eq!(
             scan_progress(&progress),

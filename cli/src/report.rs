@@ -46,6 +46,10 @@ fn kind(entry: &PlanEntry) -> String {
             None => "  child".into(),
         },
         Role::Attachment { subject, kind } => format!("  {kind} of {}", subject.short()),
+        Role::Untagged(found) => {
+            format!("untagged {} ({})", entry.kind.label(), found.found_label())
+        }
+        Role::Tag { .. } => "  tag".into(),
     }
 }
 

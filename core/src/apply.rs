@@ -1,4 +1,5 @@
-//! Carrying out a [`Plan`]'s deletes, each ending with an outcome.
+//! Carrying out a [`Plan`]'s deletes and tag removals, each ending with an
+//! outcome.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,12 +15,15 @@ use crate::name::{RepositoryName, Tag};
 use crate::plan::{Plan, PlanEntry, Role};
 use crate::protocol::Reference;
 use crate::transport::Transport;
+use crate::untag::{RemovedBy, TagRemoval};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// The registry accepted the DELETE and no longer serves the manifest.
     Deleted,
+    /// The tag is gone; the manifest and its other tags are as they were.
+    TagRemoved { by: RemovedBy },
     /// Not deleted on purpose; the registry is as it was for this entry.
     Skipped { reason: String },
     /// The attempt went wrong; the manifest may or may not be there.
@@ -30,6 +34,7 @@ impl Outcome {
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Deleted => "deleted",
+            Outcome::TagRemoved { .. } => "tag removed",
             Outcome::Skipped { .. } => "skipped",
             Outcome::Failed { .. } => "failed",
         }
@@ -40,6 +45,16 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Deleted => f.write_str("deleted"),
+            Outcome::TagRemoved {
+                by: RemovedBy::TagDelete,
+            } => f.write_str("tag removed (the registry's tag delete)"),
+            Outcome::TagRemoved {
+                by: RemovedBy::Replacement { manifest, .. },
+            } => write!(
+                f,
+                "tag removed (through replacement {}, deleted again)",
+                manifest.short()
+            ),
             Outcome::Skipped { reason } => write!(f, "skipped: {reason}"),
             Outcome::Failed { reason } => write!(f, "failed: {reason}"),
         }
@@ -55,7 +70,7 @@ pub struct EntryOutcome {
     pub outcome: Outcome,
 }
 
-/// What happened to every delete of a plan, in plan order.
+/// What happened to every delete and tag removal of a plan, in plan order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyReport {
     pub outcomes: Vec<EntryOutcome>,
@@ -66,18 +81,22 @@ pub struct ApplyReport {
 pub struct ApplyCounts {
     pub total: usize,
     pub deleted: usize,
+    /// Tags removed from kept images.
+    #[serde(default)]
+    pub tags_removed: usize,
     pub skipped: usize,
     pub failed: usize,
 }
 
 impl ApplyCounts {
     pub fn done(&self) -> usize {
-        self.deleted + self.skipped + self.failed
+        self.deleted + self.tags_removed + self.skipped + self.failed
     }
 
     fn add(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Deleted => self.deleted += 1,
+            Outcome::TagRemoved { .. } => self.tags_removed += 1,
             Outcome::Skipped { .. } => self.skipped += 1,
             Outcome::Failed { .. } => self.failed += 1,
         }
@@ -95,17 +114,39 @@ impl ApplyReport {
         }
         counts
     }
+
+    /// The blobs that replacement manifests (tag removals on registries
+    /// without a tag delete) left in each repository, for the garbage
+    /// collection hint.
+    pub fn replacement_blobs(&self) -> BTreeMap<&RepositoryName, BTreeSet<&Digest>> {
+        let mut left: BTreeMap<&RepositoryName, BTreeSet<&Digest>> = BTreeMap::new();
+        for entry in &self.outcomes {
+            if let Outcome::TagRemoved {
+                by: RemovedBy::Replacement { blobs, .. },
+            } = &entry.outcome
+            {
+                left.entry(&entry.repository).or_default().extend(blobs);
+            }
+        }
+        left
+    }
 }
 
 /// Where a repository's tags point now, and which manifests the indexes
 /// they point at list.
-struct RepositoryNow {
-    tags: BTreeMap<Digest, BTreeSet<Tag>>,
+pub(crate) struct RepositoryNow {
+    pub(crate) tags: BTreeMap<Digest, BTreeSet<Tag>>,
     /// Child digest -> the tagged indexes that list it.
     listed_by: BTreeMap<Digest, BTreeSet<Digest>>,
 }
 
 const REFUSED: &str = "the registry refuses deletes (HTTP 405 UNSUPPORTED); set `storage: {delete: {enabled: true}}` in its config.yml";
+
+/// The reason of the entry whose delete (or tag removal) the registry
+/// refused with 405 `UNSUPPORTED`.
+pub(crate) fn refused_reason(error: &Error) -> String {
+    error.to_string()
+}
 
 /// What the repositories applied side by side share: the counts, the
 /// outcomes in plan order, a registry-wide refusal, the caller's progress.
@@ -114,6 +155,12 @@ struct Shared<'p> {
     outcomes: Vec<Option<EntryOutcome>>,
     refused: Option<String>,
     progress: &'p mut dyn FnMut(&ApplyCounts, &EntryOutcome),
+}
+
+/// What every repository's run shares besides [`Shared`]: what is known
+/// about removing single tags on this registry.
+struct Learnt {
+    removal: RefCell<TagRemoval>,
 }
 
 /// What every repository's run reads.
@@ -132,7 +179,8 @@ struct Progress {
 }
 
 impl<T: Transport> Client<T> {
-    /// Deletes the plan's deletes, each repository's in plan order: an
+    /// Deletes the plan's deletes and removes its tags (see
+    /// [`crate::untag`]), each repository's in plan order: an
     /// index before its children, a subject before its attachments, and a
     /// child or attachment only once what it belongs to is gone. Up to
     /// [`Client::concurrency`] repositories are worked on side by side (a
@@ -163,9 +211,9 @@ impl<T: Transport> Client<T> {
         stop: &dyn Fn() -> bool,
         progress: &mut dyn FnMut(&ApplyCounts, &EntryOutcome),
     ) -> ApplyReport {
-        let deletes: Vec<&PlanEntry> = plan.deletes().collect();
+        let deletes: Vec<&PlanEntry> = plan.changes().collect();
         let planned: BTreeSet<(&RepositoryName, &Digest)> =
-            deletes.iter().map(|e| (&e.repository, &e.digest)).collect();
+            plan.deletes().map(|e| (&e.repository, &e.digest)).collect();
         // Each repository's deletes in plan order; repositories are
         // independent, so several run side by side.
         let mut runs: BTreeMap<&RepositoryName, Vec<(usize, &PlanEntry)>> = BTreeMap::new();
@@ -191,9 +239,12 @@ impl<T: Transport> Client<T> {
             planned: &planned,
             stop,
         };
+        let learnt = Learnt {
+            removal: RefCell::new(TagRemoval::default()),
+        };
         stream::iter(
             runs.values()
-                .map(|run| self.apply_repository(run, &limits, &shared)),
+                .map(|run| self.apply_repository(run, &limits, &shared, &learnt)),
         )
         .buffer_unordered(side_by_side)
         .for_each(|()| async {})
@@ -203,12 +254,13 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// One repository's deletes, in plan order.
+    /// One repository's deletes and tag removals, in plan order.
     async fn apply_repository(
         &self,
         run: &[(usize, &PlanEntry)],
         limits: &Limits<'_>,
         shared: &RefCell<Shared<'_>>,
+        learnt: &Learnt,
     ) {
         let mut done_here = Progress::default();
         let mut current: Option<Result<RepositoryNow, String>> = None;
@@ -226,10 +278,17 @@ impl<T: Transport> Client<T> {
                 if current.is_none() {
                     current = Some(self.repository_now(&entry.repository, limits.rereads).await);
                 }
-                let now = current.as_ref().expect("set just above");
-                let (outcome, refuses) = self
-                    .apply_entry(entry, now, limits.planned, &done_here, limits.stop)
-                    .await;
+                let now = current.as_mut().expect("set just above");
+                let (outcome, refuses) = match now {
+                    Ok(now) if entry.decision.is_untag() => {
+                        self.untag_entry(entry, now, &learnt.removal, limits.stop)
+                            .await
+                    }
+                    now => {
+                        self.apply_entry(entry, now, limits.planned, &done_here, limits.stop)
+                            .await
+                    }
+                };
                 if refuses {
                     shared.borrow_mut().refused = Some(REFUSED.into());
                 }
@@ -321,7 +380,7 @@ impl<T: Transport> Client<T> {
             )));
         }
         match &entry.role {
-            Role::Image => Ok(None),
+            Role::Image | Role::Untagged(_) | Role::Tag { .. } => Ok(None),
             Role::Child { indexes, .. } => {
                 for index in indexes.iter().filter(|index| !is_gone(index)) {
                     if planned.contains(&(&entry.repository, index)) {
@@ -438,11 +497,12 @@ impl<T: Transport> Client<T> {
             }
         }
         // A tag put on it after the repository was re-read (a rollback
-        // retag while this apply runs): list the tags once more and look at
-        // any the re-read did not have.
+        // retag while this apply runs), or on an index that lists it (a
+        // multi-platform push finishing): list the tags once more and look
+        // at any the re-read did not have.
         match self.tag_added_since(entry, now).await {
             Ok(None) => {}
-            Ok(Some(added)) => return (tag_added(&added), false),
+            Ok(Some(outcome)) => return (outcome, false),
             Err(reason) => return (Outcome::Failed { reason }, false),
         }
         if stop() {
@@ -490,22 +550,42 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// A tag of the repository that the re-read did not see and that now
-    /// points at the entry's digest.
+    /// The skip for a tag of the repository that the re-read did not see
+    /// and that now points at the entry's digest, or at an index that lists
+    /// it.
     async fn tag_added_since(
         &self,
         entry: &PlanEntry,
         now: &RepositoryNow,
-    ) -> Result<Option<Tag>, String> {
+    ) -> Result<Option<Outcome>, String> {
         let tags = self
             .tags(&entry.repository)
             .await
             .map_err(|e| format!("could not re-check the repository's tags: {e}"))?;
         let known: BTreeSet<&Tag> = now.tags.values().flatten().collect();
         for tag in tags.iter().filter(|tag| !known.contains(tag)) {
-            match self.resolve_tag(&entry.repository, tag).await {
-                Ok(Some(digest)) if digest == entry.digest => return Ok(Some(tag.clone())),
+            match self
+                .manifest(&entry.repository, &Reference::Tag(tag.clone()))
+                .await
+            {
+                Ok(fetched) if fetched.digest == entry.digest => return Ok(Some(tag_added(tag))),
+                Ok(fetched)
+                    if fetched
+                        .manifest
+                        .children()
+                        .iter()
+                        .any(|child| child.digest == entry.digest) =>
+                {
+                    return Ok(Some(Outcome::Skipped {
+                        reason: format!(
+                            "index {} (new tag {tag}) lists it since the scan; deleting it \
+                             would break that image",
+                            fetched.digest.short()
+                        ),
+                    }));
+                }
                 Ok(_) => {}
+                Err(error) if is_not_found(&error) => {}
                 Err(error) => return Err(format!("could not re-check new tag {tag}: {error}")),
             }
         }
@@ -534,25 +614,25 @@ impl<T: Transport> Client<T> {
 pub const CANCELLED: &str = "cancelled before it was deleted";
 
 /// The plan that retries a run's failures: `plan` with only the deletes
-/// whose outcome in `report` is failed, in plan order (kept entries are
-/// left out; apply reads only deletes). Apply re-checks each as it would
-/// the first time, and a child or attachment whose index or subject is
-/// still there is skipped, whichever run was meant to delete that one.
-/// Skipped entries are not retried: each was skipped for a reason that a
-/// new scan and plan must look at.
+/// and tag removals whose outcome in `report` is failed, in plan order
+/// (kept entries are left out; apply reads only changes). Apply re-checks
+/// each as it would the first time, and a child or attachment whose index
+/// or subject is still there is skipped, whichever run was meant to delete
+/// that one. Skipped entries are not retried: each was skipped for a reason
+/// that a new scan and plan must look at.
 pub fn retry_plan(plan: &Plan, report: &ApplyReport) -> Plan {
-    let failed: BTreeSet<(&RepositoryName, &Digest)> = report
+    let failed: BTreeSet<(&RepositoryName, &Digest, &[Tag])> = report
         .outcomes
         .iter()
         .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
-        .map(|o| (&o.repository, &o.digest))
+        .map(|o| (&o.repository, &o.digest, o.tags.as_slice()))
         .collect();
     Plan {
         now: plan.now,
         policy: plan.policy.clone(),
         entries: plan
-            .deletes()
-            .filter(|e| failed.contains(&(&e.repository, &e.digest)))
+            .changes()
+            .filter(|e| failed.contains(&(&e.repository, &e.digest, e.tags.as_slice())))
             .cloned()
             .collect(),
         reclaimable: plan.reclaimable,

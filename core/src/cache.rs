@@ -24,6 +24,12 @@ use crate::protocol::{FetchedManifest, MAX_MANIFEST_BYTES, RegistryUrl};
 pub trait Cache {
     fn get(&self, key: &str) -> impl Future<Output = Option<Vec<u8>>>;
     fn put(&self, key: &str, value: Vec<u8>) -> impl Future<Output = ()>;
+
+    /// False for a store that never remembers anything ([`NoCache`]), so
+    /// work meant only for it can be skipped.
+    fn is_on(&self) -> bool {
+        true
+    }
 }
 
 /// No cache: every `get` misses.
@@ -36,6 +42,10 @@ impl Cache for NoCache {
     }
 
     async fn put(&self, _key: &str, _value: Vec<u8>) {}
+
+    fn is_on(&self) -> bool {
+        false
+    }
 }
 
 impl<C: Cache> Cache for &C {
@@ -45,6 +55,10 @@ impl<C: Cache> Cache for &C {
 
     fn put(&self, key: &str, value: Vec<u8>) -> impl Future<Output = ()> {
         (**self).put(key, value)
+    }
+
+    fn is_on(&self) -> bool {
+        (**self).is_on()
     }
 }
 
@@ -61,6 +75,10 @@ impl<C: Cache> Cache for Option<C> {
         if let Some(cache) = self {
             cache.put(key, value).await;
         }
+    }
+
+    fn is_on(&self) -> bool {
+        self.as_ref().is_some_and(C::is_on)
     }
 }
 

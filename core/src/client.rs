@@ -192,6 +192,11 @@ impl<T: Transport> Client<T> {
 
     /// Lets the caller's event loop run: in the browser a zero wait goes
     /// through the timer queue, so the page can paint between long steps.
+    /// The transport's clock.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.transport.now()
+    }
+
     pub(crate) async fn yield_now(&self) {
         self.transport.sleep(Duration::ZERO).await;
     }
@@ -531,6 +536,23 @@ impl<T: Transport> Client<T> {
             Ok(fetched) => Ok(Some(fetched.digest)),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(error),
+        }
+    }
+
+    /// Where a tag points now, as cheaply as the registry allows: a `HEAD`
+    /// whose `Docker-Content-Digest` says it, else (a browser across origins
+    /// may not see the header) the manifest itself. `None`: the tag is gone.
+    pub async fn tag_digest(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<Digest>, Error> {
+        let request = protocol::tag_head(&self.registry, repository, tag);
+        let (described, response) = self.send(request).await?;
+        match protocol::parse_tag_head(&described, &response)? {
+            None => Ok(None),
+            Some(Some(digest)) => Ok(Some(digest)),
+            Some(None) => self.resolve_tag(repository, tag).await,
         }
     }
 

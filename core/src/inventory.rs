@@ -36,6 +36,70 @@ pub struct Repository {
     /// repository leads to, and whether the registry still has them.
     #[serde(default)]
     pub subjects: BTreeMap<Digest, bool>,
+    /// Manifests no tag points at that the scan found through its history
+    /// or the registry's storage (and read into `images`), with how it
+    /// found them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub untagged: BTreeMap<Digest, Untagged>,
+}
+
+/// Where a scan learnt of a manifest that no tag points at: the registry
+/// API lists tags, not manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Found {
+    /// An earlier scan saw it (tagged, or behind a tag); a `HEAD` by digest
+    /// says the registry still has it.
+    History,
+    /// The registry's storage lists it among the repository's manifests.
+    Storage,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Found::History => "history",
+            Found::Storage => "storage",
+        })
+    }
+}
+
+/// What is known of a manifest no tag points at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Untagged {
+    /// How it was found, in [`Found`] order; never empty in a scan's
+    /// inventory.
+    pub found: Vec<Found>,
+    /// The tags it had when a scan last saw it tagged (history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_tags: Vec<Tag>,
+    /// When a scan last saw a tag lead to it (history): tagged itself, or
+    /// listed by or attached to something tagged.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_in_use: Option<OffsetDateTime>,
+    /// When its manifest was last pushed: the modification time of its
+    /// link in the registry's storage.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pushed: Option<OffsetDateTime>,
+}
+
+impl Untagged {
+    /// `history`, `storage` or `history and storage`.
+    pub fn found_label(&self) -> String {
+        self.found
+            .iter()
+            .map(Found::to_string)
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
 }
 
 /// What a manifest is, for counting and reporting.
@@ -277,6 +341,11 @@ impl Inventory {
 
     pub fn tag_count(&self) -> usize {
         self.repositories.values().map(Repository::tag_count).sum()
+    }
+
+    /// Manifests found untagged (through history or storage).
+    pub fn untagged_count(&self) -> usize {
+        self.repositories.values().map(|r| r.untagged.len()).sum()
     }
 }
 

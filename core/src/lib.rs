@@ -12,6 +12,7 @@ mod client;
 mod credentials;
 mod digest;
 mod error;
+mod history;
 mod inventory;
 mod manifest;
 mod media_type;
@@ -25,7 +26,9 @@ mod recovery;
 mod reposfile;
 mod scan;
 mod since;
+pub mod storage;
 mod transport;
+mod untag;
 
 pub use apply::{ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
 pub use apply::{CANCELLED, UNVERIFIED, retry_plan};
@@ -39,9 +42,10 @@ pub use client::{Client, DEFAULT_CONCURRENCY, RetryPolicy};
 pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};
 pub use error::{Error, ErrorCode, RegistryError};
+pub use history::{HISTORY_FORMAT, HistoryRecord, Seen};
 pub use inventory::{
-    AttachmentKind, Child, DateSource, Image, ImageKind, Inventory, Repository, attachment,
-    attachment_tag,
+    AttachmentKind, Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged,
+    attachment, attachment_tag,
 };
 pub use manifest::{
     CREATED_ANNOTATION, Descriptor, Manifest, ManifestError, Platform, parse_config_created,
@@ -51,7 +55,8 @@ pub use media_type::{ManifestKind, MediaType};
 pub use name::{NameError, RepositoryName, Tag};
 pub use original::{OriginalSettings, Selection, reposfile_policy};
 pub use plan::{
-    Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, Reclaimable, Role, plan,
+    Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, Reclaimable, Role,
+    UNTAGGED_GRACE, UntagReason, plan,
 };
 pub use plan_file::{PLAN_FILE_FORMAT, PlanFile};
 pub use policy::{
@@ -64,9 +69,11 @@ pub use recovery::{
 };
 pub use reposfile::write_reposfile;
 pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, parse_reposfile};
-pub use scan::{Reuse, ScanProgress, ScanScope};
+pub use scan::{Reuse, ScanProgress, ScanScope, ScanSources};
 pub use since::{SinceError, format_since, parse_since};
+pub use storage::{NoStorage, Storage};
 pub use transport::{Transport, TransportError};
+pub use untag::{EMPTY_BLOB, RemovedBy};
 
 /// What the admin runs after deleting: the registry frees blobs only in a
 /// garbage collection, with the registry stopped or read-only.

@@ -5,6 +5,12 @@
 //! to: an index's children follow the index (kept while any kept index lists
 //! them), signatures and referrers follow their subject, and an attachment
 //! whose subject is gone from the registry is an orphan and goes.
+//!
+//! Manifests no tag points at, found through scan history or the registry's
+//! storage, are decided by their rule's `delete_untagged`; what belongs to
+//! them follows them as it follows an image. The tags of a kept image that
+//! match `remove_tags` get entries of their own, each removed or kept with a
+//! reason.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,7 +21,8 @@ use time::OffsetDateTime;
 
 use crate::digest::Digest;
 use crate::inventory::{
-    AttachmentKind, DateSource, Image, ImageKind, Inventory, Repository, attachment,
+    AttachmentKind, DateSource, Image, ImageKind, Inventory, Repository, Untagged, attachment,
+    attachment_tag,
 };
 use crate::manifest::Platform;
 use crate::media_type::MediaType;
@@ -29,7 +36,8 @@ pub struct Plan {
     pub now: OffsetDateTime,
     pub policy: Policy,
     /// Per repository in name order; within one, images newest first (undated
-    /// last), each followed by its children and attachments.
+    /// last), each followed by its tags' entries (when its rule removes tags),
+    /// its children and attachments; then untagged manifests, newest first.
     pub entries: Vec<PlanEntry>,
     /// What garbage collection frees once the deletes are done.
     pub reclaimable: Reclaimable,
@@ -48,13 +56,14 @@ pub struct Reclaimable {
     pub whole_registry: bool,
 }
 
-/// One manifest of one repository and what happens to it.
+/// One manifest of one repository and what happens to it; or, with
+/// [`Role::Tag`], one tag of a kept image and what happens to the tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanEntry {
     pub repository: RepositoryName,
     pub digest: Digest,
     /// Every tag of the repository that points at this digest: deleting the
-    /// digest removes all of them.
+    /// digest removes all of them. For a [`Role::Tag`] entry: just its tag.
     pub tags: Vec<Tag>,
     pub media_type: MediaType,
     pub kind: ImageKind,
@@ -91,14 +100,55 @@ pub enum Role {
         subject: Digest,
         kind: AttachmentKind,
     },
+    /// No tag points at it and nothing the scan read leads to it: found
+    /// through scan history or the registry's storage. Its rule decides it
+    /// (`delete_untagged`).
+    Untagged(Untagged),
+    /// Not a manifest but one tag of a kept image that `remove_tags`
+    /// matches; `remaining` are the image's tags after the plan's removals.
+    Tag { remaining: Vec<Tag> },
+}
+
+impl Role {
+    /// Whether the entry is about a tag rather than a manifest.
+    pub fn is_tag(&self) -> bool {
+        matches!(self, Role::Tag { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
-    Keep { reason: KeepReason },
-    Delete { reason: DeleteReason },
+    Keep {
+        reason: KeepReason,
+    },
+    Delete {
+        reason: DeleteReason,
+    },
+    /// Remove the entry's tag; the manifest and its other tags stay.
+    Untag {
+        reason: UntagReason,
+    },
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum UntagReason {
+    /// The tag matches the rule's `remove_tags`.
+    RemoveTags { pattern: String },
+}
+
+impl fmt::Display for UntagReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UntagReason::RemoveTags { pattern } => write!(f, "matches remove_tags {pattern}"),
+        }
+    }
+}
+
+/// An untagged manifest pushed less than this before the plan is kept: it
+/// may be the child of an index whose push is still under way.
+pub const UNTAGGED_GRACE: time::Duration = time::Duration::minutes(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
@@ -134,6 +184,18 @@ pub enum KeepReason {
     Untracked,
     /// Its relations loop back on themselves; kept to be safe.
     Unresolved,
+    /// No tag points at it, and its rule does not set `delete_untagged`.
+    UntaggedKept,
+    /// Untagged, but pushed less than [`UNTAGGED_GRACE`] before the plan.
+    PushedRecently {
+        #[serde(with = "time::serde::rfc3339")]
+        pushed: OffsetDateTime,
+    },
+    /// A tag `remove_tags` matches that is the image's last: removing it
+    /// would leave the image untagged.
+    LastTag { pattern: String },
+    /// A tag `remove_tags` matches that also matches `keep_tags`.
+    TagKept { pattern: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +219,8 @@ pub enum DeleteReason {
     WithDeletedSubject { subject: Digest },
     /// Attached to a manifest the registry no longer has.
     Orphan { subject: Digest },
+    /// No tag points at it, and its rule sets `delete_untagged`.
+    Untagged,
 }
 
 impl Decision {
@@ -164,19 +228,30 @@ impl Decision {
         matches!(self, Decision::Delete { .. })
     }
 
-    /// Why, without the `kept:`/`deleted:` prefix.
+    pub fn is_untag(&self) -> bool {
+        matches!(self, Decision::Untag { .. })
+    }
+
+    /// Whether apply acts on it: a delete or a tag removal.
+    pub fn is_change(&self) -> bool {
+        !matches!(self, Decision::Keep { .. })
+    }
+
+    /// Why, without the `kept:`/`deleted:`/`tag removed:` prefix.
     pub fn reason(&self) -> String {
         match self {
             Decision::Keep { reason } => reason.to_string(),
             Decision::Delete { reason } => reason.to_string(),
+            Decision::Untag { reason } => reason.to_string(),
         }
     }
 
-    /// `keep` or `delete`, as the dashboard and exports name it.
+    /// `keep`, `delete` or `untag`, as the dashboard and exports name it.
     pub fn label(&self) -> &'static str {
         match self {
             Decision::Keep { .. } => "keep",
             Decision::Delete { .. } => "delete",
+            Decision::Untag { .. } => "untag",
         }
     }
 }
@@ -186,6 +261,7 @@ impl fmt::Display for Decision {
         match self {
             Decision::Keep { reason } => write!(f, "kept: {reason}"),
             Decision::Delete { reason } => write!(f, "deleted: {reason}"),
+            Decision::Untag { reason } => write!(f, "tag removed: {reason}"),
         }
     }
 }
@@ -237,6 +313,24 @@ impl fmt::Display for KeepReason {
             ),
             KeepReason::Untracked => f.write_str("no tag, index or subject leads to it"),
             KeepReason::Unresolved => f.write_str("its references loop; kept to be safe"),
+            KeepReason::UntaggedKept => {
+                f.write_str("no tag points at it, and its rule does not delete untagged manifests")
+            }
+            KeepReason::PushedRecently { pushed } => write!(
+                f,
+                "untagged, but pushed at {}, less than {} minutes before the plan: a push may \
+                 still be under way",
+                crate::format::date(*pushed),
+                UNTAGGED_GRACE.whole_minutes()
+            ),
+            KeepReason::LastTag { pattern } => write!(
+                f,
+                "matches remove_tags {pattern}, but it is the image's last tag: removing it \
+                 would leave the image untagged"
+            ),
+            KeepReason::TagKept { pattern } => {
+                write!(f, "matches remove_tags, but also keep_tags {pattern}")
+            }
         }
     }
 }
@@ -274,6 +368,9 @@ impl fmt::Display for DeleteReason {
             DeleteReason::Orphan { subject } => {
                 write!(f, "orphan: its subject {} is gone", subject.short())
             }
+            DeleteReason::Untagged => {
+                f.write_str("no tag points at it, and its rule deletes untagged manifests")
+            }
         }
     }
 }
@@ -296,19 +393,46 @@ pub struct PlanTotals {
     /// Entries that count as images (not children or attachments).
     pub kept_images: usize,
     pub deleted_images: usize,
-    /// Every DELETE the plan makes: images, children and attachments.
+    /// Every DELETE the plan makes: images, untagged manifests, children
+    /// and attachments.
     pub deleted_manifests: usize,
     pub deleted_tags: usize,
-    /// Config and layer bytes of the deleted images and attachments (an
-    /// index's size already holds its children's).
+    /// Config and layer bytes of the deleted images, untagged manifests and
+    /// attachments (an index's size already holds its children's).
     pub deleted_bytes: u64,
     /// What garbage collection frees; see [`Reclaimable`].
     pub reclaimable_bytes: u64,
+    /// Untagged manifests (found through history or storage) the plan
+    /// deletes and keeps; their children and attachments are not counted.
+    #[serde(default)]
+    pub deleted_untagged: usize,
+    #[serde(default)]
+    pub kept_untagged: usize,
+    /// Tags the plan removes from kept images (`remove_tags`).
+    #[serde(default)]
+    pub removed_tags: usize,
+}
+
+impl PlanTotals {
+    /// What apply does: DELETEs and tag removals.
+    pub fn changes(&self) -> usize {
+        self.deleted_manifests + self.removed_tags
+    }
 }
 
 impl Plan {
     pub fn deletes(&self) -> impl Iterator<Item = &PlanEntry> {
         self.entries.iter().filter(|e| e.decision.is_delete())
+    }
+
+    /// The tags the plan removes from kept images.
+    pub fn untags(&self) -> impl Iterator<Item = &PlanEntry> {
+        self.entries.iter().filter(|e| e.decision.is_untag())
+    }
+
+    /// What apply acts on, in plan order: deletes and tag removals.
+    pub fn changes(&self) -> impl Iterator<Item = &PlanEntry> {
+        self.entries.iter().filter(|e| e.decision.is_change())
     }
 
     pub fn totals(&self) -> PlanTotals {
@@ -318,17 +442,25 @@ impl Plan {
         };
         for entry in &self.entries {
             let is_image = entry.role == Role::Image;
-            if entry.decision.is_delete() {
-                totals.deleted_manifests += 1;
-                totals.deleted_tags += entry.tags.len();
-                if is_image {
-                    totals.deleted_images += 1;
+            let untagged = matches!(entry.role, Role::Untagged(_));
+            match &entry.decision {
+                Decision::Untag { .. } => totals.removed_tags += 1,
+                Decision::Delete { .. } => {
+                    totals.deleted_manifests += 1;
+                    totals.deleted_tags += entry.tags.len();
+                    if is_image {
+                        totals.deleted_images += 1;
+                    }
+                    if untagged {
+                        totals.deleted_untagged += 1;
+                    }
+                    if !matches!(entry.role, Role::Child { .. }) {
+                        totals.deleted_bytes += entry.size;
+                    }
                 }
-                if !matches!(entry.role, Role::Child { .. }) {
-                    totals.deleted_bytes += entry.size;
-                }
-            } else if is_image {
-                totals.kept_images += 1;
+                Decision::Keep { .. } if is_image => totals.kept_images += 1,
+                Decision::Keep { .. } if untagged => totals.kept_untagged += 1,
+                Decision::Keep { .. } => {}
             }
         }
         totals
@@ -560,6 +692,8 @@ struct Relations<'a> {
     subject: Vec<Option<usize>>,
     /// The manifests attached to it, in digest order.
     attachments: Vec<Vec<usize>>,
+    /// How the scan found it when no tag points at it.
+    untagged: Vec<Option<&'a Untagged>>,
     ids: DigestMap<'a, usize>,
     /// The id each tag points at, in tag order, and how many tags each id has.
     tagged: Vec<usize>,
@@ -631,6 +765,16 @@ impl<'a> Relations<'a> {
         }
         let count = self.digests.len();
         let id = |digest: &Digest| ids.get(&DigestKey::new(digest)).copied();
+        self.untagged.clear();
+        if repository.untagged.is_empty() {
+            self.untagged.resize(count, None);
+        } else {
+            self.untagged.extend(
+                self.digests
+                    .iter()
+                    .map(|digest| repository.untagged.get(*digest)),
+            );
+        }
 
         // Each digest's tags, in a list of exactly their number (the lists
         // move into the plan's entries).
@@ -809,6 +953,12 @@ struct RepositoryPlanner<'a> {
     images: Vec<usize>,
     /// Whether the policy decides it (it counts as an image).
     is_image: Vec<bool>,
+    /// Whether the policy decides it as an untagged manifest.
+    is_untagged: Vec<bool>,
+    /// Untagged manifests the policy decides, with their dates.
+    untagged: Vec<(usize, Option<OffsetDateTime>)>,
+    /// Each digest's tags once the rule's `remove_tags` are gone.
+    remaining: Vec<Vec<Tag>>,
     verdicts: Verdicts,
     dated: Vec<(usize, OffsetDateTime)>,
     undated: Vec<(usize, Option<KeepReason>)>,
@@ -842,6 +992,7 @@ impl<'a> RepositoryPlanner<'a> {
     ) {
         self.relations.load(repository);
         self.judge(rule, now);
+        self.judge_untagged(rule, now);
         self.order();
         // Decided in plan order first: a loop's verdicts depend on where
         // deciding starts.
@@ -858,9 +1009,70 @@ impl<'a> RepositoryPlanner<'a> {
         }
         let order = std::mem::take(&mut self.order);
         for &id in &order {
-            out.push(self.entry(id, name, pattern));
+            let entry = self.entry(id, name, pattern);
+            let is_image = self.is_image[id];
+            out.push(entry);
+            if is_image && let Some(remove) = &rule.remove_tags {
+                let image = out.len() - 1;
+                let tags = tag_entries(&out[image], remove, &rule.keep_tags);
+                out.extend(tags);
+            }
         }
         self.order = order;
+    }
+
+    /// Decides the untagged manifests the scan found that nothing else
+    /// decides: not listed by an index of the repository, not attached.
+    fn judge_untagged(&mut self, rule: &Rule, now: OffsetDateTime) {
+        let relations = &self.relations;
+        let count = relations.count();
+        self.is_untagged.clear();
+        self.is_untagged.resize(count, false);
+        self.untagged.clear();
+        if !relations.untagged.iter().any(Option::is_some) {
+            return;
+        }
+        for id in 0..count {
+            let (Some(found), Some(image)) = (relations.untagged[id], relations.images[id]) else {
+                continue;
+            };
+            if !relations.tags[id].is_empty()
+                || !relations.parents[id].is_empty()
+                || relations.attached[id].is_some()
+            {
+                continue;
+            }
+            let decision = if !image.kind.is_interpreted() {
+                Decision::Keep {
+                    reason: KeepReason::NotInterpreted {
+                        media_type: image.media_type.clone(),
+                    },
+                }
+            } else if let Some(pushed) = found.pushed.filter(|&at| at > now - UNTAGGED_GRACE) {
+                Decision::Keep {
+                    reason: KeepReason::PushedRecently { pushed },
+                }
+            } else if rule.delete_untagged {
+                Decision::Delete {
+                    reason: DeleteReason::Untagged,
+                }
+            } else {
+                Decision::Keep {
+                    reason: KeepReason::UntaggedKept,
+                }
+            };
+            self.verdicts.policy[id] = Some(decision);
+            self.is_untagged[id] = true;
+            self.untagged.push((id, image.created));
+        }
+        // Newest first, undated last, ties in digest order.
+        self.untagged.sort_unstable_by(|a, b| match (a.1, b.1) {
+            (Some(x), Some(y)) => y.cmp(&x).then(a.0.cmp(&b.0)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.0.cmp(&b.0),
+        });
+        self.images.extend(self.untagged.iter().map(|(id, _)| *id));
     }
 
     /// The policy's decisions on the images it decides.
@@ -894,7 +1106,23 @@ impl<'a> RepositoryPlanner<'a> {
         // Newest first; equal dates fall back to digest order so plans are stable.
         self.dated
             .sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let judge = RuleJudge::new(rule, now, &relations.tags);
+        // An image is judged by the tags it keeps: the plan leaves the
+        // registry as the next plan will find it.
+        let judged = match &rule.remove_tags {
+            Some(remove) => {
+                self.remaining.clear();
+                self.remaining.extend(
+                    relations
+                        .tags
+                        .iter()
+                        .take(count)
+                        .map(|tags| remaining_tags(tags, remove, &rule.keep_tags)),
+                );
+                &self.remaining
+            }
+            None => &relations.tags,
+        };
+        let judge = RuleJudge::new(rule, now, judged);
         let mut rank = 0;
         self.images.clear();
         self.is_image.clear();
@@ -925,6 +1153,11 @@ impl<'a> RepositoryPlanner<'a> {
         let relations = &self.relations;
         if self.is_image[id] {
             return Role::Image;
+        }
+        if self.is_untagged[id]
+            && let Some(found) = relations.untagged[id]
+        {
+            return Role::Untagged(found.clone());
         }
         if let Some((subject, kind)) = &relations.attached[id] {
             return Role::Attachment {
@@ -1060,6 +1293,79 @@ impl<'a> RepositoryPlanner<'a> {
             },
         }
     }
+}
+
+/// What stays of `tags` once `remove` is applied: every tag it does not
+/// match, every tag a `keep_tags` pattern matches, every cosign or
+/// referrers tag, and, when nothing ordinary would be left, the first
+/// removable tag in name order (an image keeps a tag of its own).
+fn remaining_tags(tags: &[Tag], remove: &TagPattern, keep_tags: &[TagPattern]) -> Vec<Tag> {
+    let removable = |tag: &Tag| {
+        remove.matches(tag.as_str())
+            && !keep_tags
+                .iter()
+                .any(|pattern| pattern.matches(tag.as_str()))
+            && attachment_tag(tag).is_none()
+    };
+    if !tags.iter().any(removable) {
+        return tags.to_vec();
+    }
+    let mut remaining: Vec<Tag> = tags.iter().filter(|tag| !removable(tag)).cloned().collect();
+    if remaining.iter().all(|tag| attachment_tag(tag).is_some())
+        && let Some(last) = tags.iter().find(|tag| removable(tag))
+    {
+        remaining.push(last.clone());
+        remaining.sort();
+    }
+    remaining
+}
+
+/// The entries of a kept image's tags that `remove` matches, in tag order:
+/// each removed, or kept because it also matches `keep_tags` or is the
+/// image's last (see [`remaining_tags`]).
+fn tag_entries(image: &PlanEntry, remove: &TagPattern, keep_tags: &[TagPattern]) -> Vec<PlanEntry> {
+    if image.decision.is_delete() {
+        return Vec::new();
+    }
+    let remaining = remaining_tags(&image.tags, remove, keep_tags);
+    image
+        .tags
+        .iter()
+        .filter(|tag| remove.matches(tag.as_str()) && attachment_tag(tag).is_none())
+        .map(|tag| {
+            let kept_by = keep_tags
+                .iter()
+                .find(|pattern| pattern.matches(tag.as_str()));
+            let decision = if let Some(pattern) = kept_by {
+                Decision::Keep {
+                    reason: KeepReason::TagKept {
+                        pattern: pattern.as_str().to_owned(),
+                    },
+                }
+            } else if remaining.contains(tag) {
+                Decision::Keep {
+                    reason: KeepReason::LastTag {
+                        pattern: remove.as_str().to_owned(),
+                    },
+                }
+            } else {
+                Decision::Untag {
+                    reason: UntagReason::RemoveTags {
+                        pattern: remove.as_str().to_owned(),
+                    },
+                }
+            };
+            PlanEntry {
+                tags: vec![tag.clone()],
+                role: Role::Tag {
+                    remaining: remaining.clone(),
+                },
+                platforms: Vec::new(),
+                decision,
+                ..image.clone()
+            }
+        })
+        .collect()
 }
 
 impl Verdicts {
@@ -1898,6 +2204,210 @@ mod tests {
         // b falls to the empty default rule: nothing goes.
         assert!(plan.entries[4..].iter().all(|e| e.rule.is_none()
             && e.decision.to_string() == "kept: its rule sets no count or age limit"));
+    }
+
+    fn untagged(found: &[crate::inventory::Found]) -> Untagged {
+        Untagged {
+            found: found.to_vec(),
+            ..Untagged::default()
+        }
+    }
+
+    #[test]
+    fn untagged_manifests_follow_delete_untagged_and_take_their_kin_along() {
+        use crate::inventory::Found;
+        // main moved from 1 to 3 and from 3 to 5; 1 is an index with a
+        // child 2, 4 is a signature of 3 (tagged with its cosign tag), 6 a
+        // referrer of 1 (untagged itself), 7 a child that kept index 5 lists
+        // and that untagged index 8 lists too; 9 was pushed a minute ago.
+        let mut repo = Repository::default();
+        let mut old_index = index(&[&digest(2)]);
+        old_index.created = at(1);
+        repo.images.insert(digest(1), old_index);
+        repo.images.insert(digest(2), image(at(1)));
+        repo.images.insert(digest(3), image(at(3)));
+        let mut signature = image(at(3));
+        signature.kind = ImageKind::Artifact;
+        repo.images.insert(digest(4), signature);
+        let mut current = index(&[&digest(7)]);
+        current.created = at(5);
+        repo.images.insert(digest(5), current);
+        let mut referrer = image(at(1));
+        referrer.subject = Some(digest(1));
+        repo.images.insert(digest(6), referrer);
+        repo.images.insert(digest(7), image(at(5)));
+        repo.images.insert(digest(8), index(&[&digest(7)]));
+        repo.images.insert(digest(9), image(at(9)));
+        repo.tags.insert("main".parse().unwrap(), digest(5));
+        repo.tags.insert(
+            format!("sha256-{}.sig", digest(3).hex()).parse().unwrap(),
+            digest(4),
+        );
+        for n in [1, 2, 3, 6, 8] {
+            repo.untagged.insert(digest(n), untagged(&[Found::History]));
+        }
+        let mut recent = untagged(&[Found::Storage]);
+        recent.pushed = Some(NOW - time::Duration::minutes(1));
+        repo.untagged.insert(digest(9), recent);
+        let inv = inventory(vec![("a", repo)]);
+
+        let kept = plan(&inv, &policy("[default]\nkeep_newest = 1\n"), NOW);
+        assert_eq!(kept.deletes().count(), 0, "delete_untagged is off");
+        assert_eq!(
+            decision_of(&kept, &digest(3)).to_string(),
+            "kept: no tag points at it, and its rule does not delete untagged manifests"
+        );
+        let totals = kept.totals();
+        assert_eq!((totals.kept_images, totals.kept_untagged), (1, 4));
+
+        let made = plan(
+            &inv,
+            &policy("[default]\nkeep_newest = 1\ndelete_untagged = true\n"),
+            NOW,
+        );
+        let untagged = Decision::Delete {
+            reason: DeleteReason::Untagged,
+        };
+        assert_eq!(decision_of(&made, &digest(1)), &untagged);
+        assert_eq!(decision_of(&made, &digest(3)), &untagged);
+        assert_eq!(decision_of(&made, &digest(8)), &untagged);
+        assert_eq!(
+            decision_of(&made, &digest(2)),
+            &Decision::Delete {
+                reason: DeleteReason::WithDeletedIndex { index: digest(1) }
+            }
+        );
+        assert_eq!(
+            decision_of(&made, &digest(4)),
+            &Decision::Delete {
+                reason: DeleteReason::WithDeletedSubject { subject: digest(3) }
+            }
+        );
+        assert_eq!(
+            decision_of(&made, &digest(6)),
+            &Decision::Delete {
+                reason: DeleteReason::WithDeletedSubject { subject: digest(1) }
+            }
+        );
+        assert_eq!(
+            decision_of(&made, &digest(7)),
+            &Decision::Keep {
+                reason: KeepReason::InKeptIndex { index: digest(5) }
+            },
+            "the current image's child stays though an untagged index lists it"
+        );
+        assert!(matches!(
+            decision_of(&made, &digest(9)),
+            Decision::Keep {
+                reason: KeepReason::PushedRecently { .. }
+            }
+        ));
+        let role_of = |n: u8| {
+            made.entries
+                .iter()
+                .find(|e| e.digest == digest(n))
+                .map(|e| e.role.clone())
+                .unwrap()
+        };
+        assert!(matches!(role_of(3), Role::Untagged(found) if found.found == [Found::History]));
+        assert!(matches!(role_of(2), Role::Child { .. }));
+        let totals = made.totals();
+        assert_eq!((totals.deleted_untagged, totals.kept_untagged), (3, 1));
+        assert_eq!(totals.deleted_manifests, 6);
+        // Untagged manifests come after the images, newest first; what
+        // belongs to them after them.
+        let order: Vec<Digest> = made.entries.iter().map(|e| e.digest.clone()).collect();
+        let position = |n: u8| order.iter().position(|d| *d == digest(n)).unwrap();
+        assert!(position(5) < position(9) && position(9) < position(3));
+        assert!(position(3) < position(4) && position(1) < position(2));
+        assert!(position(1) < position(6));
+    }
+
+    #[test]
+    fn remove_tags_takes_tags_off_kept_images_but_never_the_last() {
+        let mut repo = Repository::default();
+        for (n, tags) in [
+            (1u8, &["pr-1", "sha-aaa"][..]),
+            (2, &["v1.0.0", "sha-bbb", "pr-2"][..]),
+            (3, &["v2.0.0", "sha-ccc", "stable"][..]),
+            (4, &["pr-4"][..]),
+        ] {
+            repo.images.insert(digest(n), image(at(i64::from(n))));
+            for tag in tags {
+                repo.tags.insert(tag.parse().unwrap(), digest(n));
+            }
+        }
+        let made = plan(
+            &inventory(vec![("a", repo)]),
+            &policy(
+                "[default]\nkeep_newest = 2\nkeep_tags = ['v.*', 'sha-ccc']\nremove_tags = 'sha-.*|pr-.*'\n",
+            ),
+            NOW,
+        );
+        assert_eq!(
+            reasons(&made),
+            [
+                ("pr-4", "kept: newest 2, this is #1"),
+                (
+                    "pr-4",
+                    "kept: matches remove_tags sha-.*|pr-.*, but it is the image's last tag: \
+                     removing it would leave the image untagged"
+                ),
+                ("sha-ccc,stable,v2.0.0", "kept: newest 2, this is #2"),
+                (
+                    "sha-ccc",
+                    "kept: matches remove_tags, but also keep_tags sha-ccc"
+                ),
+                ("pr-2,sha-bbb,v1.0.0", "kept: tag v1.0.0 matches v.*"),
+                ("pr-2", "tag removed: matches remove_tags sha-.*|pr-.*"),
+                ("sha-bbb", "tag removed: matches remove_tags sha-.*|pr-.*"),
+                (
+                    "pr-1,sha-aaa",
+                    "deleted: 4th newest, only the newest 2 are kept"
+                ),
+            ]
+            .map(|(t, r)| (t.to_string(), r.to_string()))
+        );
+        let tag_entry = &made.entries[5];
+        assert_eq!(
+            tag_entry.role,
+            Role::Tag {
+                remaining: vec!["v1.0.0".parse().unwrap()]
+            }
+        );
+        assert_eq!(made.totals().removed_tags, 2);
+        assert_eq!(made.totals().kept_images, 3);
+        assert_eq!(made.untags().count(), 2);
+        assert_eq!(made.changes().count(), 3);
+    }
+
+    #[test]
+    fn an_image_is_judged_by_the_tags_it_keeps() {
+        // ci-1 also carries pr-1, which only_tags does not match: without
+        // remove_tags it is kept for it; with pr-1 removed it is a CI image
+        // like the others and the count deletes it in the same plan.
+        let mut repo = Repository::default();
+        for (n, tags) in [(1u8, &["ci-1", "pr-1"][..]), (2, &["ci-2"][..])] {
+            repo.images.insert(digest(n), image(at(i64::from(n))));
+            for tag in tags {
+                repo.tags.insert(tag.parse().unwrap(), digest(n));
+            }
+        }
+        let inv = inventory(vec![("a", repo)]);
+        let rule = "[default]\nkeep_newest = 1\nonly_tags = 'ci-.*'\n";
+        let without = plan(&inv, &policy(rule), NOW);
+        assert!(!decision_of(&without, &digest(1)).is_delete());
+        let with = plan(
+            &inv,
+            &policy(&format!("{rule}remove_tags = 'pr-.*'\n")),
+            NOW,
+        );
+        assert!(decision_of(&with, &digest(1)).is_delete());
+        assert_eq!(
+            with.untags().count(),
+            0,
+            "a deleted image loses its tags anyway"
+        );
     }
 
     /// Repositories of every size, a digest and layers shared across them,

@@ -61,6 +61,15 @@ pub struct Rule {
     /// Let a limit delete images whose build date is unknown.
     #[serde(default, skip_serializing_if = "is_false")]
     pub delete_unknown_age: bool,
+    /// Delete manifests no tag points at (found through scan history or the
+    /// registry's storage), with what belongs to them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub delete_untagged: bool,
+    /// Remove the tags matching this from the images the rule keeps, without
+    /// touching the images: never a tag that also matches `keep_tags`, never
+    /// an image's last tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_tags: Option<TagPattern>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -172,7 +181,7 @@ impl Rule {
         }
     }
 
-    /// Whether the rule can delete anything: it needs a count or an age.
+    /// Whether the rule can delete tagged images: it needs a count or an age.
     pub fn has_limit(&self) -> bool {
         self.keep_newest.is_some()
             || self.keep_younger_than_days.is_some()
@@ -621,6 +630,8 @@ mod tests {
             skip_shared_digests = true
             delete_unknown_age = true
             keep_newer_than = "2026-01-31"
+            delete_untagged = true
+            remove_tags = 'sha-[0-9a-f]+|pr-\d+'
         "#;
         let policy = Policy::from_toml(toml).unwrap();
         let rule = &policy.repositories[&pattern("ci/*")];
@@ -630,6 +641,10 @@ mod tests {
         );
         assert!(rule.only_tags.as_ref().unwrap().matches("ci-42"));
         assert!(!rule.only_tags.as_ref().unwrap().matches("xci-42"));
+        assert!(rule.delete_untagged);
+        assert!(rule.remove_tags.as_ref().unwrap().matches("pr-12"));
+        assert!(!rule.remove_tags.as_ref().unwrap().matches("v1.4.0"));
+        assert!(!policy.default.delete_untagged);
         assert!(policy.default.keep_tags[0].matches("1.2.3"));
         assert!(!policy.default.keep_tags[1].matches("latest-rc"));
         let json = policy.to_json_pretty();

@@ -189,6 +189,112 @@ pub fn delete_manifest(
     )
 }
 
+/// Removes one tag, leaving its manifest and the manifest's other tags
+/// (OCI distribution-spec, "Deleting tags"; Distribution 3 answers 202).
+/// Registries without it answer an error, such as Distribution 2.x's
+/// 400 `DIGEST_INVALID`.
+pub fn delete_tag(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    tag: &Tag,
+) -> Request<Vec<u8>> {
+    request(
+        Method::DELETE,
+        registry.join(&format!("/v2/{repository}/manifests/{tag}")),
+    )
+}
+
+/// `HEAD` of a manifest by tag: where does the tag point now?
+pub fn tag_head(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    tag: &Tag,
+) -> Request<Vec<u8>> {
+    let mut request = manifest(registry, repository, &Reference::Tag(tag.clone()));
+    *request.method_mut() = Method::HEAD;
+    request
+}
+
+/// Reads a manifest `HEAD` by tag: `Ok(None)` when the tag is gone, the
+/// digest from `Docker-Content-Digest` when the answer shows one, and an
+/// error otherwise (the caller then reads the manifest).
+pub fn parse_tag_head(
+    request: &str,
+    response: &Response<Vec<u8>>,
+) -> Result<Option<Option<Digest>>, Error> {
+    if response.status() == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    check(request, response)?;
+    Ok(Some(
+        response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok()),
+    ))
+}
+
+/// Starts a blob upload (`POST /v2/<name>/blobs/uploads/`).
+pub fn start_upload(registry: &RegistryUrl, repository: &RepositoryName) -> Request<Vec<u8>> {
+    request(
+        Method::POST,
+        registry.join(&format!("/v2/{repository}/blobs/uploads/")),
+    )
+}
+
+/// Reads the answer to [`start_upload`]: 202 with the upload's `Location`,
+/// resolved against the registry (an upload elsewhere is refused: the
+/// credentials would follow it).
+pub fn parse_start_upload(
+    registry: &RegistryUrl,
+    request: &str,
+    response: &Response<Vec<u8>>,
+) -> Result<String, Error> {
+    check(request, response)?;
+    if response.status() != StatusCode::ACCEPTED {
+        return Err(protocol_error(
+            request,
+            format!("expected 202 Accepted, got {}", response.status()),
+        ));
+    }
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| protocol_error(request, "the upload answer has no Location"))?;
+    registry.resolve(location).ok_or_else(|| {
+        protocol_error(
+            request,
+            format!("the upload location {location} lies outside the registry; not followed"),
+        )
+    })
+}
+
+/// Finishes an upload in one `PUT` with the whole blob and its digest.
+pub fn finish_upload(location: &str, digest: &Digest, body: Vec<u8>) -> Request<Vec<u8>> {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let mut request = request(Method::PUT, format!("{location}{separator}digest={digest}"));
+    request.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/octet-stream"),
+    );
+    *request.body_mut() = body;
+    request
+}
+
+/// Reads the answer to [`finish_upload`]: 201 Created.
+pub fn parse_finish_upload(request: &str, response: &Response<Vec<u8>>) -> Result<(), Error> {
+    check(request, response)?;
+    if response.status() != StatusCode::CREATED {
+        return Err(protocol_error(
+            request,
+            format!("expected 201 Created, got {}", response.status()),
+        ));
+    }
+    Ok(())
+}
+
 /// A request in messages: `GET http://host:5000/v2/team/app/tags/list`.
 pub fn describe(request: &Request<Vec<u8>>) -> String {
     format!("{} {}", request.method(), request.uri())

@@ -75,8 +75,9 @@ pub struct RecoveryFile {
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     /// One entry per manifest the plan deletes, in plan order: an index
-    /// before its children, a subject before what is attached to it. A
-    /// restore reorders them itself (see [`Client::restore`]).
+    /// before its children, a subject before what is attached to it; then
+    /// one per image the plan removes tags from (`tags_only`), with those
+    /// tags. A restore reorders them itself (see [`Client::restore`]).
     pub entries: Vec<RecoveryEntry>,
 }
 
@@ -100,6 +101,16 @@ pub struct RecoveryEntry {
     /// section 4). Never re-serialised JSON: any other bytes would have
     /// another digest.
     pub manifest: String,
+    /// True when only `tags` were removed (the plan's tag removals) and the
+    /// manifest itself stayed; absent (false) for a deleted manifest. A
+    /// restore does the same for both: it puts the manifest back if it is
+    /// missing and re-points the tags that are gone.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tags_only: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl RecoveryEntry {
@@ -116,6 +127,7 @@ impl RecoveryEntry {
             media_type,
             tags,
             manifest: base64::engine::general_purpose::STANDARD.encode(bytes),
+            tags_only: false,
         }
     }
 
@@ -521,13 +533,33 @@ impl<T: Transport> Client<T> {
         plan: &Plan,
         cache: &impl Cache,
     ) -> Result<RecoveryFile, Error> {
-        let deletes: Vec<&PlanEntry> = plan.deletes().collect();
-        let mut copies: Vec<Option<RecoveryEntry>> = vec![None; deletes.len()];
-        let mut answers =
-            stream::iter(deletes.iter().enumerate().map(|(index, entry)| async move {
-                (index, self.manifest_copy(entry, cache).await)
-            }))
-            .buffer_unordered(self.concurrency());
+        let mut wanted: Vec<(&PlanEntry, Vec<Tag>, bool)> = plan
+            .deletes()
+            .map(|entry| (entry, entry.tags.clone(), false))
+            .collect();
+        // One entry per image that loses tags, with all of them.
+        let mut untagged_images: BTreeMap<(&RepositoryName, &Digest), usize> = BTreeMap::new();
+        for entry in plan.untags() {
+            match untagged_images.get(&(&entry.repository, &entry.digest)) {
+                Some(&at) => wanted[at].1.extend(entry.tags.iter().cloned()),
+                None => {
+                    untagged_images.insert((&entry.repository, &entry.digest), wanted.len());
+                    wanted.push((entry, entry.tags.clone(), true));
+                }
+            }
+        }
+        let mut copies: Vec<Option<RecoveryEntry>> = vec![None; wanted.len()];
+        let mut answers = stream::iter(wanted.into_iter().enumerate().map(
+            |(index, (entry, tags, tags_only))| async move {
+                let copy = self.manifest_copy(entry, cache).await.map(|mut copy| {
+                    copy.tags = tags;
+                    copy.tags_only = tags_only;
+                    copy
+                });
+                (index, copy)
+            },
+        ))
+        .buffer_unordered(self.concurrency());
         while let Some((index, copy)) = answers.next().await {
             copies[index] = Some(copy?);
         }

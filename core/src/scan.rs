@@ -21,6 +21,15 @@
 //! takes the manifest from the cache when it has it (checked against the
 //! digest); children and config blobs come from it too. What it fetches it
 //! stores. A first scan costs one `GET` per tag, as without a cache.
+//!
+//! [`Client::scan_with`] also finds manifests no tag points at (see
+//! [`crate::history`] and [`crate::storage`]): after the tagged manifests
+//! and their children, it asks about every digest the repository's history
+//! record or its storage names that the scan did not reach (a `HEAD` by
+//! digest for those only history names), reads the ones still there (with
+//! their children, configs and subjects, like any other) and records them
+//! in [`Repository::untagged`]. Then it writes each repository's history
+//! record.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,10 +40,14 @@ use crate::cache::{self, Cache, NoCache};
 use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
-use crate::inventory::{Child, DateSource, Image, ImageKind, Inventory, Repository, attachment};
+use crate::history::{self, HistoryRecord};
+use crate::inventory::{
+    Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged, attachment,
+};
 use crate::manifest::{Manifest, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{FetchedManifest, Reference};
+use crate::storage::{NoStorage, Storage};
 use crate::transport::Transport;
 
 /// Which repositories a scan reads.
@@ -58,6 +71,8 @@ pub struct ScanProgress {
     pub manifests_read: usize,
     /// Config blobs read.
     pub blobs_read: usize,
+    /// Manifests found that no tag points at (through history or storage).
+    pub untagged_found: usize,
     /// The repository whose answer came last, if any.
     pub current: Option<RepositoryName>,
 }
@@ -73,6 +88,9 @@ impl std::fmt::Display for ScanProgress {
             self.tags_total,
             self.blobs_read
         )?;
+        if self.untagged_found > 0 {
+            write!(f, ", {} untagged found", self.untagged_found)?;
+        }
         if let Some(current) = &self.current {
             write!(f, " (last: {current})")?;
         }
@@ -102,6 +120,10 @@ pub struct Reuse {
     pub configs_cached: usize,
     /// Config blobs fetched.
     pub configs_fetched: usize,
+    /// `HEAD`s by digest for manifests only history named.
+    pub untagged_checked: usize,
+    /// Of those, the ones the registry no longer has.
+    pub untagged_gone: usize,
 }
 
 impl Reuse {
@@ -202,6 +224,33 @@ impl<'a> Previous<'a> {
     }
 }
 
+/// What a scan may use besides the registry's API; each part is optional.
+pub struct ScanSources<'a, C, H, S> {
+    /// Manifests and configs by digest ([`Cache`]); [`NoCache`] for none.
+    pub cache: &'a C,
+    /// Where scans keep what they saw ([`crate::history`]), to find
+    /// manifests no tag points at any more; [`NoCache`] for none.
+    pub history: &'a H,
+    /// The registry's storage, read-only ([`Storage`]); [`NoStorage`] for
+    /// none.
+    pub storage: &'a S,
+    /// An earlier inventory of the same registry, whose manifests need not
+    /// be read again (see [`Client::rescan`]).
+    pub previous: Option<&'a Inventory>,
+}
+
+impl ScanSources<'static, NoCache, NoCache, NoStorage> {
+    /// Only the registry's API.
+    pub fn none() -> Self {
+        ScanSources {
+            cache: &NoCache,
+            history: &NoCache,
+            storage: &NoStorage,
+            previous: None,
+        }
+    }
+}
+
 impl<T: Transport> Client<T> {
     /// Reads every tag of the scope into an inventory. Any failed read stops
     /// the scan: a plan made from a partial inventory could delete too much.
@@ -210,7 +259,9 @@ impl<T: Transport> Client<T> {
         scope: &ScanScope,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<Inventory, Error> {
-        let (inventory, _) = self.scan_reusing(scope, None, &NoCache, progress).await?;
+        let (inventory, _) = self
+            .scan_with(scope, &ScanSources::none(), progress)
+            .await?;
         Ok(inventory)
     }
 
@@ -223,7 +274,35 @@ impl<T: Transport> Client<T> {
         cache: &impl Cache,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(Inventory, Reuse), Error> {
-        self.scan_reusing(scope, None, cache, progress).await
+        let sources = ScanSources {
+            cache,
+            history: &NoCache,
+            storage: &NoStorage,
+            previous: None,
+        };
+        self.scan_with(scope, &sources, progress).await
+    }
+
+    /// A scan with everything it may use: a cache, history, the storage and
+    /// an earlier inventory (see [`ScanSources`] and the module
+    /// documentation). The inventory's tagged part equals a plain scan's;
+    /// history and storage add the untagged manifests they know of.
+    pub async fn scan_with(
+        &self,
+        scope: &ScanScope,
+        sources: &ScanSources<'_, impl Cache, impl Cache, impl Storage>,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(Inventory, Reuse), Error> {
+        let previous = sources.previous.map(Previous::new);
+        self.scan_reusing(
+            scope,
+            previous.as_ref(),
+            sources.cache,
+            sources.history,
+            sources.storage,
+            progress,
+        )
+        .await
     }
 
     /// Scans again, reusing what did not change since `previous`: each tag's
@@ -242,8 +321,15 @@ impl<T: Transport> Client<T> {
         previous: &Inventory,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(Inventory, Reuse), Error> {
-        self.scan_reusing(scope, Some(&Previous::new(previous)), &NoCache, progress)
-            .await
+        self.scan_reusing(
+            scope,
+            Some(&Previous::new(previous)),
+            &NoCache,
+            &NoCache,
+            &NoStorage,
+            progress,
+        )
+        .await
     }
 
     /// A manifest from the cache, or else from the registry (then stored).
@@ -314,6 +400,8 @@ impl<T: Transport> Client<T> {
         scope: &ScanScope,
         previous: Option<&Previous<'_>>,
         cache: &impl Cache,
+        history: &impl Cache,
+        storage: &impl Storage,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(Inventory, Reuse), Error> {
         let registry_key = cache::registry_key(self.registry());
@@ -400,56 +488,31 @@ impl<T: Transport> Client<T> {
 
         // 3. Children of indexes, by digest, level by level.
         let mut missing: BTreeSet<Key> = BTreeSet::new();
-        for _ in 0..MAX_INDEX_DEPTH {
-            let wanted: BTreeSet<Key> = manifests
-                .iter()
-                .flat_map(|((name, _), read)| {
-                    read.children()
-                        .into_iter()
-                        .map(move |child| (name.clone(), child.clone()))
-                })
-                .filter(|key| !manifests.contains_key(key) && !missing.contains(key))
-                .collect();
-            if wanted.is_empty() {
-                break;
-            }
-            let mut fetch = Vec::new();
-            for (name, digest) in wanted {
-                match previous.and_then(|previous| previous.reusable(&name, &digest, 0)) {
-                    Some(image) => {
-                        reuse.manifests_reused += 1;
-                        state.manifests_read += 1;
-                        manifests.insert((name, digest), Read::Known(image));
-                    }
-                    None => fetch.push((name, digest)),
-                }
-            }
-            let mut answers = stream::iter(fetch.into_iter().map(|(name, digest)| async move {
-                let reference = Reference::Digest(digest.clone());
-                let fetched = self.manifest_through(cache, &name, &reference).await;
-                (name, digest, fetched)
-            }))
-            .buffer_unordered(limit);
-            while let Some((name, digest, fetched)) = answers.next().await {
-                let fetched = match fetched {
-                    Ok((fetched, source)) => {
-                        reuse.count_manifest(source);
-                        fetched
-                    }
-                    // A child the registry lost (an older cleaner deleted
-                    // it) is a fact about the index, not a failed read:
-                    // the index stays in the inventory without it.
-                    Err(error) if is_not_found(&error) => {
-                        missing.insert((name, digest));
-                        continue;
-                    }
-                    Err(error) => return Err(error),
-                };
-                state.manifests_read += 1;
-                state.current = Some(name.clone());
-                manifests.insert((name, digest), Read::Fetched(Box::new(fetched)));
-                progress(&state);
-            }
+        let mut reading = Reading {
+            manifests: &mut manifests,
+            missing: &mut missing,
+            reuse: &mut reuse,
+            state: &mut state,
+        };
+        self.read_children(&mut reading, previous, cache, progress)
+            .await?;
+
+        // 3b. Manifests no tag points at, from history and storage, with
+        // their children.
+        let (untagged, records) = self
+            .find_untagged(
+                &names,
+                &tag_targets,
+                &mut reading,
+                history,
+                storage,
+                cache,
+                progress,
+            )
+            .await?;
+        if !untagged.is_empty() {
+            self.read_children(&mut reading, previous, cache, progress)
+                .await?;
         }
 
         // 4. Config blobs of images (not artifacts): once per digest, and
@@ -546,12 +609,253 @@ impl<T: Transport> Client<T> {
             previous_blobs,
         };
         self.yield_now().await;
-        let mut inventory = self.assemble(names, tag_targets, &read, present).await;
+        let mut inventory = self
+            .assemble(names, tag_targets, &read, present, untagged)
+            .await;
         inventory.whole_registry = whole_registry;
         cache.put(&registry_key, b"scanned".to_vec()).await;
+        if history.is_on() {
+            let now = self.now();
+            for (name, repository) in &inventory.repositories {
+                let record =
+                    history::record(self.registry(), name, repository, records.get(name), now);
+                history::save(history, self.registry(), &record).await;
+            }
+        }
         state.current = None;
         progress(&state);
         Ok((inventory, reuse))
+    }
+}
+
+/// What the manifest-reading phases fill in.
+struct Reading<'m, 'p> {
+    manifests: &'m mut BTreeMap<Key, Read<'p>>,
+    /// Children the registry lost.
+    missing: &'m mut BTreeSet<Key>,
+    reuse: &'m mut Reuse,
+    state: &'m mut ScanProgress,
+}
+
+/// Manifests found untagged, and the history records read on the way.
+type FoundUntagged = (
+    BTreeMap<Key, Untagged>,
+    BTreeMap<RepositoryName, HistoryRecord>,
+);
+
+impl<T: Transport> Client<T> {
+    /// Reads the children of every index read so far that are not read
+    /// yet, by digest, level by level.
+    async fn read_children<'p>(
+        &self,
+        reading: &mut Reading<'_, 'p>,
+        previous: Option<&Previous<'p>>,
+        cache: &impl Cache,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(), Error> {
+        let limit = self.concurrency();
+        for _ in 0..MAX_INDEX_DEPTH {
+            let wanted: BTreeSet<Key> = reading
+                .manifests
+                .iter()
+                .flat_map(|((name, _), read)| {
+                    read.children()
+                        .into_iter()
+                        .map(move |child| (name.clone(), child.clone()))
+                })
+                .filter(|key| {
+                    !reading.manifests.contains_key(key) && !reading.missing.contains(key)
+                })
+                .collect();
+            if wanted.is_empty() {
+                break;
+            }
+            let mut fetch = Vec::new();
+            for (name, digest) in wanted {
+                match previous.and_then(|previous| previous.reusable(&name, &digest, 0)) {
+                    Some(image) => {
+                        reading.reuse.manifests_reused += 1;
+                        reading.state.manifests_read += 1;
+                        reading.manifests.insert((name, digest), Read::Known(image));
+                    }
+                    None => fetch.push((name, digest)),
+                }
+            }
+            let mut answers = stream::iter(fetch.into_iter().map(|(name, digest)| async move {
+                let reference = Reference::Digest(digest.clone());
+                let fetched = self.manifest_through(cache, &name, &reference).await;
+                (name, digest, fetched)
+            }))
+            .buffer_unordered(limit);
+            while let Some((name, digest, fetched)) = answers.next().await {
+                let fetched = match fetched {
+                    Ok((fetched, source)) => {
+                        reading.reuse.count_manifest(source);
+                        fetched
+                    }
+                    // A child the registry lost (an older cleaner deleted
+                    // it) is a fact about the index, not a failed read:
+                    // the index stays in the inventory without it.
+                    Err(error) if is_not_found(&error) => {
+                        reading.missing.insert((name, digest));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                reading.state.manifests_read += 1;
+                reading.state.current = Some(name.clone());
+                reading
+                    .manifests
+                    .insert((name, digest), Read::Fetched(Box::new(fetched)));
+                progress(reading.state);
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds the manifests that history or the storage name and the scan
+    /// did not reach, asks the registry about those only history names
+    /// (a `HEAD` by digest), and reads the ones still there.
+    #[allow(clippy::too_many_arguments)]
+    async fn find_untagged(
+        &self,
+        names: &[RepositoryName],
+        tag_targets: &BTreeMap<RepositoryName, BTreeMap<Tag, Digest>>,
+        reading: &mut Reading<'_, '_>,
+        history: &impl Cache,
+        storage: &impl Storage,
+        cache: &impl Cache,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<FoundUntagged, Error> {
+        let mut found: BTreeMap<Key, Untagged> = BTreeMap::new();
+        let mut records = BTreeMap::new();
+        if !history.is_on() && !storage.is_present() {
+            return Ok((found, records));
+        }
+        let limit = self.concurrency();
+        let registry = self.registry();
+        let mut answers = stream::iter(names.iter().map(|name| async move {
+            let record = if history.is_on() {
+                history::load(history, registry, name).await
+            } else {
+                None
+            };
+            (name, record, storage.manifests(name).await)
+        }))
+        .buffer_unordered(limit);
+        while let Some((name, record, listed)) = answers.next().await {
+            let listed = listed.map_err(|detail| storage_error(name, detail))?;
+            if storage.is_present() {
+                check_storage(name, tag_targets.get(name), listed.as_ref())?;
+            }
+            let unreached = |digest: &Digest| {
+                !reading
+                    .manifests
+                    .contains_key(&(name.clone(), digest.clone()))
+            };
+            if let Some(record) = record {
+                for (digest, seen) in record.manifests.iter().filter(|(d, _)| unreached(d)) {
+                    let untagged = found.entry((name.clone(), digest.clone())).or_default();
+                    untagged.found.push(Found::History);
+                    untagged.last_tags = seen.tags.clone();
+                    untagged.last_in_use = seen.in_use;
+                }
+                records.insert(name.clone(), record);
+            }
+            for (digest, pushed) in listed.into_iter().flatten() {
+                if unreached(&digest) {
+                    let untagged = found.entry((name.clone(), digest)).or_default();
+                    untagged.found.push(Found::Storage);
+                    untagged.pushed = pushed;
+                }
+            }
+        }
+        drop(answers);
+
+        // What only history names: is it still there?
+        let unsure: Vec<Key> = found
+            .iter()
+            .filter(|(_, untagged)| !untagged.found.contains(&Found::Storage))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut answers = stream::iter(unsure.into_iter().map(|(name, digest)| async move {
+            let exists = self.manifest_exists(&name, &digest).await;
+            (name, digest, exists)
+        }))
+        .buffer_unordered(limit);
+        while let Some((name, digest, exists)) = answers.next().await {
+            reading.reuse.untagged_checked += 1;
+            if !exists? {
+                reading.reuse.untagged_gone += 1;
+                found.remove(&(name, digest));
+            }
+        }
+        drop(answers);
+
+        // Read the ones still there like any other manifest.
+        let wanted: Vec<Key> = found.keys().cloned().collect();
+        let mut answers = stream::iter(wanted.into_iter().map(|(name, digest)| async move {
+            let reference = Reference::Digest(digest.clone());
+            let fetched = self.manifest_through(cache, &name, &reference).await;
+            (name, digest, fetched)
+        }))
+        .buffer_unordered(limit);
+        while let Some((name, digest, fetched)) = answers.next().await {
+            match fetched {
+                Ok((fetched, source)) => {
+                    reading.reuse.count_manifest(source);
+                    reading.state.manifests_read += 1;
+                    reading.state.untagged_found += 1;
+                    reading.state.current = Some(name.clone());
+                    reading
+                        .manifests
+                        .insert((name, digest), Read::Fetched(Box::new(fetched)));
+                    progress(reading.state);
+                }
+                // Deleted between the HEAD (or the listing) and the read.
+                Err(error) if is_not_found(&error) => {
+                    found.remove(&(name, digest));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok((found, records))
+    }
+}
+
+fn storage_error(name: &RepositoryName, detail: String) -> Error {
+    Error::Protocol {
+        request: format!("reading the registry's storage for {name}"),
+        detail,
+    }
+}
+
+/// A storage that does not hold what the registry's tags point at is not
+/// this registry's: its manifests must not be taken for untagged ones.
+fn check_storage(
+    name: &RepositoryName,
+    tags: Option<&BTreeMap<Tag, Digest>>,
+    listed: Option<&BTreeMap<Digest, Option<OffsetDateTime>>>,
+) -> Result<(), Error> {
+    let Some(tags) = tags.filter(|tags| !tags.is_empty()) else {
+        return Ok(());
+    };
+    let fix = "give --storage the rootdirectory of this registry's filesystem storage                (storage: filesystem: rootdirectory in its config.yml)";
+    match listed {
+        None => Err(storage_error(
+            name,
+            format!("the storage has no repository {name}, which the registry serves; {fix}"),
+        )),
+        Some(listed) if !tags.values().any(|digest| listed.contains_key(digest)) => {
+            Err(storage_error(
+                name,
+                format!(
+                    "none of the manifests {name}'s {} tags point at is in the storage; {fix}",
+                    tags.len()
+                ),
+            ))
+        }
+        Some(_) => Ok(()),
     }
 }
 
@@ -593,6 +897,7 @@ impl<T: Transport> Client<T> {
         tag_targets: BTreeMap<RepositoryName, BTreeMap<Tag, Digest>>,
         read: &Assembly<'_, '_>,
         present: BTreeMap<Key, bool>,
+        untagged: BTreeMap<Key, Untagged>,
     ) -> Inventory {
         let mut inventory = repositories_of(names, tag_targets);
         for (n, (key, manifest)) in read.manifests.iter().enumerate() {
@@ -604,6 +909,11 @@ impl<T: Transport> Client<T> {
         for ((name, digest), exists) in present {
             if let Some(repository) = inventory.repositories.get_mut(&name) {
                 repository.subjects.insert(digest, exists);
+            }
+        }
+        for ((name, digest), found) in untagged {
+            if let Some(repository) = inventory.repositories.get_mut(&name) {
+                repository.untagged.insert(digest, found);
             }
         }
         inventory

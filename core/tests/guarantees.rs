@@ -8,17 +8,20 @@
 //! cosign signatures (`sha256-<hex>.sig|.att|.sbom` tags) and OCI referrers
 //! (a `subject`, sometimes listed by a `sha256-<hex>` fallback index), with
 //! subjects that are in the repository, gone from the registry, present but
-//! untagged, or never checked. Policies have a default rule and up to three
-//! repository rules (exact names and globs) that set every field of `Rule`.
+//! untagged, or never checked; and manifests no tag points at that a scan
+//! found through history or storage (some pushed moments ago). Policies
+//! have a default rule and up to three repository rules (exact names and
+//! globs) that set every field of `Rule`, `delete_untagged` and
+//! `remove_tags` included.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::num::NonZeroU32;
 
 use cleanreg_core::{
-    Child, DateSource, Decision, Digest, Image, ImageKind, Inventory, KeepReason, MediaType, Plan,
-    PlanEntry, Platform, Policy, Repository, RepositoryName, RepositoryPattern, Role, Rule, Since,
-    Tag, TagPattern, plan,
+    Child, DateSource, Decision, DeleteReason, Digest, Found, Image, ImageKind, Inventory,
+    KeepReason, MediaType, Plan, PlanEntry, Platform, Policy, Repository, RepositoryName,
+    RepositoryPattern, Role, Rule, Since, Tag, TagPattern, Untagged, attachment_tag, plan,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -130,6 +133,10 @@ struct RepoSpec {
     signatures: Vec<SignatureSpec>,
     /// Tags on digests the inventory has no manifest for.
     dangling: Vec<(String, u8)>,
+    /// Manifests (by index) the scan found untagged: how (0 history, 1
+    /// storage, 2 both) and, from storage, how many minutes before `NOW`
+    /// they were pushed. Tagged ones are left out, as a scan would.
+    untagged: Vec<(usize, u8, Option<i64>)>,
 }
 
 fn tag_name() -> impl Strategy<Value = String> {
@@ -215,14 +222,25 @@ fn repo_spec() -> impl Strategy<Value = RepoSpec> {
         prop::collection::vec((tag_name(), 0..64usize), 2..24),
         prop::collection::vec(signature_spec(), 0..5),
         prop::collection::vec((tag_name(), 0..3u8), 0..2),
+        prop::collection::vec(
+            (
+                0..64usize,
+                0..3u8,
+                prop::option::weighted(0.5, prop_oneof![0..10i64, 10..100_000i64]),
+            ),
+            0..6,
+        ),
     )
-        .prop_map(|(salt, manifests, tags, signatures, dangling)| RepoSpec {
-            salt,
-            manifests,
-            tags,
-            signatures,
-            dangling,
-        })
+        .prop_map(
+            |(salt, manifests, tags, signatures, dangling, untagged)| RepoSpec {
+                salt,
+                manifests,
+                tags,
+                signatures,
+                dangling,
+                untagged,
+            },
+        )
 }
 
 // ---------------------------------------------------------------------------
@@ -369,6 +387,30 @@ fn build_repository(spec: &RepoSpec) -> Repository {
             .tags
             .insert(tag(name), digest_of(&format!("dangling-{n}")));
     }
+    let tagged: BTreeSet<Digest> = repository.tags.values().cloned().collect();
+    for (i, how, pushed) in &spec.untagged {
+        let digest = manifest_digest(i % count);
+        if tagged.contains(&digest) {
+            continue;
+        }
+        let found = match how % 3 {
+            0 => vec![Found::History],
+            1 => vec![Found::Storage],
+            _ => vec![Found::History, Found::Storage],
+        };
+        let from_storage = found.contains(&Found::Storage);
+        repository.untagged.insert(
+            digest,
+            Untagged {
+                found,
+                last_tags: vec![tag("main")],
+                last_in_use: created(Some(3)),
+                pushed: pushed
+                    .filter(|_| from_storage)
+                    .map(|minutes| NOW - time::Duration::minutes(minutes)),
+            },
+        );
+    }
     repository
 }
 
@@ -413,9 +455,22 @@ fn rule() -> impl Strategy<Value = Rule> {
         prop::option::weighted(0.25, tag_pattern()),
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.3),
+        (
+            prop::bool::weighted(0.4),
+            prop::option::weighted(0.3, tag_pattern()),
+        ),
     )
         .prop_map(
-            |(keep_newest, days, since, keep_tags, only_tags, shared, unknown)| Rule {
+            |(
+                keep_newest,
+                days,
+                since,
+                keep_tags,
+                only_tags,
+                shared,
+                unknown,
+                (delete_untagged, remove_tags),
+            )| Rule {
                 keep_newest,
                 keep_younger_than_days: days.and_then(NonZeroU32::new),
                 keep_newer_than: since.map(|days| Since(NOW - time::Duration::days(days))),
@@ -423,6 +478,8 @@ fn rule() -> impl Strategy<Value = Rule> {
                 only_tags,
                 skip_shared_digests: shared,
                 delete_unknown_age: unknown,
+                delete_untagged,
+                remove_tags,
             },
         )
 }
@@ -513,6 +570,14 @@ fn describe(inventory: &Inventory) -> String {
         for (subject, exists) in &repository.subjects {
             out.push_str(&format!("  subject {} exists {exists}\n", subject.short()));
         }
+        for (digest, found) in &repository.untagged {
+            out.push_str(&format!(
+                "  untagged {} found {:?} pushed {:?} minutes ago\n",
+                digest.short(),
+                found.found,
+                found.pushed.map(|p| (NOW - p).whole_minutes())
+            ));
+        }
     }
     out
 }
@@ -530,9 +595,11 @@ fn tags_by_digest(repository: &Repository) -> BTreeMap<&Digest, Vec<&Tag>> {
 
 type Key<'a> = (&'a RepositoryName, &'a Digest);
 
+/// The manifest entries (not the tag entries) by repository and digest.
 fn entries_by_key(plan: &Plan) -> BTreeMap<Key<'_>, &PlanEntry> {
     plan.entries
         .iter()
+        .filter(|e| !e.role.is_tag())
         .map(|e| ((&e.repository, &e.digest), e))
         .collect()
 }
@@ -562,7 +629,17 @@ fn apply(inventory: &Inventory, plan: &Plan) -> Inventory {
             .get_mut(&entry.repository)
             .expect("a delete names a scanned repository");
         repository.images.remove(&entry.digest);
+        repository.untagged.remove(&entry.digest);
         repository.tags.retain(|_, digest| *digest != entry.digest);
+    }
+    for entry in plan.untags() {
+        let repository = after
+            .repositories
+            .get_mut(&entry.repository)
+            .expect("an untag names a scanned repository");
+        for tag in &entry.tags {
+            repository.tags.remove(tag);
+        }
     }
     for (name, repository) in &mut after.repositories {
         let before = &inventory.repositories[name];
@@ -603,12 +680,13 @@ fn apply(inventory: &Inventory, plan: &Plan) -> Inventory {
 proptest! {
     #![proptest_config(config())]
 
-    /// Every manifest of the inventory has exactly one entry.
+    /// Every manifest of the inventory has exactly one entry (besides the
+    /// entries of its tags).
     #[test]
     fn every_manifest_has_exactly_one_entry(input in case()) {
         let plan = plan(&input.inventory, &input.policy, NOW);
         let mut seen: BTreeSet<Key<'_>> = BTreeSet::new();
-        for entry in &plan.entries {
+        for entry in plan.entries.iter().filter(|e| !e.role.is_tag()) {
             prop_assert!(
                 seen.insert((&entry.repository, &entry.digest)),
                 "{} has two entries", show(entry)
@@ -741,6 +819,9 @@ proptest! {
             for (tag, digest) in repository.tags.iter().rev() {
                 copy.tags.insert(tag.clone(), digest.clone());
             }
+            for (digest, found) in repository.untagged.iter().rev() {
+                copy.untagged.insert(digest.clone(), found.clone());
+            }
             rebuilt.repositories.insert(name.clone(), copy);
         }
         for (blob, size) in input.inventory.blobs.iter().rev() {
@@ -834,6 +915,7 @@ proptest! {
             .entries
             .iter()
             .enumerate()
+            .filter(|(_, e)| !e.role.is_tag())
             .map(|(i, e)| ((&e.repository, &e.digest), i))
             .collect();
         for (i, entry) in plan.entries.iter().enumerate() {
@@ -858,6 +940,109 @@ proptest! {
                     !plan.entries[at].decision.is_delete() || at < i,
                     "{} is deleted before its deleted subject {}", show(entry), show(&plan.entries[at])
                 );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 7. An untagged manifest is deleted only as its rule's
+    /// `delete_untagged` says, never while an index that stays lists it or a
+    /// subject that stays has it attached, and never when it was pushed
+    /// moments ago; its own attachments and children go with it.
+    #[test]
+    fn untagged_manifests_go_only_as_their_rule_says(input in case()) {
+        let plan = plan(&input.inventory, &input.policy, NOW);
+        let entries = entries_by_key(&plan);
+        for entry in &plan.entries {
+            let repository = &input.inventory.repositories[&entry.repository];
+            let tagged = repository.tags.values().any(|d| *d == entry.digest);
+            if let Role::Untagged(found) = &entry.role {
+                prop_assert!(!tagged, "{} is tagged", show(entry));
+                prop_assert!(repository.untagged.contains_key(&entry.digest));
+                let (_, rule) = input.policy.rule_for(&entry.repository);
+                if entry.decision.is_delete() {
+                    prop_assert!(rule.delete_untagged, "{} deleted without delete_untagged", show(entry));
+                    prop_assert_eq!(&entry.decision, &Decision::Delete { reason: DeleteReason::Untagged });
+                    prop_assert!(
+                        found.pushed.is_none_or(|at| at <= NOW - cleanreg_core::UNTAGGED_GRACE),
+                        "{} was pushed moments ago", show(entry)
+                    );
+                } else if rule.delete_untagged && entry.kind.is_interpreted() {
+                    prop_assert!(
+                        matches!(entry.decision, Decision::Keep { reason: KeepReason::PushedRecently { .. } }),
+                        "{} must go", show(entry)
+                    );
+                }
+            }
+            if !entry.decision.is_delete() || !repository.untagged.contains_key(&entry.digest) {
+                continue;
+            }
+            for (index, image) in &repository.images {
+                if image.children.iter().any(|c| c.digest == entry.digest) {
+                    let listing = entries[&(&entry.repository, index)];
+                    prop_assert!(
+                        listing.decision.is_delete(),
+                        "untagged {} is deleted while {} lists it", show(entry), show(listing)
+                    );
+                }
+            }
+            if let Some(subject) = repository.images.get(&entry.digest).and_then(|i| i.subject.as_ref())
+                && let Some(subject_entry) = entries.get(&(&entry.repository, subject))
+            {
+                prop_assert!(
+                    subject_entry.decision.is_delete(),
+                    "untagged {} leaves its kept subject {}", show(entry), show(subject_entry)
+                );
+            }
+        }
+    }
+
+    /// 8. A tag removal takes one tag off a kept image and nothing else:
+    /// the tag points at the image, matches `remove_tags` and no
+    /// `keep_tags`, the image keeps a tag of its own, and after the plan
+    /// every other tag resolves to what it resolved to before.
+    #[test]
+    fn an_untag_never_changes_what_another_tag_resolves_to(input in case()) {
+        let plan = plan(&input.inventory, &input.policy, NOW);
+        let entries = entries_by_key(&plan);
+        let mut removed: BTreeSet<(&RepositoryName, &Tag)> = BTreeSet::new();
+        for entry in plan.untags() {
+            let repository = &input.inventory.repositories[&entry.repository];
+            let (_, rule) = input.policy.rule_for(&entry.repository);
+            prop_assert_eq!(entry.tags.len(), 1);
+            let tag = &entry.tags[0];
+            prop_assert_eq!(repository.tags.get(tag), Some(&entry.digest), "{}", show(entry));
+            prop_assert!(rule.remove_tags.as_ref().is_some_and(|p| p.matches(tag.as_str())));
+            prop_assert!(!rule.keep_tags.iter().any(|p| p.matches(tag.as_str())), "{} keeps {tag}", show(entry));
+            let image = entries[&(&entry.repository, &entry.digest)];
+            prop_assert_eq!(&image.role, &Role::Image, "untag of {}", show(image));
+            prop_assert!(!image.decision.is_delete(), "untag of deleted {}", show(image));
+            let Role::Tag { remaining } = &entry.role else {
+                return Err(TestCaseError::fail(format!("{} is not a tag entry", show(entry))));
+            };
+            prop_assert!(!remaining.contains(tag));
+            prop_assert!(
+                remaining.iter().any(|t| attachment_tag(t).is_none()),
+                "{} leaves no tag of its own on the image", show(entry)
+            );
+            removed.insert((&entry.repository, tag));
+        }
+        let after = apply(&input.inventory, &plan);
+        for (name, repository) in &input.inventory.repositories {
+            for (tag, digest) in &repository.tags {
+                if removed.contains(&(name, tag)) {
+                    prop_assert!(!after.repositories[name].tags.contains_key(tag));
+                    continue;
+                }
+                if let Some(now) = after.repositories[name].tags.get(tag) {
+                    prop_assert_eq!(now, digest, "tag {} moved", tag);
+                } else {
+                    let deleted = entries[&(name, digest)].decision.is_delete();
+                    prop_assert!(deleted, "tag {tag} vanished without its digest being deleted");
+                }
             }
         }
     }

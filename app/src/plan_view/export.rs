@@ -46,6 +46,8 @@ fn record(entry: &PlanEntry) -> [Cow<'_, str>; 10] {
         Role::Image => "image",
         Role::Child { .. } => "child",
         Role::Attachment { .. } => "attachment",
+        Role::Untagged(_) => "untagged",
+        Role::Tag { .. } => "tag",
     };
     let created = entry
         .created

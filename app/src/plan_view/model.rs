@@ -309,6 +309,7 @@ mod tests {
             deleted_tags: 5,
             deleted_bytes: 10,
             reclaimable_bytes: 1_500_000,
+            ..PlanTotals::default()
         };
         let whole = totals(&sums, true);
         assert_eq!(whole[0], ("Images kept", "3".to_owned()));
