@@ -115,6 +115,19 @@ pub(crate) fn encode_manifest(fetched: &FetchedManifest, bytes: &[u8]) -> Option
     Some(value)
 }
 
+/// A manifest value for the cache from its media type and exact bytes
+/// (what [`encode_manifest`] stores for a fetched one).
+pub(crate) fn encode_stored(media_type: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    if media_type.contains('\n') {
+        return None;
+    }
+    let mut value = Vec::with_capacity(media_type.len() + 1 + bytes.len());
+    value.extend_from_slice(media_type.as_bytes());
+    value.push(b'\n');
+    value.extend_from_slice(bytes);
+    Some(value)
+}
+
 /// A stored manifest's media type (as stored) and exact bytes, if they are
 /// the bytes `digest` names.
 pub(crate) fn decode_manifest_bytes<'v>(

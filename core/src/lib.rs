@@ -71,7 +71,7 @@ pub use reposfile::write_reposfile;
 pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, parse_reposfile};
 pub use scan::{Reuse, ScanProgress, ScanScope, ScanSources};
 pub use since::{SinceError, format_since, parse_since};
-pub use storage::{NoStorage, Storage};
+pub use storage::{NoStorage, Storage, StorageBlobs};
 pub use transport::{Transport, TransportError};
 pub use untag::{EMPTY_BLOB, RemovedBy};
 

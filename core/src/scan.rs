@@ -47,7 +47,7 @@ use crate::inventory::{
 use crate::manifest::{Manifest, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{FetchedManifest, Reference};
-use crate::storage::{NoStorage, Storage};
+use crate::storage::{NoStorage, Storage, StorageBlobs};
 use crate::transport::Transport;
 
 /// Which repositories a scan reads.
@@ -294,10 +294,15 @@ impl<T: Transport> Client<T> {
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(Inventory, Reuse), Error> {
         let previous = sources.previous.map(Previous::new);
+        // Manifests and configs the storage holds cost no request.
+        let cache = StorageBlobs {
+            storage: sources.storage,
+            cache: sources.cache,
+        };
         self.scan_reusing(
             scope,
             previous.as_ref(),
-            sources.cache,
+            &cache,
             sources.history,
             sources.storage,
             progress,

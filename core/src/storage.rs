@@ -21,7 +21,9 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
+use crate::cache::{self, Cache};
 use crate::digest::Digest;
+use crate::manifest::parse_manifest;
 use crate::name::RepositoryName;
 
 /// The manifests a registry's storage holds, per repository.
@@ -38,6 +40,51 @@ pub trait Storage {
         &self,
         repository: &RepositoryName,
     ) -> impl Future<Output = Result<Option<BTreeMap<Digest, Option<OffsetDateTime>>>, String>>;
+
+    /// The bytes the storage holds for a blob (manifests are blobs too),
+    /// if it has them; core checks them against the digest.
+    fn blob(&self, digest: &Digest) -> impl Future<Output = Option<Vec<u8>>>;
+}
+
+/// A [`Cache`] that also takes manifests and configs from the registry's
+/// storage: what `cache` lacks is read from the storage's blobs (checked
+/// against the digest by whoever takes it back), so manifests the storage
+/// lists cost no request. Stores go to `cache` only: the storage is never
+/// written.
+pub struct StorageBlobs<'a, S, C> {
+    pub storage: &'a S,
+    pub cache: &'a C,
+}
+
+impl<S: Storage, C: Cache> Cache for StorageBlobs<'_, S, C> {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        if let Some(value) = self.cache.get(key).await {
+            return Some(value);
+        }
+        if !self.storage.is_present() {
+            return None;
+        }
+        let (kind, digest) = key.split_once('/')?;
+        let digest: Digest = digest.parse().ok()?;
+        let bytes = self.storage.blob(&digest).await?;
+        match kind {
+            "config" => Some(bytes),
+            "manifest" => {
+                // Stored as the registry would serve it: its own media type.
+                let (media_type, _) = parse_manifest(None, &bytes).ok()?;
+                cache::encode_stored(media_type.as_str(), &bytes)
+            }
+            _ => None,
+        }
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) {
+        self.cache.put(key, value).await;
+    }
+
+    fn is_on(&self) -> bool {
+        self.storage.is_present() || self.cache.is_on()
+    }
 }
 
 /// No storage to read: only the API and history.
@@ -55,6 +102,10 @@ impl Storage for NoStorage {
     ) -> Result<Option<BTreeMap<Digest, Option<OffsetDateTime>>>, String> {
         Ok(None)
     }
+
+    async fn blob(&self, _digest: &Digest) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 impl<S: Storage> Storage for &S {
@@ -68,6 +119,10 @@ impl<S: Storage> Storage for &S {
     ) -> impl Future<Output = Result<Option<BTreeMap<Digest, Option<OffsetDateTime>>>, String>>
     {
         (**self).manifests(repository)
+    }
+
+    fn blob(&self, digest: &Digest) -> impl Future<Output = Option<Vec<u8>>> {
+        (**self).blob(digest)
     }
 }
 
@@ -107,6 +162,45 @@ pub fn parse_revision_link(algorithm: &str, hex: &str, content: &[u8]) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::NoCache;
+
+    struct OneBlob(Vec<u8>);
+
+    impl Storage for OneBlob {
+        async fn manifests(
+            &self,
+            _repository: &RepositoryName,
+        ) -> Result<Option<BTreeMap<Digest, Option<OffsetDateTime>>>, String> {
+            Ok(None)
+        }
+
+        async fn blob(&self, digest: &Digest) -> Option<Vec<u8>> {
+            digest.matches(&self.0).then(|| self.0.clone())
+        }
+    }
+
+    #[test]
+    fn storage_blobs_serve_manifests_as_the_cache_stores_them() {
+        let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":10},"layers":[]}"#;
+        let digest = Digest::sha256_of(manifest);
+        let storage = OneBlob(manifest.to_vec());
+        let blobs = StorageBlobs {
+            storage: &storage,
+            cache: &NoCache,
+        };
+        let value = futures_executor::block_on(blobs.get(&cache::manifest_key(&digest))).unwrap();
+        let fetched = cache::decode_manifest(&digest, &value).unwrap();
+        assert_eq!(
+            fetched.media_type.as_str(),
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        assert_eq!(
+            futures_executor::block_on(blobs.get(&cache::config_key(&digest))),
+            Some(manifest.to_vec())
+        );
+        let other = Digest::sha256_of(b"other");
+        assert!(futures_executor::block_on(blobs.get(&cache::manifest_key(&other))).is_none());
+    }
 
     #[test]
     fn paths_follow_distributions_layout() {
