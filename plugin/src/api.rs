@@ -202,6 +202,50 @@ mod tests {
     }
 
     #[test]
+    fn untagged_manifests_and_tag_removals_come_with_their_reasons() {
+        let mut inventory: Value = serde_json::from_str(&inventory()).unwrap();
+        let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let app = &mut inventory["repositories"]["team/app"];
+        app["tags"]["pr-7"] = Value::String(digest('3'));
+        app["images"][digest('4')] = app["images"][digest('1')].clone();
+        app["untagged"] = serde_json::json!({
+            digest('4'): {"found": ["history"], "last_tags": ["main"]}
+        });
+        let plan: Value = serde_json::from_str(
+            &plan_json(
+                &inventory.to_string(),
+                PolicyInput::Text(
+                    "[default]\nkeep_newest = 5\ndelete_untagged = true\nremove_tags = 'pr-.*'\n",
+                ),
+                NOW,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let entries = plan["entries"].as_array().unwrap();
+        let untag = entries
+            .iter()
+            .find(|e| e["decision"]["decision"] == "untag")
+            .unwrap();
+        assert_eq!(untag["tags"], serde_json::json!(["pr-7"]));
+        assert_eq!(untag["role"]["role"], "tag");
+        assert_eq!(untag["reason"], "matches remove_tags pr-.*");
+        let untagged = entries
+            .iter()
+            .find(|e| e["role"]["role"] == "untagged")
+            .unwrap();
+        assert_eq!(untagged["digest"], digest('4'));
+        assert_eq!(untagged["role"]["found"], serde_json::json!(["history"]));
+        assert_eq!(untagged["decision"]["decision"], "delete");
+        assert_eq!(
+            untagged["reason"],
+            "no tag points at it, and its rule deletes untagged manifests"
+        );
+        assert_eq!(plan["totals"]["removed_tags"], 1);
+        assert_eq!(plan["totals"]["deleted_untagged"], 1);
+    }
+
+    #[test]
     fn a_policy_as_toml_text_plans_the_same_as_the_object() {
         let object = plan_json(
             &inventory(),

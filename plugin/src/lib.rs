@@ -39,6 +39,17 @@ export interface Repository {
   images: Record<Digest, Image>;
   /** Subjects no tag leads to, and whether the registry still has them. */
   subjects?: Record<Digest, boolean>;
+  /** Manifests no tag points at, found through scan history or storage. */
+  untagged?: Record<Digest, Untagged>;
+}
+export interface Untagged {
+  found: ("history" | "storage")[];
+  /** The tags it had when a scan last saw it tagged. */
+  last_tags?: string[];
+  /** RFC 3339: when a scan last saw a tag lead to it. */
+  last_in_use?: string;
+  /** RFC 3339: when it was last pushed (from the storage). */
+  pushed?: string;
 }
 export type ImageKind = "image" | "index" | "artifact" | "schema1" | "unknown";
 export type DateSource = "config" | "newest_child" | "annotation";
@@ -72,6 +83,10 @@ export interface Rule {
   only_tags?: string;
   skip_shared_digests?: boolean;
   delete_unknown_age?: boolean;
+  /** Delete manifests no tag points at, with what belongs to them. */
+  delete_untagged?: boolean;
+  /** Remove the matching tags from kept images (never an image's last tag). */
+  remove_tags?: string;
 }
 
 /** The original cleanreg's flags that fill what a repository file leaves out. */
@@ -90,7 +105,7 @@ export interface ReposfileOptions {
 export interface Plan {
   now: string;
   policy: Policy;
-  /** By repository name; within one, newest first, each image followed by its children and attachments. */
+  /** By repository name; within one, newest first, each image followed by its tag entries, children and attachments; then untagged manifests. */
   entries: PlanEntry[];
   reclaimable: { bytes: number; blobs: number; whole_registry: boolean };
   totals: {
@@ -100,19 +115,24 @@ export interface Plan {
     deleted_tags: number;
     deleted_bytes: number;
     reclaimable_bytes: number;
+    deleted_untagged: number;
+    kept_untagged: number;
+    removed_tags: number;
   };
 }
 export interface PlanEntry {
   repository: string;
   digest: Digest;
-  /** Every tag on the digest: deleting it removes all of them. */
+  /** Every tag on the digest: deleting it removes all of them. A `tag` entry: just its tag. */
   tags: string[];
   media_type: string;
   kind: ImageKind;
   role:
     | { role: "image" }
     | { role: "child"; indexes: Digest[]; platform?: Platform }
-    | { role: "attachment"; subject: Digest; kind: "signature" | "attestation" | "sbom" | "referrer" };
+    | { role: "attachment"; subject: Digest; kind: "signature" | "attestation" | "sbom" | "referrer" }
+    | ({ role: "untagged" } & Untagged)
+    | { role: "tag"; remaining: string[] };
   created: string | null;
   created_from?: DateSource | null;
   size: number;
@@ -120,7 +140,7 @@ export interface PlanEntry {
   /** The repository pattern whose rule decided; absent: the default rule. */
   rule?: string;
   /** `rule` names the reason; its other fields are the reason's details. */
-  decision: { decision: "keep" | "delete"; reason: { rule: string; [detail: string]: unknown } };
+  decision: { decision: "keep" | "delete" | "untag"; reason: { rule: string; [detail: string]: unknown } };
   /** The decision in words, as the CLI prints it. */
   reason: string;
 }
