@@ -346,6 +346,18 @@ mod tests {
     }
 
     #[test]
+    fn the_untagged_flags_and_their_values() {
+        let args =
+            parse("-r x -n a -k 1 --delete-untagged --storage /srv/registry --history-dir h")
+                .unwrap();
+        assert!(args.delete_untagged && !args.no_history);
+        assert_eq!(args.storage, Some(PathBuf::from("/srv/registry")));
+        assert_eq!(args.history_dir, Some(PathBuf::from("h")));
+        assert!(parse("-r x -n a -k 1 --no-history").unwrap().no_history);
+        assert!(parse("-r x -n a -k 1 --storage").is_err());
+    }
+
+    #[test]
     fn restore_is_a_subcommand_that_takes_the_connection_flags() {
         let args = parse("restore saved.json -r http://r:5000 -u admin -y").unwrap();
         assert!(

@@ -71,6 +71,20 @@ fn the_front_removes_only_the_tag_as_distribution_3_does() {
             &["v1", "v2"],
         )
         .unwrap();
+    // skopeo streams its uploads through the front too.
+    let pushed = skopeo_push(
+        &front.url(),
+        credentials.clone(),
+        "team/app",
+        "v3",
+        &OciImage::new("through the front", OffsetDateTime::now_utc()),
+    )
+    .unwrap();
+    assert!(
+        Seeder::new(&registry.url(), credentials.clone())
+            .manifest_exists("team/app", &pushed)
+            .unwrap()
+    );
     let basic = "Basic YWRtaW46Y29ycmVjdCBob3JzZQ==";
     let (status, headers, _) = ask(
         "POST",
@@ -101,7 +115,7 @@ fn the_front_removes_only_the_tag_as_distribution_3_does() {
         Some("registry/2.0")
     );
     let direct = Seeder::new(&registry.url(), credentials);
-    assert_eq!(direct.tags("team/app").unwrap(), ["v2"]);
+    assert_eq!(direct.tags("team/app").unwrap(), ["v2", "v3"]);
     assert_eq!(
         direct.tag_digest("team/app", "v2").unwrap().as_deref(),
         Some(image.digest.as_str())
