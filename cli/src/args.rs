@@ -63,9 +63,31 @@ pub struct Args {
     pub ignore_ref_tags: bool,
 
     /// Retention policy file (TOML, or JSON by its .json extension);
-    /// replaces -k, -s, -f, -re and -i
+    /// replaces -k, -s, -f, -re, -i and --delete-untagged
     #[arg(long = "policy", value_name = "FILE")]
     pub policy: Option<PathBuf>,
+
+    /// Also delete manifests no tag points at (a moving tag such as `main`
+    /// leaves the previous one behind), found through the history of
+    /// earlier scans or --storage, with their children and attachments
+    #[arg(long = "delete-untagged")]
+    pub delete_untagged: bool,
+
+    /// The registry's filesystem storage (its `rootdirectory`), read-only:
+    /// lists every manifest of a repository, tagged or not, and serves
+    /// manifests without a request
+    #[arg(long = "storage", value_name = "DIR")]
+    pub storage: Option<PathBuf>,
+
+    /// Keep the scan history (what earlier scans saw, to find manifests
+    /// whose tag moved on) in DIR instead of $XDG_STATE_HOME/cleanreg/history
+    /// or ~/.local/state/cleanreg/history
+    #[arg(long = "history-dir", value_name = "DIR")]
+    pub history_dir: Option<PathBuf>,
+
+    /// Neither read nor write the scan history
+    #[arg(long = "no-history", conflicts_with = "history_dir")]
+    pub no_history: bool,
 
     /// Basic auth user
     #[arg(
@@ -160,7 +182,7 @@ pub struct Args {
 
     /// Apply a plan saved by --plan-out or exported by the dashboard,
     /// re-checking every digest against the registry first
-    #[arg(long = "apply-plan", value_name = "FILE", conflicts_with_all = ["repositories", "reposfile", "full_catalog", "policy", "keep", "since", "regex", "ignore_ref_tags", "plan_out"])]
+    #[arg(long = "apply-plan", value_name = "FILE", conflicts_with_all = ["repositories", "reposfile", "full_catalog", "policy", "keep", "since", "regex", "ignore_ref_tags", "plan_out", "delete_untagged", "history_dir", "no_history"])]
     pub apply_plan: Option<PathBuf>,
 
     /// Where to write the recovery file before deleting (default:
@@ -213,7 +235,7 @@ const LEGACY_FLAGS: [(&str, &str); 4] = [
 ];
 
 /// Flags whose next argument is a value, never a flag to rewrite.
-const TAKES_VALUE: [&str; 24] = [
+const TAKES_VALUE: [&str; 26] = [
     "-w",
     "--metadata-workers",
     "-r",
@@ -237,6 +259,8 @@ const TAKES_VALUE: [&str; 24] = [
     "--plan-out",
     "--apply-plan",
     "--recovery-file",
+    "--storage",
+    "--history-dir",
     "restore",
 ];
 
@@ -322,6 +346,18 @@ mod tests {
     }
 
     #[test]
+    fn the_untagged_flags_and_their_values() {
+        let args =
+            parse("-r x -n a -k 1 --delete-untagged --storage /srv/registry --history-dir h")
+                .unwrap();
+        assert!(args.delete_untagged && !args.no_history);
+        assert_eq!(args.storage, Some(PathBuf::from("/srv/registry")));
+        assert_eq!(args.history_dir, Some(PathBuf::from("h")));
+        assert!(parse("-r x -n a -k 1 --no-history").unwrap().no_history);
+        assert!(parse("-r x -n a -k 1 --storage").is_err());
+    }
+
+    #[test]
     fn restore_is_a_subcommand_that_takes_the_connection_flags() {
         let args = parse("restore saved.json -r http://r:5000 -u admin -y").unwrap();
         assert!(
@@ -337,6 +373,8 @@ mod tests {
         assert!(parse("-r x --apply-plan p.json -re").is_err());
         assert!(parse("-r x --apply-plan p.json -i").is_err());
         assert!(parse("-r x --apply-plan p.json --plan-out q.json").is_err());
+        assert!(parse("-r x --apply-plan p.json --delete-untagged").is_err());
+        assert!(parse("-r x -n a -k 1 --no-history --history-dir h").is_err());
         assert!(parse("-r x -n a -k 1 -pw a --password-stdin").is_err());
     }
 }

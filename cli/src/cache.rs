@@ -55,36 +55,12 @@ impl DirCache {
     /// `manifest/sha256:<hex>` is stored as `manifest/sha256-<hex>`; a key
     /// of any other shape is not stored at all.
     fn path(&self, key: &str) -> Option<PathBuf> {
-        let (kind, rest) = key.split_once('/')?;
-        let (algorithm, hex) = rest.split_once(':')?;
-        let plain = |part: &str, allowed: fn(char) -> bool| {
-            !part.is_empty() && part.len() <= 128 && part.chars().all(allowed)
-        };
-        if !plain(kind, |c| c.is_ascii_lowercase())
-            || !plain(algorithm, |c| c.is_ascii_alphanumeric())
-            || !plain(hex, |c| c.is_ascii_hexdigit())
-        {
-            return None;
-        }
-        Some(self.root.join(kind).join(format!("{algorithm}-{hex}")))
+        let (kind, name) = key_file(key)?;
+        Some(self.root.join(kind).join(name))
     }
 
     fn write(&self, path: &Path, value: &[u8]) -> std::io::Result<()> {
-        let dir = path.parent().expect("cache paths have a parent");
-        fs::create_dir_all(dir)?;
-        let temporary = dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            self.next.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = fs::File::create(&temporary).and_then(|mut file| file.write_all(value));
-        match written.and_then(|()| fs::rename(&temporary, path)) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let _ = fs::remove_file(&temporary);
-                Err(error)
-            }
-        }
+        write_replacing(path, value, &self.next)
     }
 
     /// Removes the least recently written files until the directory holds
@@ -123,6 +99,44 @@ impl DirCache {
             }
         }
         total
+    }
+}
+
+/// `<kind>/<algorithm>:<hex>` as a directory and a file name,
+/// (`<kind>`, `<algorithm>-<hex>`); `None` for a key of any other shape.
+pub(crate) fn key_file(key: &str) -> Option<(&str, String)> {
+    let (kind, rest) = key.split_once('/')?;
+    let (algorithm, hex) = rest.split_once(':')?;
+    let plain = |part: &str, allowed: fn(char) -> bool| {
+        !part.is_empty() && part.len() <= 128 && part.chars().all(allowed)
+    };
+    if !plain(kind, |c| c.is_ascii_lowercase())
+        || !plain(algorithm, |c| c.is_ascii_alphanumeric())
+        || !plain(hex, |c| c.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    Some((kind, format!("{algorithm}-{hex}")))
+}
+
+/// Writes `value` to a temporary file next to `path` and renames it over
+/// `path`, so a reader sees the old file or the new one, never half of
+/// one. `next` names temporary files apart within the process.
+pub(crate) fn write_replacing(path: &Path, value: &[u8], next: &AtomicU64) -> std::io::Result<()> {
+    let dir = path.parent().expect("store paths have a parent");
+    fs::create_dir_all(dir)?;
+    let temporary = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        next.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = fs::File::create(&temporary).and_then(|mut file| file.write_all(value));
+    match written.and_then(|()| fs::rename(&temporary, path)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = fs::remove_file(&temporary);
+            Err(error)
+        }
     }
 }
 

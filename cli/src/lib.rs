@@ -4,9 +4,11 @@
 pub mod args;
 pub mod cache;
 mod files;
+pub mod history;
 mod progress;
 mod report;
 pub mod restore;
+pub mod storage;
 pub mod transport;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -15,12 +17,14 @@ use std::process::ExitCode;
 
 use cleanreg_core::{
     ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, OriginalSettings, Plan, PlanFile,
-    Policy, PolicyFormat, RegistryUrl, RepositoryName, ScanScope, Since, parse_reposfile, plan,
+    Policy, PolicyFormat, RegistryUrl, RepositoryName, ScanScope, ScanSources, Since, StorageBlobs,
+    parse_reposfile, plan,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use args::{Args, Command};
+use storage::{DirStorage, GivenStorage};
 pub use transport::{NativeTransport, TransportOptions};
 
 /// Exit status: done, or nothing to do.
@@ -120,14 +124,16 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             }
             None => parse_registry(&saved.registry)?,
         };
+        let storage = given_storage(args)?;
         let client = client(args, registry, credentials)?;
         return futures_executor::block_on(async {
             client.ping().await.map_err(|e| error(e.to_string()))?;
             report::print_plan(&saved.plan, console.human()).map_err(io_error)?;
-            delete(args, &client, &saved.plan, input, console).await
+            delete(args, &client, &saved.plan, &storage, input, console).await
         });
     }
     let (policy, scope) = selection(args)?;
+    let storage = given_storage(args)?;
     let registry = parse_registry(
         args.registry
             .as_deref()
@@ -140,8 +146,15 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         let verbose = console.verbose > 0;
         let err = &mut *console.err;
         let cache = scan_cache(args);
+        let history = scan_history(args);
+        let sources = ScanSources {
+            cache: &cache,
+            history: &history,
+            storage: &storage,
+            previous: None,
+        };
         let (inventory, reuse) = client
-            .scan_cached(&scope, &cache, &mut |step| {
+            .scan_with(&scope, &sources, &mut |step| {
                 if verbose {
                     let _ = writeln!(err, "scan: {step}");
                 }
@@ -150,6 +163,20 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             .await
             .map_err(|e| error(format!("scan failed, nothing was deleted: {e}")))?;
         bar.finish();
+        if verbose {
+            if let Some(history) = &history {
+                let _ = writeln!(
+                    err,
+                    "scan history {}: {} manifests no tag reaches asked about, {} of them gone",
+                    history.root().display(),
+                    reuse.untagged_checked,
+                    reuse.untagged_gone
+                );
+            }
+            if let Some(storage) = &storage.0 {
+                let _ = writeln!(err, "storage {} read", storage.root().display());
+            }
+        }
         if let Some(cache) = &cache {
             let kept = cache.trim();
             if verbose {
@@ -180,19 +207,20 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             )
             .map_err(io_error)?;
         }
-        delete(args, &client, &plan, input, console).await
+        delete(args, &client, &plan, &storage, input, console).await
     })
 }
 
-/// Confirms, saves the recovery file, deletes and reports.
+/// Confirms, saves the recovery file, deletes, removes tags and reports.
 async fn delete(
     args: &Args,
     client: &Client<NativeTransport>,
     plan: &Plan,
+    storage: &GivenStorage,
     input: &mut dyn BufRead,
     console: &mut Console<'_>,
 ) -> Result<u8, Stop> {
-    let deletes = plan.totals().deleted_manifests;
+    let totals = plan.totals();
     let finish = |console: &mut Console, report: Option<&ApplyReport>, recovery: Option<&Path>| {
         if console.json {
             let document = JsonReport {
@@ -209,7 +237,7 @@ async fn delete(
         }
         Ok::<(), Stop>(())
     };
-    if deletes == 0 {
+    if totals.changes() == 0 {
         writeln!(console.human(), "Nothing to delete.").map_err(io_error)?;
         finish(console, None, None)?;
         return Ok(EXIT_OK);
@@ -223,7 +251,8 @@ async fn delete(
         let human = console.human();
         write!(
             human,
-            "Delete {deletes} manifests (and every tag on them) from {}? [y/N] ",
+            "{} {}? [y/N] ",
+            report::question(&totals),
             client.registry()
         )
         .map_err(io_error)?;
@@ -242,8 +271,14 @@ async fn delete(
         .recovery_file
         .clone()
         .unwrap_or_else(default_recovery_path);
+    // Exact bytes from the cache or the storage cost no request.
+    let cache = scan_cache(args);
+    let bytes = StorageBlobs {
+        storage,
+        cache: &cache,
+    };
     let recovery = client
-        .recovery_for_cached(plan, &scan_cache(args))
+        .recovery_for_cached(plan, &bytes)
         .await
         .map_err(|e| {
             error(format!(
@@ -272,10 +307,12 @@ async fn delete(
             .await
     };
     bar.finish();
-    report::print_summary(&report, console.human()).map_err(io_error)?;
+    report::print_summary(&report, totals.removed_tags > 0, console.human()).map_err(io_error)?;
     let counts = report.counts();
-    if counts.deleted > 0 {
+    let left = report.replacement_blobs();
+    if counts.deleted > 0 || !left.is_empty() {
         writeln!(console.human(), "\n{GARBAGE_COLLECT_HINT}").map_err(io_error)?;
+        report::print_replacement_blobs(&left, console.human()).map_err(io_error)?;
     }
     finish(console, Some(&report), Some(&recovery_path))?;
     Ok(if counts.failed > 0 {
@@ -349,6 +386,12 @@ fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
                 "--policy replaces {flag}: put it in the policy file instead"
             )));
         }
+        if args.delete_untagged {
+            return Err(usage(
+                "--policy replaces --delete-untagged: put `delete_untagged = true` in the \
+                 policy file's rules instead",
+            ));
+        }
         let text = read_file(path)?;
         let format = PolicyFormat::of_path(&path.to_string_lossy());
         let policy =
@@ -400,7 +443,16 @@ fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
         repositories: args.repositories.clone(),
         reposfile,
     };
-    let selection = settings.selection().map_err(usage)?;
+    let mut selection = settings.selection().map_err(usage)?;
+    if args.delete_untagged {
+        // Without -cf the default rule covers no scanned repository.
+        if args.full_catalog {
+            selection.policy.default.delete_untagged = true;
+        }
+        for rule in selection.policy.repositories.values_mut() {
+            rule.delete_untagged = true;
+        }
+    }
     let scope = match selection.repositories {
         Some(names) => ScanScope::Repositories(names),
         None => ScanScope::Catalog,
@@ -471,6 +523,27 @@ fn scan_cache(args: &Args) -> Option<cache::DirCache> {
         root,
         args.cache_mib.saturating_mul(1024 * 1024),
     ))
+}
+
+/// The scan history the flags ask for: `--history-dir`, else the XDG
+/// state default; none with `--no-history` or when no default is known.
+fn scan_history(args: &Args) -> Option<history::HistoryDir> {
+    if args.no_history {
+        return None;
+    }
+    let root = match &args.history_dir {
+        Some(dir) => dir.clone(),
+        None => history::HistoryDir::default_root(|name| std::env::var(name).ok())?,
+    };
+    Some(history::HistoryDir::new(root))
+}
+
+/// `--storage DIR`, checked before anything is asked of the registry.
+fn given_storage(args: &Args) -> Result<GivenStorage, Stop> {
+    match &args.storage {
+        Some(root) => Ok(GivenStorage(Some(DirStorage::open(root).map_err(usage)?))),
+        None => Ok(GivenStorage(None)),
+    }
 }
 
 fn read_file(path: &Path) -> Result<String, Stop> {

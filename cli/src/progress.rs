@@ -35,8 +35,13 @@ impl Bar {
     }
 
     pub fn apply(&mut self, counts: &ApplyCounts) {
+        let removed = if counts.tags_removed > 0 {
+            format!("{} tags removed, ", counts.tags_removed)
+        } else {
+            String::new()
+        };
         let label = format!(
-            "delete {}/{}: {} deleted, {} skipped, {} failed",
+            "delete {}/{}: {} deleted, {removed}{} skipped, {} failed",
             counts.done(),
             counts.total,
             counts.deleted,

@@ -1,8 +1,12 @@
 //! What the CLI prints: the plan and the outcomes.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
-use cleanreg_core::{ApplyReport, EntryOutcome, ImageKind, Plan, PlanEntry, Role, Tag, format};
+use cleanreg_core::{
+    ApplyReport, Digest, EntryOutcome, ImageKind, Plan, PlanEntry, PlanTotals, RepositoryName,
+    Role, Tag, format,
+};
 
 fn tags(tags: &[Tag]) -> String {
     if tags.is_empty() {
@@ -25,7 +29,8 @@ fn created(entry: &PlanEntry, plan: &Plan) -> String {
 }
 
 /// What the manifest is: `image`, `index linux/amd64,linux/arm64`,
-/// `  child linux/arm64`, `  signature of 1a2b3c4d5e6f`.
+/// `  child linux/arm64`, `  signature of 1a2b3c4d5e6f`,
+/// `untagged image (history, was main)`, or `  tag` for a tag entry.
 fn kind(entry: &PlanEntry) -> String {
     match &entry.role {
         Role::Image => {
@@ -47,7 +52,24 @@ fn kind(entry: &PlanEntry) -> String {
         },
         Role::Attachment { subject, kind } => format!("  {kind} of {}", subject.short()),
         Role::Untagged(found) => {
-            format!("untagged {} ({})", entry.kind.label(), found.found_label())
+            let kind = match entry.kind {
+                ImageKind::Index => "index",
+                other => other.label(),
+            };
+            let mut text = format!("untagged {kind}");
+            if !entry.platforms.is_empty() {
+                let platforms: Vec<String> =
+                    entry.platforms.iter().map(ToString::to_string).collect();
+                text.push(' ');
+                text.push_str(&platforms.join(","));
+            }
+            text.push_str(&format!(" ({}", found.found_label()));
+            if !found.last_tags.is_empty() {
+                text.push_str(", was ");
+                text.push_str(&tags(&found.last_tags));
+            }
+            text.push(')');
+            text
         }
         Role::Tag { .. } => "  tag".into(),
     }
@@ -102,6 +124,19 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         line(out, row.each_ref().map(String::as_str), &reason)?;
     }
     let totals = plan.totals();
+    let mut extra = String::new();
+    if totals.deleted_untagged + totals.kept_untagged > 0 {
+        extra.push_str(&format!(
+            "untagged manifests: {} to delete, {} kept; ",
+            totals.deleted_untagged, totals.kept_untagged
+        ));
+    }
+    if plan.entries.iter().any(|entry| entry.role.is_tag()) {
+        extra.push_str(&format!(
+            "{} tags to remove from kept images; ",
+            totals.removed_tags
+        ));
+    }
     let reclaim = if plan.reclaimable.whole_registry {
         format!(
             "garbage collection will free {}",
@@ -116,9 +151,26 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         out,
-        "\n{} images kept, {} to delete ({} manifests with children and attachments, {} tags); {reclaim}",
+        "\n{} images kept, {} to delete ({} manifests with children and attachments, {} tags); \
+         {extra}{reclaim}",
         totals.kept_images, totals.deleted_images, totals.deleted_manifests, totals.deleted_tags,
     )
+}
+
+/// The confirmation question without the registry and `? [y/N]`:
+/// `Delete 3 manifests (and every tag on them) and remove 2 tags from kept
+/// images on`.
+pub fn question(totals: &PlanTotals) -> String {
+    let deletes = totals.deleted_manifests;
+    let removals = totals.removed_tags;
+    match (deletes, removals) {
+        (_, 0) => format!("Delete {deletes} manifests (and every tag on them) from"),
+        (0, _) => format!("Remove {removals} tags from kept images on"),
+        _ => format!(
+            "Delete {deletes} manifests (and every tag on them) and remove {removals} tags \
+             from kept images on"
+        ),
+    }
 }
 
 /// One line as each delete ends.
@@ -133,12 +185,22 @@ pub fn print_outcome(entry: &EntryOutcome, out: &mut dyn Write) -> io::Result<()
     )
 }
 
-/// Counts per outcome, then every entry that was not deleted, with why.
-pub fn print_summary(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> {
+/// Counts per outcome (tags removed when the plan removes any), then
+/// every entry that was not deleted or untagged, with why.
+pub fn print_summary(
+    report: &ApplyReport,
+    removes_tags: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let counts = report.counts();
+    let removed = if removes_tags {
+        format!("{} tags removed, ", counts.tags_removed)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "\nSummary: {} deleted, {} skipped, {} failed (of {})",
+        "\nSummary: {} deleted, {removed}{} skipped, {} failed (of {})",
         counts.deleted, counts.skipped, counts.failed, counts.total
     )?;
     for label in ["skipped", "failed"] {
@@ -156,4 +218,114 @@ pub fn print_summary(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()
         }
     }
     Ok(())
+}
+
+/// After tags were removed through replacements: the blobs those left in
+/// each repository, which only garbage collection removes.
+pub fn print_replacement_blobs(
+    left: &BTreeMap<&RepositoryName, BTreeSet<&Digest>>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if left.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Tags were removed by pushing a replacement to each and deleting it; these blobs of \
+         the replacements stay until garbage collection:"
+    )?;
+    for (repository, blobs) in left {
+        let blobs: Vec<String> = blobs.iter().map(ToString::to_string).collect();
+        writeln!(out, "  {repository}: {}", blobs.join(" "))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cleanreg_core::{Decision, DeleteReason, Found, MediaType, Untagged};
+
+    fn untagged_entry(found: Vec<Found>, last_tags: &[&str]) -> PlanEntry {
+        PlanEntry {
+            repository: "app".parse().unwrap(),
+            digest: Digest::sha256_of(b"old main"),
+            tags: Vec::new(),
+            media_type: MediaType::OciManifest,
+            kind: ImageKind::Image,
+            role: Role::Untagged(Untagged {
+                found,
+                last_tags: last_tags.iter().map(|t| t.parse().unwrap()).collect(),
+                ..Untagged::default()
+            }),
+            created: None,
+            created_from: None,
+            size: 1,
+            platforms: Vec::new(),
+            rule: None,
+            decision: Decision::Delete {
+                reason: DeleteReason::Untagged,
+            },
+        }
+    }
+
+    #[test]
+    fn an_untagged_manifest_says_where_it_was_found_and_what_it_was() {
+        assert_eq!(
+            kind(&untagged_entry(vec![Found::History], &["main"])),
+            "untagged image (history, was main)"
+        );
+        assert_eq!(
+            kind(&untagged_entry(
+                vec![Found::History, Found::Storage],
+                &["main", "v2"]
+            )),
+            "untagged image (history and storage, was main,v2)"
+        );
+        assert_eq!(
+            kind(&untagged_entry(vec![Found::Storage], &[])),
+            "untagged image (storage)"
+        );
+    }
+
+    #[test]
+    fn the_question_names_deletes_and_tag_removals() {
+        let totals = |deleted_manifests, removed_tags| PlanTotals {
+            deleted_manifests,
+            removed_tags,
+            ..PlanTotals::default()
+        };
+        assert_eq!(
+            question(&totals(3, 2)),
+            "Delete 3 manifests (and every tag on them) and remove 2 tags from kept images on"
+        );
+        assert_eq!(
+            question(&totals(3, 0)),
+            "Delete 3 manifests (and every tag on them) from"
+        );
+        assert_eq!(question(&totals(0, 2)), "Remove 2 tags from kept images on");
+    }
+
+    #[test]
+    fn replacement_blobs_are_listed_per_repository() {
+        let (app, tool): (RepositoryName, RepositoryName) =
+            ("app".parse().unwrap(), "team/tool".parse().unwrap());
+        let (a, b) = (Digest::sha256_of(b"a"), Digest::sha256_of(b"b"));
+        let left = BTreeMap::from([
+            (&app, BTreeSet::from([&a, &b])),
+            (&tool, BTreeSet::from([&b])),
+        ]);
+        let mut out = Vec::new();
+        print_replacement_blobs(&left, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let (first, second) = if a < b { (&a, &b) } else { (&b, &a) };
+        assert!(
+            text.contains(&format!("  app: {first} {second}\n")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("  team/tool: {b}\n")), "{text}");
+        let mut none = Vec::new();
+        print_replacement_blobs(&BTreeMap::new(), &mut none).unwrap();
+        assert!(none.is_empty());
+    }
 }

@@ -270,6 +270,7 @@ fn the_cleanreg_command_through_faults() {
         .arg("--recovery-file")
         .arg(dir.path().join("recovery.json"))
         .env("CLEANREG_PASSWORD", PASSWORD)
+        .env("XDG_STATE_HOME", dir.path().join("state"))
         .output()
         .expect("run cleanreg");
     let stderr = String::from_utf8_lossy(&output.stderr);

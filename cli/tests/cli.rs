@@ -13,6 +13,8 @@ fn cleanreg(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cleanreg"))
         .args(args)
         .current_dir(workdir.path())
+        // Scan history of other runs (another registry on the same port) stays out.
+        .env("XDG_STATE_HOME", workdir.path().join("state"))
         .env_remove("CLEANREG_PASSWORD")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -110,6 +110,8 @@ fn cleanreg_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Ran {
     for name in SCRUBBED_ENV {
         command.env_remove(name);
     }
+    // Scan history of other runs (another registry on the same port) stays out.
+    command.env("XDG_STATE_HOME", cwd.path().join("state"));
     for (name, value) in env {
         command.env(name, value);
     }

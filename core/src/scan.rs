@@ -845,7 +845,7 @@ fn check_storage(
     let Some(tags) = tags.filter(|tags| !tags.is_empty()) else {
         return Ok(());
     };
-    let fix = "give --storage the rootdirectory of this registry's filesystem storage                (storage: filesystem: rootdirectory in its config.yml)";
+    let fix = "give --storage the rootdirectory of this registry's filesystem storage (storage: filesystem: rootdirectory in its config.yml)";
     match listed {
         None => Err(storage_error(
             name,

@@ -4,7 +4,9 @@
 mod bench;
 mod chaos;
 pub mod deploy;
+mod disk;
 mod faulty;
+mod gc;
 mod hostile;
 mod nginx;
 mod process;
@@ -12,12 +14,16 @@ mod proxy;
 mod registry;
 mod scenario;
 mod seeder;
+mod skopeo;
+mod tag_delete_front;
 mod tls;
 mod token;
 
 pub use bench::{BenchImage, BenchRegistry, bench_registry, bench_tags, clone_tags_on_disk};
 pub use chaos::{ChaosOptions, ChaosProxy, Fault};
+pub use disk::{TreeEntry, TreeSnapshot, backdate_revision_links, copy_tree};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
+pub use gc::{GarbageCollection, GcOptions, garbage_collect, parse_gc_output};
 pub use hostile::{
     FAILING_REPOSITORY, HOSTILE_REPOSITORY, HostileOptions, hostile_registry, payload,
 };
@@ -41,5 +47,7 @@ pub use seeder::{
     ImageFormat, ImageSpec, MANIFEST_ACCEPT, PushedImage, SeedError, Seeder, media_types,
     pseudo_random_bytes, sha256_digest,
 };
+pub use skopeo::{OciImage, skopeo_push};
+pub use tag_delete_front::{TagDelete, TagDeleteFront};
 pub use tls::{TestTls, TlsFiles};
 pub use token::{Access, TokenRequest, TokenServer, TokenServerOptions, TokenUser};

@@ -5,12 +5,14 @@ use crate::run::{Result, cmd, output_line, root, run};
 pub const TRUNK: &str = "0.21.14";
 pub const WASM_BINDGEN: &str = "0.2.130";
 pub const CARGO_FUZZ: &str = "0.13.2";
-const APT_PACKAGES: [&str; 5] = [
+const APT_PACKAGES: [&str; 6] = [
     "chromium",
     "chromium-driver",
     "docker-registry",
     "nginx",
     "apache2-utils",
+    // An independent client that pushes images in the CLI's tests.
+    "skopeo",
 ];
 
 pub fn install() -> Result {

@@ -50,3 +50,5 @@ impl Seeded {
         assert_newest_remain(&self.seeder, &self.repos, keep);
     }
 }
+
+pub mod binary;
