@@ -124,17 +124,27 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         line(out, row.each_ref().map(String::as_str), &reason)?;
     }
     let totals = plan.totals();
-    let mut extra = String::new();
+    let mut parts = vec![format!(
+        "{} kept, {} to delete",
+        count(totals.kept_images, "image"),
+        totals.deleted_images
+    )];
     if totals.deleted_untagged + totals.kept_untagged > 0 {
-        extra.push_str(&format!(
-            "untagged manifests: {} to delete, {} kept; ",
-            totals.deleted_untagged, totals.kept_untagged
+        parts.push(format!(
+            "{} to delete, {} kept",
+            count(totals.deleted_untagged, "untagged manifest"),
+            totals.kept_untagged
         ));
     }
+    parts.push(format!(
+        "{} in all with children and attachments ({} with them)",
+        count(totals.deleted_manifests, "manifest DELETE"),
+        count(totals.deleted_tags, "tag")
+    ));
     if plan.entries.iter().any(|entry| entry.role.is_tag()) {
-        extra.push_str(&format!(
-            "{} tags to remove from kept images; ",
-            totals.removed_tags
+        parts.push(format!(
+            "{} to remove from kept images",
+            count(totals.removed_tags, "tag")
         ));
     }
     let reclaim = if plan.reclaimable.whole_registry {
@@ -149,12 +159,17 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             format::bytes(totals.reclaimable_bytes)
         )
     };
-    writeln!(
-        out,
-        "\n{} images kept, {} to delete ({} manifests with children and attachments, {} tags); \
-         {extra}{reclaim}",
-        totals.kept_images, totals.deleted_images, totals.deleted_manifests, totals.deleted_tags,
-    )
+    parts.push(reclaim);
+    writeln!(out, "\n{}", parts.join("; "))
+}
+
+/// `1 tag`, `2 tags`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// The confirmation question without the registry and `? [y/N]`:
@@ -163,12 +178,12 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 pub fn question(totals: &PlanTotals) -> String {
     let deletes = totals.deleted_manifests;
     let removals = totals.removed_tags;
-    match (deletes, removals) {
-        (_, 0) => format!("Delete {deletes} manifests (and every tag on them) from"),
-        (0, _) => format!("Remove {removals} tags from kept images on"),
+    let (deletes, removals) = (count(deletes, "manifest"), count(removals, "tag"));
+    match (totals.deleted_manifests, totals.removed_tags) {
+        (_, 0) => format!("Delete {deletes} (and every tag on them) from"),
+        (0, _) => format!("Remove {removals} from kept images on"),
         _ => format!(
-            "Delete {deletes} manifests (and every tag on them) and remove {removals} tags \
-             from kept images on"
+            "Delete {deletes} (and every tag on them) and remove {removals} from kept images on"
         ),
     }
 }
@@ -304,6 +319,11 @@ mod tests {
             "Delete 3 manifests (and every tag on them) from"
         );
         assert_eq!(question(&totals(0, 2)), "Remove 2 tags from kept images on");
+        assert_eq!(question(&totals(0, 1)), "Remove 1 tag from kept images on");
+        assert_eq!(
+            question(&totals(1, 0)),
+            "Delete 1 manifest (and every tag on them) from"
+        );
     }
 
     #[test]

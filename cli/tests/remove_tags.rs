@@ -337,7 +337,7 @@ fn a_registry_that_refuses_deletes_fails_the_tag_removal_with_the_fix() {
         .exits(0);
     assert!(
         declined.stdout.contains(&format!(
-            "Remove 1 tags from kept images on {}? [y/N]",
+            "Remove 1 tag from kept images on {}? [y/N]",
             front.url()
         )) && declined.stdout.contains("Nothing deleted."),
         "{}",

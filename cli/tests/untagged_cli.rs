@@ -299,7 +299,7 @@ fn history_and_storage_each_find_what_a_moving_tag_left_and_delete_untagged_remo
     }
     assert!(
         kept.stdout
-            .contains("untagged manifests: 0 to delete, 4 kept"),
+            .contains("0 untagged manifests to delete, 4 kept"),
         "three old mains and the old index: {}",
         kept.shown()
     );

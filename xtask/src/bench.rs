@@ -728,6 +728,11 @@ fn cli_args(url: &str, options: &Options, auth: bool, cache: &Path) -> Vec<Strin
         args.extend(["-u".into(), USER.into(), "--password-stdin".into()]);
     }
     args.extend(["--cache-dir".into(), cache.display().to_string()]);
+    // The history beside the cache, never the user's own.
+    args.extend([
+        "--history-dir".into(),
+        cache.join("history").display().to_string(),
+    ]);
     args
 }
 
