@@ -48,6 +48,13 @@ pub struct Options {
     pub memory_tags: usize,
     pub dashboard: bool,
     pub planner: bool,
+    /// `--untagged`: measure `--delete-untagged` instead (see
+    /// `bench_untagged.rs`), with `pushes` of `main` per repository.
+    pub untagged: bool,
+    pub pushes: usize,
+    /// Whether `--repositories` was given (the untagged run has its own
+    /// default).
+    pub repositories_given: bool,
 }
 
 impl Options {
@@ -60,6 +67,9 @@ impl Options {
             memory_tags: 100_000,
             dashboard: true,
             planner: false,
+            untagged: false,
+            pushes: 10,
+            repositories_given: false,
         }
     }
 
@@ -69,6 +79,7 @@ impl Options {
             tags: 24,
             ceiling_seconds: 1.0,
             memory_tags: 2000,
+            pushes: 3,
             ..Options::full()
         }
     }
@@ -76,7 +87,8 @@ impl Options {
 
 pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--repositories N] [--tags N] \
                          [--concurrency N] [--ceiling-seconds S] [--memory-tags N] \
-                         [--no-dashboard] [--planner]";
+                         [--no-dashboard] [--planner] | --untagged [--smoke] [--repositories N] \
+                         [--pushes N]";
 
 pub fn options(args: &[String]) -> Result<Options> {
     let mut options = if args.iter().any(|arg| arg == "--smoke") {
@@ -99,7 +111,10 @@ pub fn options(args: &[String]) -> Result<Options> {
             "--smoke" => {}
             "--repositories" => {
                 options.repositories = number(flag, value(flag)?)?;
+                options.repositories_given = true;
             }
+            "--untagged" => options.untagged = true,
+            "--pushes" => options.pushes = number(flag, value(flag)?)?.max(1),
             "--tags" => options.tags = number(flag, value(flag)?)?,
             "--concurrency" => options.concurrency = number(flag, value(flag)?)?.max(1),
             "--memory-tags" => options.memory_tags = number(flag, value(flag)?)?,
@@ -138,7 +153,7 @@ pub enum Kind {
     Unauthorized,
 }
 
-const KINDS: [Kind; 9] = [
+pub(crate) const KINDS: [Kind; 9] = [
     Kind::Catalog,
     Kind::TagList,
     Kind::ManifestGet,
@@ -151,7 +166,7 @@ const KINDS: [Kind; 9] = [
 ];
 
 impl Kind {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Kind::Catalog => "catalog",
             Kind::TagList => "tags",
@@ -187,6 +202,10 @@ impl Requests {
 
     pub fn total(&self) -> u64 {
         self.0.values().sum()
+    }
+
+    pub(crate) fn add(&mut self, kind: Kind, count: u64) {
+        *self.0.entry(kind).or_default() += count;
     }
 }
 
@@ -233,12 +252,12 @@ pub fn count_requests(log: &str) -> Requests {
 }
 
 /// The registry's log, read between two offsets.
-struct AccessLog {
+pub(crate) struct AccessLog {
     path: PathBuf,
 }
 
 impl AccessLog {
-    fn of(registry: &Registry) -> AccessLog {
+    pub(crate) fn of(registry: &Registry) -> AccessLog {
         AccessLog {
             path: registry.log_path().to_path_buf(),
         }
@@ -250,7 +269,7 @@ impl AccessLog {
 
     /// The log's length once it stopped growing (a line is written after
     /// its answer went out).
-    fn settled_len(&self) -> u64 {
+    pub(crate) fn settled_len(&self) -> u64 {
         let mut last = self.len();
         let mut still = 0;
         while still < 3 {
@@ -267,7 +286,7 @@ impl AccessLog {
     }
 
     /// The requests logged since `from`.
-    fn since(&self, from: u64) -> Result<Requests> {
+    pub(crate) fn since(&self, from: u64) -> Result<Requests> {
         let to = self.settled_len();
         let mut file =
             File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
@@ -532,9 +551,9 @@ fn measure_ceiling(
 }
 
 /// A finished run of the `cleanreg` binary.
-struct CliRun {
-    seconds: f64,
-    exit: i32,
+pub(crate) struct CliRun {
+    pub(crate) seconds: f64,
+    pub(crate) exit: i32,
     stdout: Vec<u8>,
     /// ru_maxrss of the process, KiB.
     peak_rss_kib: u64,
@@ -543,7 +562,12 @@ struct CliRun {
 
 /// Runs `cleanreg` with `args`, the password on stdin when given, timed
 /// from spawn to exit; reaps it with `wait4` for its own peak memory.
-fn run_cli(binary: &Path, args: &[String], password: bool, work: &Path) -> Result<CliRun> {
+pub(crate) fn run_cli(
+    binary: &Path,
+    args: &[String],
+    password: bool,
+    work: &Path,
+) -> Result<CliRun> {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let stderr_path = work.join(format!(
         "cleanreg-{}.stderr",
@@ -604,7 +628,7 @@ fn run_cli(binary: &Path, args: &[String], password: bool, work: &Path) -> Resul
 
 impl CliRun {
     /// The `--json` document, or an error with the end of stderr.
-    fn json(&self, what: &str) -> Result<serde_json::Value> {
+    pub(crate) fn json(&self, what: &str) -> Result<serde_json::Value> {
         serde_json::from_slice(&self.stdout).map_err(|e| {
             let stderr = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
             let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
@@ -656,7 +680,7 @@ fn print_row(row: &Row, ceiling: &Ceiling) {
     println!("{line}");
 }
 
-fn temp_dir(prefix: &str) -> Result<tempfile::TempDir> {
+pub(crate) fn temp_dir(prefix: &str) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(&format!("cleanreg-bench-{prefix}-"))
         .tempdir()
@@ -664,7 +688,7 @@ fn temp_dir(prefix: &str) -> Result<tempfile::TempDir> {
 }
 
 /// Copies a registry's storage directory (`cp -a`), for a registry of its own.
-fn copy_storage(from: &Path, to: &Path) -> Result {
+pub(crate) fn copy_storage(from: &Path, to: &Path) -> Result {
     let status = Command::new("cp")
         .arg("-a")
         .arg(from.join("."))
@@ -707,7 +731,7 @@ fn seed(storage: &Path, repositories: usize, tags: usize) -> Result<BenchRegistr
     .map_err(|e| format!("seeding the bench registry: {e}"))
 }
 
-fn cli_binary() -> Result<PathBuf> {
+pub(crate) fn cli_binary() -> Result<PathBuf> {
     run(cmd("cargo", &["build", "--release", "-p", "cleanreg"]))?;
     Ok(root().join("target/release/cleanreg"))
 }
@@ -758,6 +782,18 @@ pub fn bench(args: &[String]) -> Result {
         } else {
             Err(format!("the optimised benchmark failed with {status}"))
         };
+    }
+    if options.untagged {
+        let smoke = args.iter().any(|arg| arg == "--smoke");
+        let repositories = match (options.repositories_given, smoke) {
+            (true, _) => options.repositories,
+            (false, true) => 2,
+            (false, false) => 20,
+        };
+        return crate::bench_untagged::run(&crate::bench_untagged::Shape {
+            repositories,
+            pushes: options.pushes,
+        });
     }
     let cli = cli_binary()?;
     let dist = if options.dashboard {

@@ -1,6 +1,7 @@
 //! Development tasks: `cargo xtask <setup|demo|test|bench|plugin|fuzz>`.
 
 mod bench;
+mod bench_untagged;
 mod fuzz;
 mod plugin;
 mod run;
@@ -29,7 +30,10 @@ const USAGE: &str = "usage: cargo xtask <command>
           against its floor (requests / ceiling); the CLI's peak memory for 100k
           tags; the release wasm size (--smoke: a tiny run; --repositories N,
           --tags N, --concurrency N, --ceiling-seconds S, --memory-tags N (0 skips),
-          --no-dashboard, --planner: also time the planner on 10k to 1M tags)";
+          --no-dashboard, --planner: also time the planner on 10k to 1M tags);
+          --untagged: push main --pushes N times (10) in each of --repositories N (20),
+          then measure --delete-untagged through history and through --storage: requests
+          per untagged manifest and the bytes garbage collection frees";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
