@@ -79,7 +79,7 @@ pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> Vec<String> {
             ));
         }
         lines.push(format!(
-            "Delete {} {} from {registry}: {}{}, removing {} {}.",
+            "Delete {} {} from {registry}: {}{}{}.",
             totals.deleted_manifests,
             plural(totals.deleted_manifests, "manifest", "manifests"),
             parts.join(" and "),
@@ -91,8 +91,15 @@ pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> Vec<String> {
             } else {
                 String::new()
             },
-            totals.deleted_tags,
-            plural(totals.deleted_tags, "tag", "tags"),
+            if totals.deleted_tags > 0 {
+                format!(
+                    ", removing {} {}",
+                    totals.deleted_tags,
+                    plural(totals.deleted_tags, "tag", "tags")
+                )
+            } else {
+                String::new()
+            },
         ));
     }
     if totals.removed_tags > 0 {
@@ -153,16 +160,31 @@ pub fn confirm_button(totals: &PlanTotals) -> String {
 
 /// What the apply button says.
 pub fn apply_label(totals: &PlanTotals) -> String {
+    let mut what = Vec::new();
+    if totals.deleted_images > 0 || totals.deleted_untagged == 0 {
+        what.push(format!(
+            "{} {}",
+            totals.deleted_images,
+            plural(totals.deleted_images, "image", "images")
+        ));
+    }
+    if totals.deleted_untagged > 0 {
+        what.push(format!(
+            "{} untagged {}",
+            totals.deleted_untagged,
+            plural(totals.deleted_untagged, "manifest", "manifests")
+        ));
+    }
     let deletes = format!(
-        "delete {} {} ({} {})",
-        totals.deleted_images,
-        plural(totals.deleted_images, "image", "images"),
+        "delete {} ({} {})",
+        what.join(" and "),
         totals.deleted_manifests,
         plural(totals.deleted_manifests, "manifest", "manifests"),
     );
-    match totals.removed_tags {
-        0 => format!("Apply: {deletes}…"),
-        tags => format!(
+    match (totals.deleted_manifests, totals.removed_tags) {
+        (_, 0) => format!("Apply: {deletes}…"),
+        (0, tags) => format!("Apply: remove {tags} {}…", plural(tags, "tag", "tags")),
+        (_, tags) => format!(
             "Apply: {deletes} and remove {tags} {}…",
             plural(tags, "tag", "tags")
         ),
@@ -692,7 +714,7 @@ mod tests {
         assert_eq!(
             lines[0],
             "Delete 3 manifests from http://r: 2 untagged manifests plus 1 index child or \
-             attachment, removing 0 tags."
+             attachment."
         );
         assert_eq!(
             lines[1],
@@ -710,7 +732,7 @@ mod tests {
         assert_eq!(totals.changes(), 5);
         assert_eq!(
             apply_label(&totals),
-            "Apply: delete 0 images (3 manifests) and remove 2 tags…"
+            "Apply: delete 2 untagged manifests (3 manifests) and remove 2 tags…"
         );
         assert_eq!(
             confirm_button(&totals),
@@ -730,6 +752,15 @@ mod tests {
             "Type 1 (the number of tags to remove) to confirm"
         );
         assert_eq!(confirm_button(&only_tags), "Remove 1 tag");
+        assert_eq!(apply_label(&only_tags), "Apply: remove 1 tag…");
+        assert_eq!(
+            apply_label(&PlanTotals {
+                deleted_images: 1,
+                deleted_manifests: 3,
+                ..PlanTotals::default()
+            }),
+            "Apply: delete 1 image (3 manifests)…"
+        );
         let both = PlanTotals {
             deleted_images: 1,
             deleted_manifests: 2,

@@ -188,7 +188,10 @@ pub fn totals(totals: &PlanTotals, whole_registry: bool) -> Vec<(&'static str, S
                 totals.deleted_manifests
             ),
         ),
-        ("Tags deleted with them", totals.deleted_tags.to_string()),
+        (
+            "Tags deleted with those manifests",
+            totals.deleted_tags.to_string(),
+        ),
         (
             "Tags removed from kept images",
             format!(
