@@ -182,6 +182,7 @@ await run.main(async () => {
 
   await page.locator(byTestId('tab-policy')).click();
   await (await run.need('default-remove_tags', 'the remove_tags field')).fill(removeTags);
+  await run.screenshot('untagged-policy.png');
   const plan = await planWhere(page, 'tags removed', (rows) => rows.filter((r) => r.decision === 'untag').length === 2);
   const untags = plan.filter((r) => r.decision === 'untag');
   if (!untags.every((r) => r.digest === release && r.role === 'tag') || !same(untags.map((r) => r.tag), ['pr-1', 'sha-abc'])) {
