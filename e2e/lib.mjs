@@ -13,6 +13,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
 export const STEP_TIMEOUT_MS = 60_000;
@@ -67,6 +68,11 @@ export function scenario(name) {
   /// `repository@digest` of every outcome row seen: the only manifests a
   /// 404 by digest is expected for.
   const applied = new Set();
+  /// Other 404s by digest a step said to expect: predicates over
+  /// {repository, digest}.
+  const goneAllowances = [];
+  /// Lines the Rust test writes to stdin, answering `step`.
+  let answers;
 
   function fail(message) {
     // Stop the caller's flow while the browser closes; report the first failure only.
@@ -136,6 +142,27 @@ export function scenario(name) {
     /// Allows console errors matching `predicate({text, url, status})`.
     allowConsole(predicate) {
       allowances.push(predicate);
+    },
+
+    /// Allows manifest 404s by digest that no outcome row names, for
+    /// `predicate({repository, digest})` (a probe for a digest that never
+    /// existed).
+    allowGone(predicate) {
+      goneAllowances.push(predicate);
+    },
+
+    /// Hands control to the Rust test: prints `STEP name {json}` and waits
+    /// for its one-line JSON answer on stdin (see `run_script_steps`).
+    async step(name, value = {}) {
+      process.stdout.write(`STEP ${name} ${JSON.stringify(value)}\n`);
+      answers ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+      const { value: line, done } = await answers.next();
+      if (done) return fail(`the test runner gave no answer to step ${name}`);
+      try {
+        return JSON.parse(line);
+      } catch (error) {
+        return fail(`the answer to step ${name} is not JSON: ${JSON.stringify(line)}`);
+      }
     },
 
     /// Launches Chromium and opens `url`; returns the page once `ready`
@@ -493,7 +520,9 @@ export function scenario(name) {
     async pass() {
       await new Promise((resolve) => setTimeout(resolve, 300));
       if (failing) return new Promise(() => {});
-      const unexpected = gone404s.filter((g) => !applied.has(`${g.repository}@${g.digest}`));
+      const unexpected = gone404s.filter(
+        (g) => !applied.has(`${g.repository}@${g.digest}`) && !goneAllowances.some((allowed) => allowed(g)),
+      );
       if (unexpected.length > 0) {
         await fail(`the registry answered 404 for manifests no outcome row names: ${JSON.stringify(unexpected)}`);
       }

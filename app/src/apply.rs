@@ -1,6 +1,9 @@
 //! Carrying out the plan: confirm (with the recovery file offered first),
-//! delete one by one with a stop button, show every outcome, retry the
-//! failed ones.
+//! delete manifests and remove tags one by one with a stop button, show
+//! every outcome, retry the failed ones.
+//!
+//! The person types the number of changes: the manifests to delete plus the
+//! tags to remove from kept images, everything apply will do.
 
 use std::sync::Arc;
 
@@ -19,9 +22,10 @@ use crate::state::AppState;
 pub(crate) mod apply_text;
 
 use apply_text::{
-    OutcomeFilter, RecoveryState, apply_done, apply_next_steps, apply_running, confirm_blocker,
-    confirm_lines, count_matches, counts_of, is_refusal, merge_outcome, outcome_reason, page_count,
-    page_label, page_range, recovery_file_name,
+    OutcomeFilter, RecoveryState, apply_done, apply_label, apply_next_steps, apply_running,
+    confirm_blocker, confirm_button, confirm_lines, count_label, count_matches, counts_of,
+    is_refusal, merge_outcome, outcome_reason, page_count, page_label, page_range,
+    recovery_file_name, replacement_note, retry_label,
 };
 
 /// Where the deletes of the current scan stand.
@@ -38,9 +42,10 @@ pub enum ApplyPhase {
 }
 
 impl ApplyPhase {
-    /// Whether the apply button may open the confirmation.
-    pub fn can_start(&self, deletes: usize) -> bool {
-        *self == ApplyPhase::Idle && deletes > 0
+    /// Whether the apply button may open the confirmation: idle, with
+    /// `changes` (deletes and tag removals) to make.
+    pub fn can_start(&self, changes: usize) -> bool {
+        *self == ApplyPhase::Idle && changes > 0
     }
 
     /// Whether the shown plan must stay the one confirmed or applied.
@@ -134,7 +139,7 @@ pub fn ApplyPanel() -> impl IntoView {
             outcomes.set(Vec::new());
         }
         phase.set(ApplyPhase::Running(ApplyCounts {
-            total: target.deletes().count(),
+            total: target.changes().count(),
             ..ApplyCounts::default()
         }));
         spawn_local(async move {
@@ -171,10 +176,7 @@ pub fn ApplyPanel() -> impl IntoView {
         let Some(current) = plan.get_untracked() else {
             return;
         };
-        if !phase
-            .get_untracked()
-            .can_start(current.totals().deleted_manifests)
-        {
+        if !phase.get_untracked().can_start(current.totals().changes()) {
             return;
         }
         applied.set_value(Some(current));
@@ -225,6 +227,7 @@ pub fn ApplyPanel() -> impl IntoView {
                         Ok(()) => RecoveryState::Saved {
                             name,
                             entries: file.entries.len(),
+                            tags_only: file.entries.iter().filter(|e| e.tags_only).count(),
                         },
                         Err(why) => RecoveryState::Failed(why),
                     }
@@ -235,7 +238,7 @@ pub fn ApplyPanel() -> impl IntoView {
         });
     };
     let blocker = move || {
-        let expected = confirmed_totals().deleted_manifests;
+        let expected = confirmed_totals().changes();
         recovery.with(|r| {
             confirm_blocker(
                 count_matches(&typed.get(), expected),
@@ -258,6 +261,14 @@ pub fn ApplyPanel() -> impl IntoView {
     };
     let stop = move |_| stop_requested.set(true);
     let failed_count = move || phase.get().counts().map_or(0, |c| c.failed);
+    // The failed deletes and tag removals of the plan applied.
+    let to_retry = move || {
+        let original = applied.get_value()?;
+        let report = ApplyReport {
+            outcomes: outcomes.get(),
+        };
+        Some(retry_plan(&original, &report))
+    };
     let retry = move |_| {
         if state.busy.get_untracked() || !matches!(phase.get_untracked(), ApplyPhase::Done(_)) {
             return;
@@ -269,11 +280,21 @@ pub fn ApplyPanel() -> impl IntoView {
             outcomes: outcomes.get_untracked(),
         };
         let again = retry_plan(&original, &report);
-        if again.deletes().next().is_some() {
+        if again.changes().next().is_some() {
             run(Arc::new(again), true);
         }
     };
     let refused = move || outcomes.with(|all| all.iter().any(|o| is_refusal(&o.outcome)));
+    // Blobs tag removals by replacement left, per repository, for the
+    // garbage collection note.
+    let replaced = move || {
+        outcomes.with(|all| {
+            let report = ApplyReport {
+                outcomes: all.clone(),
+            };
+            replacement_note(&report.replacement_blobs())
+        })
+    };
 
     view! {
         <Show when=move || plan.with(Option::is_some)>
@@ -284,18 +305,11 @@ pub fn ApplyPanel() -> impl IntoView {
                     class="danger"
                     data-testid="apply"
                     disabled=move || {
-                        state.busy.get() || !phase.get().can_start(totals.get().deleted_manifests)
+                        state.busy.get() || !phase.get().can_start(totals.get().changes())
                     }
                     on:click=open
                 >
-                    {move || {
-                        let t = totals.get();
-                        format!(
-                            "Apply: delete {} images ({} manifests)…",
-                            t.deleted_images,
-                            t.deleted_manifests,
-                        )
-                    }}
+                    {move || apply_label(&totals.get())}
                 </button>
                 <Show when=move || phase.get() == ApplyPhase::Confirming>
                     <form
@@ -305,13 +319,15 @@ pub fn ApplyPanel() -> impl IntoView {
                         data-testid="confirm-panel"
                         on:submit=confirm
                     >
-                        <h3 id="confirm-heading">"Confirm the deletes"</h3>
+                        <h3 id="confirm-heading">"Confirm the changes"</h3>
                         {move || {
-                            let [what, undo] = confirm_lines(&confirmed_totals(), &registry());
-                            view! {
-                                <p class="confirm-what">{what}</p>
-                                <p>{undo}</p>
-                            }
+                            confirm_lines(&confirmed_totals(), &registry())
+                                .into_iter()
+                                .enumerate()
+                                .map(|(at, line)| {
+                                    view! { <p class:confirm-what=at == 0>{line}</p> }
+                                })
+                                .collect_view()
                         }}
                         <fieldset class="recovery">
                             <legend>"Recovery file (before the first delete)"</legend>
@@ -346,7 +362,8 @@ pub fn ApplyPanel() -> impl IntoView {
                                         .message()
                                         .unwrap_or_else(|| {
                                             "It holds the exact bytes and tags of every manifest \
-                                             about to go, in the CLI's format."
+                                             about to go and of every image about to lose tags, \
+                                             in the CLI's format."
                                                 .to_owned()
                                         })
                                 }}
@@ -361,12 +378,7 @@ pub fn ApplyPanel() -> impl IntoView {
                             </label>
                         </fieldset>
                         <label class="count">
-                            {move || {
-                                format!(
-                                    "Type {} (the number of manifests to delete) to confirm",
-                                    confirmed_totals().deleted_manifests,
-                                )
-                            }}
+                            {move || count_label(&confirmed_totals())}
                             <input
                                 type="text"
                                 inputmode="numeric"
@@ -379,7 +391,7 @@ pub fn ApplyPanel() -> impl IntoView {
                             />
                         </label>
                         <p id="confirm-blocker" class="hint" aria-live="polite">
-                            {move || blocker().unwrap_or("Ready: the deletes start when you press the button.")}
+                            {move || blocker().unwrap_or("Ready: the changes start when you press the button.")}
                         </p>
                         <div class="actions">
                             <button
@@ -388,9 +400,7 @@ pub fn ApplyPanel() -> impl IntoView {
                                 data-testid="confirm-apply"
                                 disabled=move || blocker().is_some()
                             >
-                                {move || {
-                                    format!("Delete {} manifests", confirmed_totals().deleted_manifests)
-                                }}
+                                {move || confirm_button(&confirmed_totals())}
                             </button>
                             <button type="button" data-testid="cancel-apply" on:click=cancel>
                                 "Cancel"
@@ -402,7 +412,7 @@ pub fn ApplyPanel() -> impl IntoView {
                 <Show when=move || phase.get().counts().is_some()>
                     <div class="apply-run">
                         <label class="progress">
-                            <span class="visually-hidden">"Deletes done"</span>
+                            <span class="visually-hidden">"Changes done"</span>
                             <progress
                                 data-testid="apply-progress"
                                 max=move || phase.get().counts().map_or(0, |c| c.total.max(1))
@@ -450,6 +460,16 @@ pub fn ApplyPanel() -> impl IntoView {
                             }}
                         </ul>
                         <p class="hint" data-testid="gc-hint">{GARBAGE_COLLECT_HINT}</p>
+                        {move || {
+                            replaced()
+                                .map(|note| {
+                                    view! {
+                                        <p class="hint" data-testid="replacement-blobs">
+                                            {note}
+                                        </p>
+                                    }
+                                })
+                        }}
                         <Show when=move || { failed_count() > 0 && !refused() }>
                             <button
                                 type="button"
@@ -457,13 +477,7 @@ pub fn ApplyPanel() -> impl IntoView {
                                 disabled=move || state.busy.get()
                                 on:click=retry
                             >
-                                                {move || {
-                                    let n = failed_count();
-                                    format!(
-                                        "Retry {n} failed {}",
-                                        if n == 1 { "delete" } else { "deletes" },
-                                    )
-                                }}
+                                {move || to_retry().map(|again| retry_label(&again.totals()))}
                             </button>
                         </Show>
                         <p class="hint">"Press Scan again to see the registry as it is now."</p>
@@ -547,9 +561,13 @@ fn OutcomeTable(outcomes: RwSignal<Vec<EntryOutcome>>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
+                    // An image's tag removals share its digest: the tags tell
+                    // them apart.
                     <For
                         each=rows
-                        key=|(index, o)| (*index, o.digest.clone(), o.outcome.label())
+                        key=|(_, o)| {
+                            (o.repository.clone(), o.digest.clone(), o.tags.clone(), o.outcome.label())
+                        }
                         let:item
                     >
                         <OutcomeRow outcome=item.1 />
@@ -601,13 +619,20 @@ fn OutcomeRow(outcome: EntryOutcome) -> impl IntoView {
     };
     let digest_attr = outcome.digest.to_string();
     let digest_title = digest_attr.clone();
+    let tags_attr = outcome
+        .tags
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     view! {
         <tr
             data-testid="outcome-row"
-            class=format!("outcome-{label}")
+            class=format!("outcome-{}", label.replace(' ', "-"))
             data-outcome=label
             data-digest=digest_attr
             data-repository=outcome.repository.to_string()
+            data-tags=tags_attr
         >
             <td>{outcome.repository.to_string()}</td>
             <td class="digest" title=digest_title>
@@ -796,6 +821,77 @@ mod browser_tests {
                 .unwrap()
                 .is_empty()
         );
+        drop(mounted);
+    }
+
+    /// A tag entry of `image`'s kept entry: same digest, one tag.
+    fn untag(image: &PlanEntry, tag: &str) -> PlanEntry {
+        PlanEntry {
+            tags: vec![tag.parse().unwrap()],
+            role: Role::Tag {
+                remaining: image.tags.clone(),
+            },
+            decision: Decision::Untag {
+                reason: cleanreg_core::UntagReason::RemoveTags {
+                    pattern: "pr-.*".into(),
+                },
+            },
+            ..image.clone()
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_typed_number_counts_deletes_and_tag_removals() {
+        let state = AppState::new(Route::default());
+        let kept = entry(1, false);
+        state.plan.set(Some(Arc::new(Plan {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            policy: Policy::keep_newest(1),
+            entries: vec![
+                kept.clone(),
+                untag(&kept, "pr-1"),
+                untag(&kept, "pr-2"),
+                entry(2, true),
+            ],
+            reclaimable: Reclaimable::default(),
+        })));
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let mounted = leptos::mount::mount_to(host, move || {
+            provide_context(state);
+            view! { <ApplyPanel /> }
+        });
+        settle().await;
+
+        let label = get("apply").text_content().unwrap();
+        assert!(label.contains("and remove 2 tags"), "{label}");
+        get("apply").click();
+        settle().await;
+        let panel = get("confirm-panel").text_content().unwrap();
+        assert!(panel.contains("Delete 1 manifest"), "{panel}");
+        assert!(panel.contains("Remove 2 tags from kept images"), "{panel}");
+        assert!(panel.contains("permission to push"), "{panel}");
+        assert!(
+            panel.contains("Type 3 (1 manifest to delete + 2 tags to remove)"),
+            "{panel}"
+        );
+        get("recovery-skip").click();
+        type_into("confirm-count", "1");
+        settle().await;
+        assert!(
+            disabled("confirm-apply"),
+            "the deletes alone are not the count"
+        );
+        type_into("confirm-count", "3");
+        settle().await;
+        assert!(!disabled("confirm-apply"));
+        assert_eq!(
+            get("confirm-apply").text_content().as_deref(),
+            Some("Delete 1 manifest and remove 2 tags")
+        );
+        get("cancel-apply").click();
+        settle().await;
         drop(mounted);
     }
 }

@@ -2,17 +2,21 @@
 //! confirmation check, file names, what the page says, merging a retry's
 //! outcomes, paging. Native tests reach all of it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use cleanreg_core::format;
 use cleanreg_core::{
-    ApplyCounts, EntryOutcome, Outcome, PlanTotals, RecoveryFile, RegistryUrl, RestoreCounts,
+    ApplyCounts, Digest, EntryOutcome, Outcome, PlanTotals, RecoveryFile, RegistryUrl,
+    RepositoryName, RestoreCounts,
 };
 use time::OffsetDateTime;
 
 /// Rows per page in the outcome and restore tables.
 pub const PAGE_SIZE: usize = 100;
 
-/// Whether what the person typed is exactly the number of manifests to
-/// delete (surrounding spaces aside; no sign, no other characters).
+/// Whether what the person typed is exactly the number of changes, the
+/// manifests to delete plus the tags to remove (surrounding spaces aside;
+/// no sign, no other characters).
 pub fn count_matches(typed: &str, expected: usize) -> bool {
     let typed = typed.trim();
     !typed.is_empty()
@@ -49,19 +53,36 @@ pub fn recovery_file_name(registry: &RegistryUrl, at: OffsetDateTime) -> String 
     )
 }
 
-/// What the confirmation states: how much goes, from where, and that only
-/// the recovery file (before garbage collection) brings it back.
-pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> [String; 2] {
-    let extra = totals
-        .deleted_manifests
-        .saturating_sub(totals.deleted_images);
-    [
-        format!(
-            "Delete {} {} from {registry}: {} {}{}, removing {} {}.",
+/// What the confirmation states: which manifests go and which tags are
+/// taken off kept images, from where, what removing a tag needs, and that
+/// only the recovery file (before garbage collection) brings it back. The
+/// first line is what goes.
+pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    if totals.deleted_manifests > 0 {
+        let extra = totals
+            .deleted_manifests
+            .saturating_sub(totals.deleted_images + totals.deleted_untagged);
+        let mut parts = Vec::new();
+        if totals.deleted_images > 0 || totals.deleted_untagged == 0 {
+            parts.push(format!(
+                "{} {}",
+                totals.deleted_images,
+                plural(totals.deleted_images, "image", "images")
+            ));
+        }
+        if totals.deleted_untagged > 0 {
+            parts.push(format!(
+                "{} untagged {}",
+                totals.deleted_untagged,
+                plural(totals.deleted_untagged, "manifest", "manifests")
+            ));
+        }
+        lines.push(format!(
+            "Delete {} {} from {registry}: {}{}{}.",
             totals.deleted_manifests,
             plural(totals.deleted_manifests, "manifest", "manifests"),
-            totals.deleted_images,
-            plural(totals.deleted_images, "image", "images"),
+            parts.join(" and "),
             if extra > 0 {
                 format!(
                     " plus {extra} index {}",
@@ -70,13 +91,104 @@ pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> [String; 2] {
             } else {
                 String::new()
             },
-            totals.deleted_tags,
-            plural(totals.deleted_tags, "tag", "tags"),
-        ),
-        "This cannot be undone from the registry: only the recovery file, used before \
-         the registry's garbage collection runs, puts these manifests and tags back."
+            if totals.deleted_tags > 0 {
+                format!(
+                    ", removing {} {}",
+                    totals.deleted_tags,
+                    plural(totals.deleted_tags, "tag", "tags")
+                )
+            } else {
+                String::new()
+            },
+        ));
+    }
+    if totals.removed_tags > 0 {
+        lines.push(format!(
+            "Remove {} {} from kept images on {registry}: the images and their other tags stay.",
+            totals.removed_tags,
+            plural(totals.removed_tags, "tag", "tags"),
+        ));
+        lines.push(
+            "Where the registry has no tag delete (Distribution 2.x), each tag is removed by \
+             pushing a small replacement manifest to it and deleting that again: the account \
+             needs permission to push, and each replacement leaves a tiny config blob (and one \
+             2-byte blob per repository) until garbage collection."
+                .to_owned(),
+        );
+    }
+    lines.push(
+        "This cannot be undone from the registry: only the recovery file, used before the \
+         registry's garbage collection runs, puts these manifests and tags back."
             .to_owned(),
-    ]
+    );
+    lines
+}
+
+/// The label of the typed-count field: the number to type and what it
+/// counts.
+pub fn count_label(totals: &PlanTotals) -> String {
+    let changes = totals.changes();
+    match (totals.deleted_manifests, totals.removed_tags) {
+        (_, 0) => format!("Type {changes} (the number of manifests to delete) to confirm"),
+        (0, _) => format!("Type {changes} (the number of tags to remove) to confirm"),
+        (deletes, untags) => format!(
+            "Type {changes} ({deletes} {} to delete + {untags} {} to remove) to confirm",
+            plural(deletes, "manifest", "manifests"),
+            plural(untags, "tag", "tags"),
+        ),
+    }
+}
+
+/// What the button that starts the changes says.
+pub fn confirm_button(totals: &PlanTotals) -> String {
+    let deletes = format!(
+        "{} {}",
+        totals.deleted_manifests,
+        plural(totals.deleted_manifests, "manifest", "manifests")
+    );
+    let tags = format!(
+        "{} {}",
+        totals.removed_tags,
+        plural(totals.removed_tags, "tag", "tags")
+    );
+    match (totals.deleted_manifests, totals.removed_tags) {
+        (_, 0) => format!("Delete {deletes}"),
+        (0, _) => format!("Remove {tags}"),
+        _ => format!("Delete {deletes} and remove {tags}"),
+    }
+}
+
+/// What the apply button says.
+pub fn apply_label(totals: &PlanTotals) -> String {
+    let mut what = Vec::new();
+    if totals.deleted_images > 0 || totals.deleted_untagged == 0 {
+        what.push(format!(
+            "{} {}",
+            totals.deleted_images,
+            plural(totals.deleted_images, "image", "images")
+        ));
+    }
+    if totals.deleted_untagged > 0 {
+        what.push(format!(
+            "{} untagged {}",
+            totals.deleted_untagged,
+            plural(totals.deleted_untagged, "manifest", "manifests")
+        ));
+    }
+    let deletes = format!(
+        "delete {} ({} {})",
+        what.join(" and "),
+        totals.deleted_manifests,
+        plural(totals.deleted_manifests, "manifest", "manifests"),
+    );
+    match (totals.deleted_manifests, totals.removed_tags) {
+        (_, 0) => format!("Apply: {deletes}…"),
+        (0, tags) => format!("Apply: remove {tags} {}…", plural(tags, "tag", "tags")),
+        (_, tags) => format!(
+            "Apply: {deletes} and remove {tags} {}…",
+            plural(tags, "tag", "tags")
+        ),
+    }
 }
 
 /// Where the recovery file stands in the confirmation.
@@ -86,8 +198,13 @@ pub enum RecoveryState {
     NotMade,
     /// Reading the manifests to delete.
     Reading,
-    /// Offered as a download under this name, holding this many manifests.
-    Saved { name: String, entries: usize },
+    /// Offered as a download under this name, holding this many manifests
+    /// to delete and images that lose tags.
+    Saved {
+        name: String,
+        entries: usize,
+        tags_only: usize,
+    },
     /// Could not be made: nothing was deleted.
     Failed(String),
 }
@@ -96,14 +213,29 @@ impl RecoveryState {
     pub fn message(&self) -> Option<String> {
         match self {
             RecoveryState::NotMade => None,
-            RecoveryState::Reading => {
-                Some("Reading every manifest to delete for the recovery file…".to_owned())
+            RecoveryState::Reading => Some(
+                "Reading every manifest to delete and every image that loses tags for the \
+                 recovery file…"
+                    .to_owned(),
+            ),
+            RecoveryState::Saved {
+                name,
+                entries,
+                tags_only,
+            } => {
+                let deleted = entries - tags_only;
+                let mut held = format!("{deleted} {}", plural(deleted, "manifest", "manifests"));
+                if *tags_only > 0 {
+                    held.push_str(&format!(
+                        " and the tags of {tags_only} {}",
+                        plural(*tags_only, "image", "images")
+                    ));
+                }
+                Some(format!(
+                    "Recovery file downloaded as {name} ({held}). Keep it: until garbage \
+                     collection runs, the Restore tab or `cleanreg restore {name}` puts them back."
+                ))
             }
-            RecoveryState::Saved { name, entries } => Some(format!(
-                "Recovery file downloaded as {name} ({entries} {}). Keep it: until garbage \
-                 collection runs, the Restore tab or `cleanreg restore {name}` puts them back.",
-                plural(*entries, "manifest", "manifests")
-            )),
             RecoveryState::Failed(why) => Some(format!(
                 "The recovery file could not be made, nothing was deleted: {why}"
             )),
@@ -125,41 +257,55 @@ pub fn confirm_blocker(
     let recovery_ok = skip_recovery || matches!(recovery, RecoveryState::Saved { .. });
     match (typed_ok, recovery_ok) {
         (true, true) => None,
-        (false, true) => Some("Type the number of manifests to delete."),
+        (false, true) => Some("Type the number of changes shown above."),
         (true, false) => {
             Some("Download the recovery file, or tick “delete without a recovery file”.")
         }
         (false, false) => Some(
             "Download the recovery file (or tick “delete without a recovery file”), then type \
-             the number of manifests to delete.",
+             the number of changes shown above.",
         ),
     }
 }
 
 pub fn apply_running(counts: &ApplyCounts, stopping: bool) -> String {
     let head = if stopping {
-        "Stopping after the delete in progress"
+        "Stopping after the change in progress"
     } else {
-        "Deleting"
+        "Applying"
     };
     format!(
-        "{head}: {} of {} ({} deleted, {} skipped, {} failed)",
+        "{head}: {} of {} ({})",
         counts.done(),
         counts.total,
-        counts.deleted,
-        counts.skipped,
-        counts.failed
+        outcome_counts(counts)
+    )
+}
+
+/// `2 deleted, 1 tag removed, 0 skipped, 0 failed`; tag removals only when
+/// there are any.
+fn outcome_counts(counts: &ApplyCounts) -> String {
+    let removed = if counts.tags_removed > 0 {
+        format!(
+            ", {} {} removed",
+            counts.tags_removed,
+            plural(counts.tags_removed, "tag", "tags")
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} deleted{removed}, {} skipped, {} failed",
+        counts.deleted, counts.skipped, counts.failed
     )
 }
 
 /// The finished line; the only status that contains the word `done`.
 pub fn apply_done(counts: &ApplyCounts, stopped: bool) -> String {
     format!(
-        "Apply done{}: {} deleted, {} skipped, {} failed (of {}).",
+        "Apply done{}: {} (of {}).",
         if stopped { " (stopped)" } else { "" },
-        counts.deleted,
-        counts.skipped,
-        counts.failed,
+        outcome_counts(counts),
         counts.total
     )
 }
@@ -171,14 +317,22 @@ pub fn apply_next_steps(counts: &ApplyCounts) -> Vec<String> {
         steps.push(format!(
             "{} {} failed: read why below, then retry {} (skipped ones are not retried).",
             counts.failed,
-            plural(counts.failed, "delete", "deletes"),
+            plural(counts.failed, "change", "changes"),
             plural(counts.failed, "it", "them"),
         ));
     }
     if counts.skipped > 0 {
         steps.push(
-            "Skipped manifests were left as they are; scan again to plan them afresh.".to_owned(),
+            "Skipped manifests and tags were left as they are; scan again to plan them afresh."
+                .to_owned(),
         );
+    }
+    if counts.tags_removed > 0 {
+        steps.push(format!(
+            "{} {} removed from kept images; the images and their other tags stay.",
+            counts.tags_removed,
+            plural(counts.tags_removed, "tag was", "tags were"),
+        ));
     }
     if counts.deleted > 0 {
         steps.push(
@@ -187,6 +341,57 @@ pub fn apply_next_steps(counts: &ApplyCounts) -> Vec<String> {
         );
     }
     steps
+}
+
+/// What the retry button says, from the totals of the plan it retries.
+pub fn retry_label(totals: &PlanTotals) -> String {
+    let deletes = (totals.deleted_manifests > 0).then(|| {
+        format!(
+            "{} failed {}",
+            totals.deleted_manifests,
+            plural(totals.deleted_manifests, "delete", "deletes")
+        )
+    });
+    let untags = (totals.removed_tags > 0).then(|| {
+        format!(
+            "{} failed {}",
+            totals.removed_tags,
+            plural(totals.removed_tags, "tag removal", "tag removals")
+        )
+    });
+    let what: Vec<String> = deletes.into_iter().chain(untags).collect();
+    format!("Retry {}", what.join(" and "))
+}
+
+/// Digests listed per repository in the replacement note; the rest are
+/// counted.
+const LISTED_BLOBS: usize = 10;
+
+/// What tag removals by replacement left in storage, per repository, for
+/// the note beside the garbage collection command; `None` when none did.
+pub fn replacement_note(left: &BTreeMap<&RepositoryName, BTreeSet<&Digest>>) -> Option<String> {
+    if left.is_empty() {
+        return None;
+    }
+    let per_repository: Vec<String> = left
+        .iter()
+        .map(|(repository, blobs)| {
+            let mut listed: Vec<String> = blobs
+                .iter()
+                .take(LISTED_BLOBS)
+                .map(ToString::to_string)
+                .collect();
+            if blobs.len() > LISTED_BLOBS {
+                listed.push(format!("and {} more", blobs.len() - LISTED_BLOBS));
+            }
+            format!("{repository}: {}", listed.join(", "))
+        })
+        .collect();
+    Some(format!(
+        "Tags removed by replacement left the replacements' config blobs and the 2-byte blob \
+         {{}} in storage; garbage collection removes them with the rest. {}.",
+        per_repository.join("; ")
+    ))
 }
 
 /// Whether an outcome says the registry refuses every delete (HTTP 405
@@ -226,12 +431,12 @@ pub fn counts_of(outcomes: &[EntryOutcome]) -> ApplyCounts {
 }
 
 /// Puts a retry's outcome in place of the earlier outcome of the same
-/// manifest; `false` when the run had no such entry (then nothing changes).
+/// entry (repository, digest and tags: an image's tag removals share its
+/// digest); `false` when the run had no such entry (then nothing changes).
 pub fn merge_outcome(all: &mut [EntryOutcome], newer: EntryOutcome) -> bool {
-    match all
-        .iter_mut()
-        .find(|o| o.repository == newer.repository && o.digest == newer.digest)
-    {
+    match all.iter_mut().find(|o| {
+        o.repository == newer.repository && o.digest == newer.digest && o.tags == newer.tags
+    }) {
         Some(slot) => {
             *slot = newer;
             true
@@ -246,22 +451,26 @@ pub enum OutcomeFilter {
     #[default]
     All,
     Deleted,
+    TagRemoved,
     Skipped,
     Failed,
 }
 
 impl OutcomeFilter {
-    pub const ALL: [OutcomeFilter; 4] = [
+    pub const ALL: [OutcomeFilter; 5] = [
         OutcomeFilter::All,
         OutcomeFilter::Failed,
         OutcomeFilter::Skipped,
         OutcomeFilter::Deleted,
+        OutcomeFilter::TagRemoved,
     ];
 
+    /// The outcome label it shows (`Outcome::label`), or `all`.
     pub fn key(self) -> &'static str {
         match self {
             OutcomeFilter::All => "all",
             OutcomeFilter::Deleted => "deleted",
+            OutcomeFilter::TagRemoved => "tag removed",
             OutcomeFilter::Skipped => "skipped",
             OutcomeFilter::Failed => "failed",
         }
@@ -319,18 +528,41 @@ pub fn restore_blocker(file: &RecoveryFile, connected: Option<&RegistryUrl>) -> 
     }
 }
 
+/// What a recovery file holds: manifests deleted, and images that only
+/// lost tags (`tags_only`), e.g. `2 manifests (0 tags) and the removed tags
+/// of 1 image (2 tags)`.
+pub fn recovery_holds(file: &RecoveryFile) -> String {
+    let (only, deleted): (Vec<_>, Vec<_>) = file.entries.iter().partition(|e| e.tags_only);
+    let tags = |entries: &[&cleanreg_core::RecoveryEntry]| -> usize {
+        entries.iter().map(|e| e.tags.len()).sum()
+    };
+    let mut text = format!(
+        "{} {} ({} {})",
+        deleted.len(),
+        plural(deleted.len(), "manifest", "manifests"),
+        tags(&deleted),
+        plural(tags(&deleted), "tag", "tags"),
+    );
+    if !only.is_empty() {
+        text.push_str(&format!(
+            " and the removed tags of {} {} ({} {})",
+            only.len(),
+            plural(only.len(), "image", "images"),
+            tags(&only),
+            plural(tags(&only), "tag", "tags"),
+        ));
+    }
+    text
+}
+
 /// One line about a recovery file that was read.
 pub fn recovery_summary(file: &RecoveryFile, now: OffsetDateTime) -> String {
     let repositories: std::collections::BTreeSet<_> =
         file.entries.iter().map(|e| &e.repository).collect();
-    let tags: usize = file.entries.iter().map(|e| e.tags.len()).sum();
     format!(
-        "{} {} ({} {}) in {} {} of {}, planned {} ({}). Garbage collection that ran since \
+        "{} in {} {} of {}, planned {} ({}). Garbage collection that ran since \
          may have removed blobs they need; those entries will fail.",
-        file.entries.len(),
-        plural(file.entries.len(), "manifest", "manifests"),
-        tags,
-        plural(tags, "tag", "tags"),
+        recovery_holds(file),
         repositories.len(),
         plural(repositories.len(), "repository", "repositories"),
         file.registry,
@@ -410,6 +642,7 @@ mod tests {
         let saved = RecoveryState::Saved {
             name: "f.json".into(),
             entries: 3,
+            tags_only: 1,
         };
         assert_eq!(confirm_blocker(true, &saved, false), None);
         assert_eq!(confirm_blocker(true, &RecoveryState::NotMade, true), None);
@@ -420,6 +653,14 @@ mod tests {
         assert!(
             saved.message().unwrap().contains("f.json"),
             "the page says the file was downloaded, and under which name"
+        );
+        assert!(
+            saved
+                .message()
+                .unwrap()
+                .contains("(2 manifests and the tags of 1 image)"),
+            "{:?}",
+            saved.message()
         );
     }
 
@@ -434,13 +675,19 @@ mod tests {
             reclaimable_bytes: 0,
             ..PlanTotals::default()
         };
-        let [what, undo] = confirm_lines(&totals, "http://r:5000");
+        let lines = confirm_lines(&totals, "http://r:5000");
+        let [what, undo] = [&lines[0], &lines[1]];
+        assert_eq!(lines.len(), 2);
         assert_eq!(
             what,
             "Delete 5 manifests from http://r:5000: 2 images plus 3 index children or \
              attachments, removing 4 tags."
         );
         assert!(undo.contains("recovery file") && undo.contains("garbage collection"));
+        assert_eq!(
+            count_label(&totals),
+            "Type 5 (the number of manifests to delete) to confirm"
+        );
         let one = PlanTotals {
             deleted_images: 1,
             deleted_manifests: 1,
@@ -450,6 +697,80 @@ mod tests {
         assert_eq!(
             confirm_lines(&one, "http://r")[0],
             "Delete 1 manifest from http://r: 1 image, removing 1 tag."
+        );
+    }
+
+    #[test]
+    fn the_confirmation_names_untagged_deletes_and_tag_removals() {
+        let totals = PlanTotals {
+            deleted_manifests: 3,
+            deleted_untagged: 2,
+            deleted_images: 0,
+            removed_tags: 2,
+            ..PlanTotals::default()
+        };
+        let lines = confirm_lines(&totals, "http://r");
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(
+            lines[0],
+            "Delete 3 manifests from http://r: 2 untagged manifests plus 1 index child or \
+             attachment."
+        );
+        assert_eq!(
+            lines[1],
+            "Remove 2 tags from kept images on http://r: the images and their other tags stay."
+        );
+        assert!(
+            lines[2].contains("replacement manifest") && lines[2].contains("permission to push"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(
+            count_label(&totals),
+            "Type 5 (3 manifests to delete + 2 tags to remove) to confirm"
+        );
+        assert_eq!(totals.changes(), 5);
+        assert_eq!(
+            apply_label(&totals),
+            "Apply: delete 2 untagged manifests (3 manifests) and remove 2 tags…"
+        );
+        assert_eq!(
+            confirm_button(&totals),
+            "Delete 3 manifests and remove 2 tags"
+        );
+        let only_tags = PlanTotals {
+            removed_tags: 1,
+            ..PlanTotals::default()
+        };
+        let lines = confirm_lines(&only_tags, "http://r");
+        assert!(
+            lines[0].starts_with("Remove 1 tag from kept images"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            count_label(&only_tags),
+            "Type 1 (the number of tags to remove) to confirm"
+        );
+        assert_eq!(confirm_button(&only_tags), "Remove 1 tag");
+        assert_eq!(apply_label(&only_tags), "Apply: remove 1 tag…");
+        assert_eq!(
+            apply_label(&PlanTotals {
+                deleted_images: 1,
+                deleted_manifests: 3,
+                ..PlanTotals::default()
+            }),
+            "Apply: delete 1 image (3 manifests)…"
+        );
+        let both = PlanTotals {
+            deleted_images: 1,
+            deleted_manifests: 2,
+            deleted_untagged: 1,
+            deleted_tags: 1,
+            ..PlanTotals::default()
+        };
+        assert_eq!(
+            confirm_lines(&both, "http://r")[0],
+            "Delete 2 manifests from http://r: 1 image and 1 untagged manifest, removing 1 tag."
         );
     }
 
@@ -468,9 +789,23 @@ mod tests {
             apply_done(&counts, false),
             "Apply done: 2 deleted, 1 skipped, 1 failed (of 4)."
         );
+        let with_tags = ApplyCounts {
+            total: 5,
+            tags_removed: 1,
+            ..counts
+        };
+        assert_eq!(
+            apply_done(&with_tags, false),
+            "Apply done: 2 deleted, 1 tag removed, 1 skipped, 1 failed (of 5)."
+        );
+        assert!(
+            apply_next_steps(&with_tags)
+                .join(" ")
+                .contains("1 tag was removed from kept images")
+        );
         assert!(apply_done(&counts, true).contains("done (stopped)"));
         let steps = apply_next_steps(&counts).join(" ");
-        assert!(steps.contains("1 delete failed") && steps.contains("garbage collection"));
+        assert!(steps.contains("1 change failed") && steps.contains("garbage collection"));
         assert!(apply_next_steps(&ApplyCounts::default()).is_empty());
         assert!(!restore_running(1, 2).contains("done"));
         let restored = RestoreCounts {
@@ -506,6 +841,63 @@ mod tests {
         ));
         let counts = counts_of(&all);
         assert_eq!((counts.total, counts.deleted, counts.failed), (3, 2, 1));
+    }
+
+    #[test]
+    fn the_retry_and_the_replacement_blobs_are_named() {
+        let one = PlanTotals {
+            deleted_manifests: 1,
+            ..PlanTotals::default()
+        };
+        assert_eq!(retry_label(&one), "Retry 1 failed delete");
+        let both = PlanTotals {
+            deleted_manifests: 2,
+            removed_tags: 1,
+            ..PlanTotals::default()
+        };
+        assert_eq!(
+            retry_label(&both),
+            "Retry 2 failed deletes and 1 failed tag removal"
+        );
+        assert_eq!(replacement_note(&BTreeMap::new()), None);
+        let app: RepositoryName = "app".parse().unwrap();
+        let blobs: Vec<Digest> = (0..12u8).map(|n| Digest::sha256_of(&[n])).collect();
+        let mut left = BTreeMap::new();
+        left.insert(&app, blobs.iter().take(2).collect::<BTreeSet<_>>());
+        let note = replacement_note(&left).unwrap();
+        let (a, b) = (blobs[0].to_string(), blobs[1].to_string());
+        let (first, second) = if a < b { (a, b) } else { (b, a) };
+        assert!(
+            note.ends_with(&format!("app: {first}, {second}.")),
+            "{note}"
+        );
+        left.insert(&app, blobs.iter().collect());
+        assert!(replacement_note(&left).unwrap().ends_with("and 2 more."));
+    }
+
+    #[test]
+    fn a_retried_tag_removal_replaces_only_its_own_row() {
+        let tag = |name: &str, outcome: Outcome| EntryOutcome {
+            tags: vec![name.parse().unwrap()],
+            ..self::outcome("a", b"image", outcome)
+        };
+        let removed = Outcome::TagRemoved {
+            by: cleanreg_core::RemovedBy::TagDelete,
+        };
+        let mut all = vec![
+            tag("pr-1", removed.clone()),
+            tag("pr-2", failed("HTTP 500")),
+        ];
+        assert!(merge_outcome(&mut all, tag("pr-2", removed.clone())));
+        assert_eq!(all[0], tag("pr-1", removed.clone()));
+        assert_eq!(all[1].outcome, removed);
+        assert!(!merge_outcome(&mut all, tag("pr-3", removed.clone())));
+        assert_eq!(counts_of(&all).tags_removed, 2);
+        assert!(OutcomeFilter::TagRemoved.admits(&removed));
+        assert_eq!(
+            OutcomeFilter::from_key("tag removed"),
+            OutcomeFilter::TagRemoved
+        );
     }
 
     #[test]
@@ -563,6 +955,19 @@ mod tests {
         assert!(
             summary.starts_with("1 manifest (2 tags) in 1 repository of http://127.0.0.1:5000"),
             "{summary}"
+        );
+        let mut with_tags = file.clone();
+        let mut only = RecoveryEntry::new(
+            "team/app".parse().unwrap(),
+            MediaType::OciManifest,
+            vec!["pr-1".parse().unwrap()],
+            b"{\"kept\":1}",
+        );
+        only.tags_only = true;
+        with_tags.entries.push(only);
+        assert_eq!(
+            recovery_holds(&with_tags),
+            "1 manifest (2 tags) and the removed tags of 1 image (1 tag)"
         );
     }
 }

@@ -232,6 +232,12 @@ impl Cache for IdbCache {
     async fn put(&self, key: &str, value: Vec<u8>) {
         self.remember(key, value);
     }
+
+    /// Without a database nothing is remembered: a scan skips the work
+    /// meant only for the store (history records).
+    fn is_on(&self) -> bool {
+        self.is_available()
+    }
 }
 
 thread_local! {
@@ -587,6 +593,8 @@ mod browser_tests {
     #[wasm_bindgen_test]
     async fn without_indexeddb_nothing_is_kept() {
         let cache = IdbCache::unavailable();
+        assert!(!cache.is_on());
+        assert!(fresh("cleanreg-test-on").await.is_on());
         cache.put("manifest/sha256:aa", vec![1]).await;
         assert_eq!(cache.get("manifest/sha256:aa").await, None);
         assert!(cache.commit().await);

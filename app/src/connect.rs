@@ -1,10 +1,15 @@
 //! Connecting: check the registry and the credentials, then scan the catalog.
 //! When the check fails, probe further and explain the cause (`diagnose`).
-//! "Scan again" reuses what the last scan read and did not change.
+//! "Scan again" reuses what the last scan read and did not change. Every
+//! scan takes manifests from the browser's scan cache and consults its scan
+//! history, which finds the manifests no tag points at any more.
 
 use std::sync::Arc;
 
-use cleanreg_core::{Client, Credentials, Inventory, RegistryUrl, Reuse, ScanProgress, ScanScope};
+use cleanreg_core::{
+    Client, Credentials, Inventory, NoStorage, RegistryUrl, Reuse, ScanProgress, ScanScope,
+    ScanSources,
+};
 use leptos::prelude::*;
 use time::OffsetDateTime;
 
@@ -70,7 +75,8 @@ pub struct Connected {
     pub session: Session,
     /// E.g. "basic auth", "token auth via auth.example:5001", "open".
     pub auth: String,
-    /// How much of the scan came from the browser's cache (`cache::cache_note`).
+    /// How much of the scan came from the browser's cache (`cache::cache_note`),
+    /// and whether scan history was there to use.
     pub cache_note: String,
 }
 
@@ -140,14 +146,9 @@ pub async fn connect_checked(
         });
     }
     let auth = auth_label(client.token_realm().as_deref(), credentials_given);
-    // Manifests and configs by digest from the browser's cache: after
-    // a reload, an unchanged registry costs a HEAD per tag.
-    let cache = crate::cache::shared().await;
-    let (inventory, reuse) = client
-        .scan_cached(&ScanScope::Catalog, &*cache, progress)
+    let (inventory, reuse, notes) = scan_with_browser_stores(&client, None, progress)
         .await
-        .map_err(|e| Failure::plain(format!("The scan stopped, so there is no plan. {e}")))?;
-    crate::cache::settle(&cache).await;
+        .map_err(Failure::plain)?;
     Ok(Connected {
         session: Session {
             client: Arc::new(client),
@@ -155,8 +156,65 @@ pub async fn connect_checked(
             scanned_at: from_unix_millis(js_sys::Date::now()),
         },
         auth,
-        cache_note: crate::cache::cache_note(&reuse, cache.is_available()),
+        cache_note: notes.with_cache(&reuse),
     })
+}
+
+/// Whether the browser's stores could be used in a scan.
+struct StoreNotes {
+    cache: bool,
+    history: bool,
+}
+
+impl StoreNotes {
+    /// The parenthesised note of a first scan: what came from the cache,
+    /// and the lack of history when there is none.
+    fn with_cache(&self, reuse: &Reuse) -> String {
+        join_notes(crate::cache::cache_note(reuse, self.cache), self.history)
+    }
+
+    /// The note of a rescan: what it reused.
+    fn with_reuse(&self, reuse: &Reuse) -> String {
+        join_notes(reuse_note(reuse), self.history)
+    }
+}
+
+fn join_notes(first: String, history: bool) -> String {
+    match crate::history::history_note(history) {
+        Some(missing) => format!("{first}; {missing}"),
+        None => first,
+    }
+}
+
+/// Scans the whole catalog with the browser's scan cache (manifests and
+/// configs by digest: after a reload an unchanged registry costs a HEAD per
+/// tag) and scan history (what earlier scans saw: the manifests a moved tag
+/// left behind are found), reusing `previous` where given; then commits
+/// what the scan wrote to both. The error is the text the page shows.
+async fn scan_with_browser_stores(
+    client: &Client<FetchTransport>,
+    previous: Option<&Inventory>,
+    progress: &mut dyn FnMut(&ScanProgress),
+) -> Result<(Inventory, Reuse, StoreNotes), String> {
+    let cache = crate::cache::shared().await;
+    let history = crate::history::shared().await;
+    let sources = ScanSources {
+        cache: &*cache,
+        history: &*history,
+        storage: &NoStorage,
+        previous,
+    };
+    let (inventory, reuse) = client
+        .scan_with(&ScanScope::Catalog, &sources, progress)
+        .await
+        .map_err(|e| format!("The scan stopped, so there is no plan. {e}"))?;
+    crate::cache::settle(&cache).await;
+    crate::history::settle(&history).await;
+    let notes = StoreNotes {
+        cache: cache.is_available(),
+        history: history.is_available(),
+    };
+    Ok((inventory, reuse, notes))
 }
 
 /// The one-line failure: the diagnosis' title when there is one (the
@@ -169,23 +227,21 @@ pub fn failure_line(error: &str, diagnosis: Option<&Diagnosis>) -> String {
 }
 
 /// Scans the session's registry again with its client, reusing what the
-/// last scan read where the digests did not change.
+/// last scan read where the digests did not change; returns the new
+/// session and the note for the status line.
 pub async fn rescan(
     session: &Session,
     progress: &mut dyn FnMut(&ScanProgress),
-) -> Result<(Session, Reuse), String> {
-    let (inventory, reuse) = session
-        .client
-        .rescan(&ScanScope::Catalog, &session.inventory, progress)
-        .await
-        .map_err(|e| format!("The scan stopped, so there is no plan. {e}"))?;
+) -> Result<(Session, String), String> {
+    let (inventory, reuse, notes) =
+        scan_with_browser_stores(&session.client, Some(&session.inventory), progress).await?;
     Ok((
         Session {
             client: Arc::clone(&session.client),
             inventory: Arc::new(inventory),
             scanned_at: from_unix_millis(js_sys::Date::now()),
         },
-        reuse,
+        notes.with_reuse(&reuse),
     ))
 }
 
@@ -321,12 +377,9 @@ pub fn ConnectForm() -> impl IntoView {
                     session.set(None);
                     status.set("Scanning again …".to_owned());
                     match rescan(&current, &mut report).await {
-                        Ok((scanned, reuse)) => {
-                            status.set(format!(
-                                "{} ({})",
-                                text::scan_done(&scanned.inventory),
-                                reuse_note(&reuse)
-                            ));
+                        Ok((scanned, note)) => {
+                            status
+                                .set(format!("{} ({note})", text::scan_done(&scanned.inventory),));
                             session.set(Some(scanned));
                         }
                         Err(message) => {
@@ -445,7 +498,10 @@ pub fn ConnectForm() -> impl IntoView {
              detected from the registry's answer. The URL and username are remembered in this \
              browser; the password only in this tab, and only when ticked."
         </p>
-        <crate::cache::ForgetCache disabled=Signal::derive(move || scanning.get()) />
+        <div class="browser-stores">
+            <crate::cache::ForgetCache disabled=Signal::derive(move || scanning.get()) />
+            <crate::history::ForgetHistory disabled=Signal::derive(move || scanning.get()) />
+        </div>
         <p class="status" data-testid="scan-status" aria-live="polite">
             {move || status.get()}
         </p>

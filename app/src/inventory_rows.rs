@@ -1,11 +1,12 @@
 //! The inventory as table rows, every cell already text: repositories with
 //! their counts and sizes, filtered, sorted and paged; one repository's
-//! images with tags, dates, platforms and what is attached to them.
+//! images with tags, dates, platforms and what is attached to them; its
+//! untagged manifests with how they were found and the tags they last had.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use cleanreg_core::format;
-use cleanreg_core::{AttachmentKind, Digest, Inventory, Repository, Tag, attachment};
+use cleanreg_core::{AttachmentKind, Digest, Image, Inventory, Repository, Tag, attachment};
 use time::OffsetDateTime;
 
 /// What the repository size counts, said once beside the table.
@@ -20,6 +21,8 @@ pub struct RepoRow {
     pub tags: usize,
     /// Distinct tagged manifests that are not attached to another one.
     pub images: usize,
+    /// Manifests no tag points at, found through scan history.
+    pub untagged: usize,
     pub size: u64,
     pub size_text: String,
 }
@@ -48,6 +51,7 @@ impl RepoRow {
             name: name.to_owned(),
             tags: repo.tag_count(),
             images,
+            untagged: repo.untagged.len(),
             size,
             size_text: format::bytes(size),
         }
@@ -69,6 +73,7 @@ pub enum SortKey {
     Name,
     Tags,
     Images,
+    Untagged,
     Size,
 }
 
@@ -80,13 +85,15 @@ pub struct Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 8] = [
+    pub const ALL: [Sort; 10] = [
         Sort::new(SortKey::Name, false),
         Sort::new(SortKey::Name, true),
         Sort::new(SortKey::Tags, true),
         Sort::new(SortKey::Tags, false),
         Sort::new(SortKey::Images, true),
         Sort::new(SortKey::Images, false),
+        Sort::new(SortKey::Untagged, true),
+        Sort::new(SortKey::Untagged, false),
         Sort::new(SortKey::Size, true),
         Sort::new(SortKey::Size, false),
     ];
@@ -101,6 +108,7 @@ impl Sort {
             SortKey::Name => "name",
             SortKey::Tags => "tags",
             SortKey::Images => "images",
+            SortKey::Untagged => "untagged",
             SortKey::Size => "size",
         };
         format!("{column}-{}", if self.descending { "desc" } else { "asc" })
@@ -114,6 +122,8 @@ impl Sort {
             (SortKey::Tags, false) => "Fewest tags first",
             (SortKey::Images, true) => "Most images first",
             (SortKey::Images, false) => "Fewest images first",
+            (SortKey::Untagged, true) => "Most untagged first",
+            (SortKey::Untagged, false) => "Fewest untagged first",
             (SortKey::Size, true) => "Largest first",
             (SortKey::Size, false) => "Smallest first",
         }
@@ -147,6 +157,7 @@ pub fn filter_sort(rows: &[RepoRow], filter: &str, sort: Sort) -> Vec<RepoRow> {
             SortKey::Name => a.name.cmp(&b.name),
             SortKey::Tags => a.tags.cmp(&b.tags),
             SortKey::Images => a.images.cmp(&b.images),
+            SortKey::Untagged => a.untagged.cmp(&b.untagged),
             SortKey::Size => a.size.cmp(&b.size),
         };
         let by_key = if sort.descending {
@@ -250,40 +261,17 @@ impl ImageRow {
             .map(|(digest, tags)| {
                 let image = repo.images.get(*digest);
                 let created = image.and_then(|i| i.created);
-                let (age, date, date_source) = match (image, created) {
-                    (Some(image), Some(created)) => (
-                        format::age(created, now),
-                        format::date(created),
-                        image.created_from.map_or_else(
-                            || "source not recorded".to_owned(),
-                            |source| format!("from the {source}"),
-                        ),
-                    ),
-                    (Some(_), None) => (
-                        "unknown".to_owned(),
-                        String::new(),
-                        "no build date in the image".to_owned(),
-                    ),
-                    (None, _) => (
-                        "unknown".to_owned(),
-                        String::new(),
-                        "manifest not read".to_owned(),
-                    ),
-                };
+                let Dates {
+                    age,
+                    date,
+                    source: date_source,
+                } = Dates::of(image, now);
                 let kind = match (attachment_of.get(digest), image) {
                     (Some((subject, kind)), _) => format!("{kind} of {}", subject.short()),
                     (None, Some(image)) => image.kind.label().to_owned(),
                     (None, None) => "not read".to_owned(),
                 };
-                let platforms = image
-                    .map(|i| {
-                        i.platforms()
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
+                let platforms = image.map(platforms_of).unwrap_or_default();
                 let attachments = attached
                     .get(*digest)
                     .map(|list| {
@@ -309,20 +297,148 @@ impl ImageRow {
                 (created, row)
             })
             .collect();
-        rows.sort_by(|(a, ra), (b, rb)| match (a, b) {
-            (Some(a), Some(b)) => b.cmp(a).then_with(|| ra.digest.cmp(&rb.digest)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => ra.digest.cmp(&rb.digest),
-        });
+        rows.sort_by(|(a, ra), (b, rb)| newest_first((a, &ra.digest), (b, &rb.digest)));
         rows.into_iter().map(|(_, row)| row).collect()
+    }
+}
+
+/// Newest first, unknown dates last, ties by digest.
+fn newest_first(
+    (a, a_digest): (&Option<OffsetDateTime>, &String),
+    (b, b_digest): (&Option<OffsetDateTime>, &String),
+) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => b.cmp(a).then_with(|| a_digest.cmp(b_digest)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a_digest.cmp(b_digest),
+    }
+}
+
+/// A manifest's build date as the tables show it.
+struct Dates {
+    /// `3 days ago`, or `unknown`.
+    age: String,
+    /// `2026-06-01 00:00 UTC`, empty when unknown.
+    date: String,
+    /// Where it came from, or why it is unknown.
+    source: String,
+}
+
+impl Dates {
+    fn of(image: Option<&Image>, now: OffsetDateTime) -> Dates {
+        match (image, image.and_then(|i| i.created)) {
+            (Some(image), Some(created)) => Dates {
+                age: format::age(created, now),
+                date: format::date(created),
+                source: image.created_from.map_or_else(
+                    || "source not recorded".to_owned(),
+                    |source| format!("from the {source}"),
+                ),
+            },
+            (Some(_), None) => Dates {
+                age: "unknown".to_owned(),
+                date: String::new(),
+                source: "no build date in the image".to_owned(),
+            },
+            (None, _) => Dates {
+                age: "unknown".to_owned(),
+                date: String::new(),
+                source: "manifest not read".to_owned(),
+            },
+        }
+    }
+}
+
+/// `linux/amd64, linux/arm64` for an index, empty otherwise.
+fn platforms_of(image: &Image) -> String {
+    image
+        .platforms()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One manifest of a repository that no tag points at, found through scan
+/// history (or the registry's storage).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UntaggedRow {
+    pub repository: String,
+    pub digest: String,
+    pub digest_short: String,
+    /// `image`, `multi-platform index`, …
+    pub kind: String,
+    pub platforms: String,
+    pub age: String,
+    pub date: String,
+    pub date_source: String,
+    pub size: String,
+    /// `history`, `storage` or `history and storage`.
+    pub found: String,
+    /// The tags it had when a scan last saw it tagged; empty when not known.
+    pub last_tags: Vec<String>,
+    /// `last seen in use 2 days ago (2026-06-01 00:00 UTC)`, or empty.
+    pub last_in_use: String,
+    /// `pushed 1 hour ago (…)` from the registry's storage, or empty.
+    pub pushed: String,
+}
+
+impl UntaggedRow {
+    /// Every untagged manifest of `repo`, newest first (unknown dates last,
+    /// then by digest).
+    pub fn all(name: &str, repo: &Repository, now: OffsetDateTime) -> Vec<UntaggedRow> {
+        let mut rows: Vec<(Option<OffsetDateTime>, UntaggedRow)> = repo
+            .untagged
+            .iter()
+            .map(|(digest, untagged)| {
+                let image = repo.images.get(digest);
+                let Dates { age, date, source } = Dates::of(image, now);
+                let when = |what: &str, at: Option<OffsetDateTime>| {
+                    at.map(|at| format!("{what} {} ({})", format::age(at, now), format::date(at)))
+                        .unwrap_or_default()
+                };
+                let row = UntaggedRow {
+                    repository: name.to_owned(),
+                    digest: digest.to_string(),
+                    digest_short: digest.short().to_owned(),
+                    kind: image
+                        .map_or_else(|| "not read".to_owned(), |i| i.kind.label().to_owned()),
+                    platforms: image.map(platforms_of).unwrap_or_default(),
+                    age,
+                    date,
+                    date_source: source,
+                    size: image.map_or_else(String::new, |i| format::bytes(i.size)),
+                    found: untagged.found_label(),
+                    last_tags: untagged
+                        .last_tags
+                        .iter()
+                        .map(|t| t.as_str().to_owned())
+                        .collect(),
+                    last_in_use: when("last seen in use", untagged.last_in_use),
+                    pushed: when("pushed", untagged.pushed),
+                };
+                (image.and_then(|i| i.created), row)
+            })
+            .collect();
+        rows.sort_by(|(a, ra), (b, rb)| newest_first((a, &ra.digest), (b, &rb.digest)));
+        rows.into_iter().map(|(_, row)| row).collect()
+    }
+
+    /// `was main, edge` when history knows its last tags, else empty.
+    pub fn was(&self) -> String {
+        if self.last_tags.is_empty() {
+            String::new()
+        } else {
+            format!("was {}", self.last_tags.join(", "))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cleanreg_core::{Child, DateSource, Image, ImageKind, MediaType, Platform};
+    use cleanreg_core::{Child, DateSource, Found, ImageKind, MediaType, Platform, Untagged};
     use time::macros::datetime;
 
     fn digest(seed: &str) -> Digest {
@@ -380,6 +496,67 @@ mod tests {
         (repo, sizes)
     }
 
+    /// `app` of [`repository`] after `main` moved twice: the two manifests
+    /// it left, one of which history knows the tags of.
+    fn with_untagged() -> Repository {
+        let (mut repo, _) = repository();
+        let (first, second) = (digest("main-1"), digest("main-2"));
+        repo.images.insert(
+            first.clone(),
+            image(Some(datetime!(2026-05-01 0:00 UTC)), &[]),
+        );
+        repo.images.insert(
+            second.clone(),
+            image(Some(datetime!(2026-05-20 0:00 UTC)), &[]),
+        );
+        repo.untagged.insert(
+            first,
+            Untagged {
+                found: vec![Found::History],
+                last_tags: vec!["main".parse().unwrap(), "edge".parse().unwrap()],
+                last_in_use: Some(datetime!(2026-05-20 0:00 UTC)),
+                pushed: None,
+            },
+        );
+        repo.untagged.insert(
+            second,
+            Untagged {
+                found: vec![Found::History, Found::Storage],
+                pushed: Some(datetime!(2026-06-02 0:00 UTC)),
+                ..Untagged::default()
+            },
+        );
+        repo
+    }
+
+    #[test]
+    fn untagged_manifests_are_their_own_rows_and_counted() {
+        let repo = with_untagged();
+        let now = datetime!(2026-06-03 0:00 UTC);
+        let row = RepoRow::new("app", &repo, &BTreeMap::new());
+        assert_eq!((row.images, row.untagged), (3, 2));
+        let rows = UntaggedRow::all("app", &repo, now);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].digest, digest("main-2").to_string(), "newest first");
+        assert_eq!(rows[0].found, "history and storage");
+        assert_eq!(rows[0].was(), "");
+        assert_eq!(rows[0].pushed, "pushed 1 day ago (2026-06-02 00:00 UTC)");
+        assert_eq!(rows[1].found, "history");
+        assert_eq!(rows[1].was(), "was main, edge");
+        assert_eq!(rows[1].date, "2026-05-01 00:00 UTC");
+        assert_eq!(rows[1].date_source, "from the config");
+        assert!(
+            rows[1]
+                .last_in_use
+                .starts_with("last seen in use 14 days ago"),
+            "{}",
+            rows[1].last_in_use
+        );
+        assert_eq!(rows[1].kind, "image");
+        // The tagged rows are as before: untagged manifests are not images.
+        assert_eq!(ImageRow::all("app", &repo, now).len(), 4);
+    }
+
     #[test]
     fn a_repository_row_counts_images_not_tags_and_blobs_once() {
         let (repo, sizes) = repository();
@@ -428,6 +605,7 @@ mod tests {
             name: name.into(),
             tags,
             images: tags,
+            untagged: size as usize % 7,
             size,
             size_text: String::new(),
         }
@@ -457,6 +635,11 @@ mod tests {
         assert_eq!(
             names(filter_sort(&rows, "", Sort::from_key("name-desc")))[0],
             "web"
+        );
+        // Untagged: 10 % 7 = 3, 5 % 7 = 5, 99 % 7 = 1.
+        assert_eq!(
+            names(filter_sort(&rows, "", Sort::from_key("untagged-desc"))),
+            ["web", "team/api", "Team/db"]
         );
         assert_eq!(Sort::from_key("bogus"), Sort::default());
         for sort in Sort::ALL {

@@ -1,6 +1,7 @@
-//! What the registry holds: repositories, and one repository's images.
+//! What the registry holds: repositories, and one repository's images and
+//! untagged manifests.
 //!
-//! Both lists are paged, so 500 repositories or a repository with
+//! The lists are paged, so 500 repositories or a repository with
 //! thousands of tags put only one page of rows in the document. The chosen
 //! repository lives in the route, so the URL carries it.
 
@@ -13,7 +14,7 @@ use leptos::prelude::*;
 
 use crate::browser;
 use crate::state::AppState;
-use inventory_rows::{ImageRow, RepoRow, SIZE_MEANS, Sort, filter_sort, page};
+use inventory_rows::{ImageRow, RepoRow, SIZE_MEANS, Sort, UntaggedRow, filter_sort, page};
 
 /// Repositories per page.
 const REPO_PAGE: usize = 50;
@@ -112,6 +113,11 @@ fn Repositories() -> impl IntoView {
                             <th scope="col">"Repository"</th>
                             <th scope="col" class="num">"Tags"</th>
                             <th scope="col" class="num">"Images"</th>
+                            <th scope="col" class="num">
+                                <abbr title="Manifests no tag points at, found through scan history">
+                                    "Untagged"
+                                </abbr>
+                            </th>
                             <th scope="col" class="num">"Size"</th>
                         </tr>
                     </thead>
@@ -130,6 +136,7 @@ fn Repositories() -> impl IntoView {
                                         data-repository=row.name.clone()
                                         data-tags=row.tags.to_string()
                                         data-images=row.images.to_string()
+                                        data-untagged=row.untagged.to_string()
                                         data-size=row.size.to_string()
                                         class:selected=selected
                                     >
@@ -146,6 +153,7 @@ fn Repositories() -> impl IntoView {
                                         </td>
                                         <td class="num">{row.tags}</td>
                                         <td class="num">{row.images}</td>
+                                        <td class="num">{row.untagged}</td>
                                         <td class="num">{row.size_text.clone()}</td>
                                     </tr>
                                 }
@@ -284,9 +292,147 @@ fn Images() -> impl IntoView {
                         count=Signal::derive(move || shown.with(|p| p.as_ref().map_or(1, |p| p.count)))
                         what="image"
                     />
+                    <Untagged chosen=chosen copied=copied />
                 </Show>
             </section>
         </Show>
+    }
+}
+
+/// The chosen repository's manifests that no tag points at, when a scan
+/// found any.
+#[component]
+fn Untagged(chosen: Memo<Option<String>>, copied: RwSignal<Option<String>>) -> impl IntoView {
+    let state = AppState::get();
+    let rows = Memo::new(move |_| {
+        let name = chosen.get()?;
+        state.session.with(|session| {
+            let session = session.as_ref()?;
+            let repo = session.inventory.repositories.get(&name.parse().ok()?)?;
+            Some(Arc::new(UntaggedRow::all(&name, repo, session.scanned_at)))
+        })
+    });
+    let page_index = RwSignal::new(0_usize);
+    Effect::new(move |_| {
+        chosen.track();
+        page_index.set(0);
+    });
+    let shown = Memo::new(move |_| {
+        rows.with(|rows| {
+            rows.as_ref()
+                .filter(|rows| !rows.is_empty())
+                .map(|rows| page(rows, page_index.get(), IMAGE_PAGE))
+        })
+    });
+    view! {
+        <Show when=move || shown.with(Option::is_some)>
+            <h3 id="untagged-title">"Untagged manifests"</h3>
+            <p class="hint">
+                "Manifests no tag points at any more (a tag such as main pushed again leaves                  the previous one stored), found by asking the registry for each digest an                  earlier scan saw. They take space until deleted and garbage-collected; the                  policy's \"Delete untagged manifests\" decides them."
+            </p>
+            <div class="table-wrap">
+                <table data-testid="untagged-table" aria-labelledby="untagged-title">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Digest"</th>
+                            <th scope="col">"Last tags"</th>
+                            <th scope="col">"Kind and platforms"</th>
+                            <th scope="col">"Created"</th>
+                            <th scope="col" class="num">"Size"</th>
+                            <th scope="col">"Found through"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For
+                            each=move || shown.with(|p| p.as_ref().map(|p| p.items.clone()).unwrap_or_default())
+                            key=|row| row.clone()
+                            let:row
+                        >
+                            <UntaggedRowView row=row copied=copied />
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            <Pager
+                label=Signal::derive(move || shown.with(|p| p.as_ref().map(|p| p.label.clone()).unwrap_or_default()))
+                index=page_index
+                count=Signal::derive(move || shown.with(|p| p.as_ref().map_or(1, |p| p.count)))
+                what="untagged"
+            />
+        </Show>
+    }
+}
+
+#[component]
+fn UntaggedRowView(row: UntaggedRow, copied: RwSignal<Option<String>>) -> impl IntoView {
+    let digest = row.digest.clone();
+    let copy = {
+        let digest = digest.clone();
+        move |_| {
+            browser::copy_text(&digest);
+            copied.set(Some(format!("Copied {digest} to the clipboard.")));
+        }
+    };
+    let was = row.was();
+    let kind = if row.platforms.is_empty() {
+        row.kind.clone()
+    } else {
+        format!("{}: {}", row.kind, row.platforms)
+    };
+    let seen: Vec<String> = [row.last_in_use.clone(), row.pushed.clone()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    view! {
+        <tr
+            data-testid="untagged-row"
+            data-digest=digest.clone()
+            data-repository=row.repository.clone()
+            data-found=row.found.clone()
+            data-last-tags=row.last_tags.join(",")
+        >
+            <td class="digest">
+                <code title=digest.clone()>{row.digest_short.clone()}</code>
+                " "
+                <button
+                    type="button"
+                    class="copy"
+                    data-testid="copy-digest"
+                    title=digest.clone()
+                    aria-label=format!("Copy the full digest of untagged {}", row.digest_short)
+                    on:click=copy
+                >
+                    "Copy"
+                </button>
+            </td>
+            <td class="tags">
+                {if was.is_empty() {
+                    view! { <span class="none">"not known"</span> }.into_any()
+                } else {
+                    row.last_tags
+                        .iter()
+                        .map(|tag| view! { <code class="tag was">{tag.clone()}</code> " " })
+                        .collect_view()
+                        .into_any()
+                }}
+            </td>
+            <td class="kind">{kind}</td>
+            <td>
+                {row.age.clone()}
+                <span class="date">
+                    {if row.date.is_empty() {
+                        row.date_source.clone()
+                    } else {
+                        format!("{} ({})", row.date, row.date_source)
+                    }}
+                </span>
+            </td>
+            <td class="num">{row.size.clone()}</td>
+            <td class="found">
+                {row.found.clone()}
+                <span class="date">{seen.join("; ")}</span>
+            </td>
+        </tr>
     }
 }
 

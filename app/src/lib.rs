@@ -12,6 +12,7 @@ pub mod cache;
 mod connect;
 pub mod diagnose;
 pub mod fetch;
+pub mod history;
 mod inventory_view;
 mod plan_view;
 mod planner;

@@ -1,7 +1,13 @@
 //! The plan: its status, totals, a chart of what garbage collection frees
-//! per repository, and per repository what is kept and deleted and why,
-//! with a filter, collapsible sections and paged rows for large
-//! registries, and exports as the CLI's plan file (JSON) and as CSV.
+//! per repository, and per repository what is kept and deleted and why
+//! (images, their children and attachments, untagged manifests, and the
+//! single tags `remove_tags` takes off kept images), with a filter,
+//! collapsible sections and paged rows for large registries, and exports as
+//! the CLI's plan file (JSON) and as CSV.
+//!
+//! An image and the entries about its tags share a digest, so a row is
+//! told apart by repository, digest and role (and tag), never by digest
+//! alone.
 
 mod chart;
 mod export;
@@ -29,14 +35,19 @@ pub struct PlanRow {
     pub digest_short: String,
     pub tags: String,
     /// `image`, `index linux/amd64, linux/arm64`, `child linux/arm64`,
-    /// `signature of 1a2b3c4d5e6f`.
+    /// `signature of 1a2b3c4d5e6f`, `untagged image (history)`, `tag`.
     pub kind: String,
-    /// `image`, `child` or `attachment`.
+    /// `image`, `child`, `attachment`, `untagged` or `tag`.
     pub role: &'static str,
+    /// For a tag entry: the tag it is about.
+    pub tag: Option<String>,
+    /// What else the row says: an untagged manifest's last tags (`was
+    /// main`), the tags an image keeps after its tag removals.
+    pub note: String,
     pub age: String,
     pub date: String,
     pub size: String,
-    /// `keep` or `delete`.
+    /// `keep`, `delete` or `untag`.
     pub decision: &'static str,
     pub reason: String,
     /// The rule that decided: `rule team/*` or `default rule`.
@@ -76,7 +87,28 @@ impl PlanRow {
                 format!("untagged {} ({})", entry.kind.label(), found.found_label()),
                 "untagged",
             ),
-            Role::Tag { .. } => ("tag".to_owned(), "tag"),
+            Role::Tag { .. } => (format!("tag of {}", entry.kind.label()), "tag"),
+        };
+        let note = match &entry.role {
+            Role::Untagged(found) if !found.last_tags.is_empty() => format!(
+                "was {}",
+                found
+                    .last_tags
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Role::Tag { remaining } if remaining.is_empty() => String::new(),
+            Role::Tag { remaining } => format!(
+                "the image keeps {}",
+                remaining
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => String::new(),
         };
         PlanRow {
             repository: entry.repository.to_string(),
@@ -89,6 +121,12 @@ impl PlanRow {
             },
             kind,
             role,
+            tag: entry
+                .role
+                .is_tag()
+                .then(|| tags.first().map(|t| (*t).to_owned()))
+                .flatten(),
+            note,
             age,
             date,
             size: format::bytes(entry.size),
@@ -345,6 +383,7 @@ pub fn PlanView() -> impl IntoView {
 
 #[component]
 fn Totals(totals: cleanreg_core::PlanTotals, whole_registry: bool) -> impl IntoView {
+    let changes = totals.changes();
     let items = model::totals(&totals, whole_registry)
         .into_iter()
         .map(|(label, value)| {
@@ -364,6 +403,10 @@ fn Totals(totals: cleanreg_core::PlanTotals, whole_registry: bool) -> impl IntoV
             data-deleted-images=totals.deleted_images
             data-deleted-manifests=totals.deleted_manifests
             data-deleted-tags=totals.deleted_tags
+            data-deleted-untagged=totals.deleted_untagged
+            data-kept-untagged=totals.kept_untagged
+            data-removed-tags=totals.removed_tags
+            data-changes=changes
             data-reclaimable-bytes=totals.reclaimable_bytes
             data-whole-registry=whole_registry.to_string()
         >
@@ -572,12 +615,16 @@ fn PlanRowView(row: PlanRow) -> impl IntoView {
             data-digest=digest
             data-repository=repository
             data-role=row.role
+            data-tag=row.tag
         >
             <td>{row.repository}</td>
             <td class="digest" title=row.digest>
                 <code>{row.digest_short}</code>
             </td>
-            <td>{row.tags}</td>
+            <td>
+                {row.tags}
+                <span class="note">{row.note}</span>
+            </td>
             <td class="kind">{row.kind}</td>
             <td>
                 {row.age}
@@ -646,6 +693,61 @@ mod tests {
     }
 
     #[test]
+    fn untagged_and_tag_rows_say_what_they_are_about() {
+        let now = datetime!(2026-06-04 0:00 UTC);
+        let mut untagged = entry(
+            Some(datetime!(2026-05-01 0:00 UTC)),
+            Decision::Delete {
+                reason: DeleteReason::Untagged,
+            },
+        );
+        untagged.tags = Vec::new();
+        untagged.role = Role::Untagged(cleanreg_core::Untagged {
+            found: vec![cleanreg_core::Found::History],
+            last_tags: vec!["main".parse().unwrap()],
+            ..cleanreg_core::Untagged::default()
+        });
+        let row = PlanRow::new(&untagged, now);
+        assert_eq!((row.role, row.decision), ("untagged", "delete"));
+        assert_eq!(row.kind, "untagged image (history)");
+        assert_eq!(
+            (row.tags.as_str(), row.note.as_str()),
+            ("(untagged)", "was main")
+        );
+        assert_eq!(row.tag, None);
+
+        let mut tag = entry(
+            Some(datetime!(2026-05-01 0:00 UTC)),
+            Decision::Untag {
+                reason: cleanreg_core::UntagReason::RemoveTags {
+                    pattern: "pr-.*".into(),
+                },
+            },
+        );
+        tag.tags = vec!["pr-1".parse().unwrap()];
+        tag.role = Role::Tag {
+            remaining: vec!["latest".parse().unwrap(), "v1".parse().unwrap()],
+        };
+        let row = PlanRow::new(&tag, now);
+        assert_eq!((row.role, row.decision), ("tag", "untag"));
+        assert_eq!(row.tag.as_deref(), Some("pr-1"));
+        assert_eq!(row.note, "the image keeps latest, v1");
+        assert_eq!(row.reason, "matches remove_tags pr-.*");
+        // Same digest as its image, told apart by role and tag.
+        let image = PlanRow::new(
+            &entry(
+                None,
+                Decision::Keep {
+                    reason: KeepReason::NoLimit,
+                },
+            ),
+            now,
+        );
+        assert_eq!(image.digest, row.digest);
+        assert_ne!((image.role, image.tag), (row.role, row.tag.clone()));
+    }
+
+    #[test]
     fn an_undated_image_says_unknown() {
         let row = PlanRow::new(
             &entry(
@@ -658,5 +760,202 @@ mod tests {
         );
         assert_eq!((row.age.as_str(), row.date.as_str()), ("unknown", ""));
         assert_eq!(row.decision, "keep");
+    }
+}
+
+/// The plan view in a real browser (wasm-bindgen-test, headless Chromium):
+/// rows for untagged manifests and for the tags of a kept image, which
+/// share the image's digest.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use super::*;
+    use cleanreg_core::{
+        Decision, DeleteReason, Digest, Found, ImageKind, KeepReason, MediaType, Policy,
+        Reclaimable, UntagReason, Untagged,
+    };
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use crate::planner::PlanDetails;
+    use crate::route::Route;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn entry(digest: &Digest, tags: &[&str], role: Role, decision: Decision) -> PlanEntry {
+        PlanEntry {
+            repository: "app".parse().unwrap(),
+            digest: digest.clone(),
+            tags: tags.iter().map(|t| t.parse().unwrap()).collect(),
+            media_type: MediaType::OciManifest,
+            kind: ImageKind::Image,
+            role,
+            created: None,
+            created_from: None,
+            size: 1_000,
+            platforms: Vec::new(),
+            rule: None,
+            decision,
+        }
+    }
+
+    fn rows(root: &web_sys::Element, selector: &str) -> Vec<web_sys::Element> {
+        let list = root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.get(i))
+            .map(|node| node.unchecked_into())
+            .collect()
+    }
+
+    async fn settle() {
+        for _ in 0..3 {
+            crate::browser::yield_now().await;
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn tag_and_untagged_rows_are_told_apart_and_filtered() {
+        let (image, old) = (Digest::sha256_of(b"image"), Digest::sha256_of(b"old"));
+        let kept = KeepReason::NoLimit;
+        let untag = Decision::Untag {
+            reason: UntagReason::RemoveTags {
+                pattern: "pr-.*".into(),
+            },
+        };
+        let plan = Plan {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            policy: Policy::keep_newest(1),
+            entries: vec![
+                entry(
+                    &image,
+                    &["latest", "pr-1", "pr-2"],
+                    Role::Image,
+                    Decision::Keep {
+                        reason: kept.clone(),
+                    },
+                ),
+                entry(
+                    &image,
+                    &["pr-1"],
+                    Role::Tag {
+                        remaining: vec!["latest".parse().unwrap()],
+                    },
+                    untag.clone(),
+                ),
+                entry(
+                    &image,
+                    &["pr-2"],
+                    Role::Tag {
+                        remaining: vec!["latest".parse().unwrap()],
+                    },
+                    untag,
+                ),
+                entry(
+                    &old,
+                    &[],
+                    Role::Untagged(Untagged {
+                        found: vec![Found::History],
+                        last_tags: vec!["main".parse().unwrap()],
+                        ..Untagged::default()
+                    }),
+                    Decision::Delete {
+                        reason: DeleteReason::Untagged,
+                    },
+                ),
+            ],
+            reclaimable: Reclaimable::default(),
+        };
+        let state = AppState::new(Route::default());
+        state.plan.set(Some(Arc::new(plan)));
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let root: web_sys::Element = host.clone().into();
+        let mounted = leptos::mount::mount_to(host, move || {
+            provide_context(state);
+            provide_context(PlanDetails {
+                reclaim: RwSignal::new(None),
+            });
+            view! { <PlanView /> }
+        });
+        settle().await;
+
+        let all = rows(&root, "[data-testid=\"plan-row\"]");
+        assert_eq!(all.len(), 4);
+        let keyed: Vec<(String, String, Option<String>)> = all
+            .iter()
+            .map(|row| {
+                (
+                    row.get_attribute("data-digest").unwrap(),
+                    row.get_attribute("data-role").unwrap(),
+                    row.get_attribute("data-tag"),
+                )
+            })
+            .collect();
+        let mut unique = keyed.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 4, "{keyed:?}");
+        assert_eq!(
+            keyed
+                .iter()
+                .filter(|(digest, ..)| *digest == image.to_string())
+                .count(),
+            3
+        );
+        assert_eq!(keyed[1].2.as_deref(), Some("pr-1"));
+        let untagged = &all[3];
+        assert_eq!(
+            untagged.get_attribute("data-role").as_deref(),
+            Some("untagged")
+        );
+        assert!(untagged.text_content().unwrap().contains("was main"));
+        assert!(
+            all[1]
+                .text_content()
+                .unwrap()
+                .contains("the image keeps latest")
+        );
+
+        let totals = root
+            .query_selector("[data-testid=\"plan-totals\"]")
+            .unwrap()
+            .unwrap();
+        for (attribute, value) in [
+            ("data-removed-tags", "2"),
+            ("data-deleted-untagged", "1"),
+            ("data-changes", "3"),
+            ("data-deleted-manifests", "1"),
+        ] {
+            assert_eq!(
+                totals.get_attribute(attribute).as_deref(),
+                Some(value),
+                "{attribute}"
+            );
+        }
+
+        let filter: web_sys::HtmlSelectElement = root
+            .query_selector("[data-testid=\"plan-decision\"]")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        filter.set_value("untag");
+        filter
+            .dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
+        settle().await;
+        let shown = rows(&root, "[data-testid=\"plan-row\"]");
+        assert_eq!(shown.len(), 2);
+        assert!(
+            shown
+                .iter()
+                .all(|row| row.get_attribute("data-decision").as_deref() == Some("untag"))
+        );
+        filter.set_value("keep");
+        filter
+            .dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
+        settle().await;
+        assert_eq!(rows(&root, "[data-testid=\"plan-row\"]").len(), 1);
+        drop(mounted);
     }
 }

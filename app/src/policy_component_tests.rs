@@ -337,3 +337,123 @@ async fn the_inventory_pages_filters_sorts_and_opens_a_repository() {
         Some(digest.as_str())
     );
 }
+
+#[wasm_bindgen_test]
+async fn untagged_deletes_and_tag_removals_are_rule_fields() {
+    let state = AppState::new(Route::default());
+    let (root, _handle) = mount(state, || view! { <crate::policy_editor::PolicyEditor /> });
+    settle().await;
+    click(&by_id(&root, "default-delete_untagged")).await;
+    assert!(state.policy.get_untracked().default.delete_untagged);
+
+    let remove = by_id(&root, "default-remove_tags");
+    type_into(&remove, "pr-(").await;
+    assert_eq!(
+        remove.get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+    let described = remove.get_attribute("aria-describedby").unwrap();
+    let error = one(&root, &format!("#{}", described.split(' ').nth(1).unwrap()));
+    let message = error.text_content().unwrap();
+    assert!(
+        message.starts_with("remove_tags: invalid regular expression"),
+        "{message}"
+    );
+    assert_eq!(
+        state.policy.get_untracked().default.remove_tags,
+        None,
+        "the plan keeps the last valid policy"
+    );
+    type_into(&remove, "pr-.*|sha-.*").await;
+    let policy = state.policy.get_untracked();
+    let pattern = policy.default.remove_tags.as_ref().unwrap();
+    assert!(pattern.matches("sha-abc") && !pattern.matches("latest"));
+
+    // A policy the original's repository file can say, until a rule
+    // deletes untagged manifests.
+    click(&by_id(&root, "default-delete_untagged")).await;
+    type_into(&remove, "").await;
+    type_into(&by_id(&root, "keep-count"), "").await;
+    click(&by_id(&root, "add-rule")).await;
+    let rule = all(&root, "[data-testid=\"rule\"]").remove(0);
+    type_into(&by_id(&rule, "rule-pattern"), "app").await;
+    type_into(&by_id(&rule, "rule-keep_newest"), "2").await;
+    let yaml = || -> web_sys::HtmlButtonElement {
+        by_id(&root, "policy-export-reposfile-yaml").unchecked_into()
+    };
+    assert!(!yaml().disabled());
+    click(&by_id(&rule, "rule-delete_untagged")).await;
+    assert!(state.policy.get_untracked().repositories[&"app".parse().unwrap()].delete_untagged);
+    assert!(yaml().disabled());
+    let note = by_id(&root, "policy-export-yaml-note")
+        .text_content()
+        .unwrap();
+    assert!(note.contains("cannot say delete_untagged"), "{note}");
+}
+
+/// `app` with `main` on one image and two manifests `main` left behind.
+fn with_untagged() -> Inventory {
+    use cleanreg_core::{Found, Untagged};
+    let mut repo = Repository::default();
+    for (n, day) in [(0_u8, 1), (1, 2), (2, 3)] {
+        let digest = Digest::sha256_of(&[n]);
+        let created = time::macros::datetime!(2026-05-01 0:00 UTC) + time::Duration::days(day);
+        repo.images.insert(
+            digest.clone(),
+            Image::simple(MediaType::OciManifest, Some(created), 1_000),
+        );
+        if n == 2 {
+            repo.tags.insert("main".parse().unwrap(), digest);
+        } else {
+            repo.untagged.insert(
+                digest,
+                Untagged {
+                    found: vec![Found::History],
+                    last_tags: vec!["main".parse().unwrap()],
+                    ..Untagged::default()
+                },
+            );
+        }
+    }
+    Inventory {
+        repositories: BTreeMap::from([("app".parse().unwrap(), repo)]),
+        ..Inventory::default()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn untagged_manifests_are_counted_and_listed_apart_from_images() {
+    let state = AppState::new(Route::default());
+    state.session.set(Some(session(with_untagged())));
+    let (root, _handle) = mount(state, || view! { <crate::inventory_view::InventoryView /> });
+    settle().await;
+    assert!(
+        by_id(&root, "inventory-summary")
+            .text_content()
+            .unwrap()
+            .ends_with("1 image, 1 tag, 2 untagged manifests")
+    );
+    let row = by_id(&root, "repo-row");
+    assert_eq!(row.get_attribute("data-images").as_deref(), Some("1"));
+    assert_eq!(row.get_attribute("data-untagged").as_deref(), Some("2"));
+    click(&by_id(&row, "repo-open")).await;
+    assert_eq!(all(&root, "[data-testid=\"image-row\"]").len(), 1);
+    let untagged = all(&root, "[data-testid=\"untagged-row\"]");
+    let digests: Vec<String> = untagged
+        .iter()
+        .filter_map(|r| r.get_attribute("data-digest"))
+        .collect();
+    assert_eq!(
+        digests,
+        [
+            Digest::sha256_of(&[1]).to_string(),
+            Digest::sha256_of(&[0]).to_string()
+        ],
+        "newest first"
+    );
+    for row in &untagged {
+        assert_eq!(row.get_attribute("data-found").as_deref(), Some("history"));
+        assert_eq!(row.get_attribute("data-last-tags").as_deref(), Some("main"));
+        assert!(row.text_content().unwrap().contains("main"));
+    }
+}

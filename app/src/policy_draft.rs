@@ -22,6 +22,8 @@ pub enum Field {
     OnlyTags,
     SkipSharedDigests,
     DeleteUnknownAge,
+    DeleteUntagged,
+    RemoveTags,
 }
 
 impl Field {
@@ -36,6 +38,8 @@ impl Field {
             Field::OnlyTags => "only_tags",
             Field::SkipSharedDigests => "skip_shared_digests",
             Field::DeleteUnknownAge => "delete_unknown_age",
+            Field::DeleteUntagged => "delete_untagged",
+            Field::RemoveTags => "remove_tags",
         }
     }
 }
@@ -54,6 +58,9 @@ pub struct RuleDraft {
     pub only_tags: String,
     pub skip_shared_digests: bool,
     pub delete_unknown_age: bool,
+    pub delete_untagged: bool,
+    /// One regular expression over whole tags.
+    pub remove_tags: String,
 }
 
 impl RuleDraft {
@@ -84,6 +91,12 @@ impl RuleDraft {
                 .unwrap_or_default(),
             skip_shared_digests: rule.skip_shared_digests,
             delete_unknown_age: rule.delete_unknown_age,
+            delete_untagged: rule.delete_untagged,
+            remove_tags: rule
+                .remove_tags
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -96,7 +109,8 @@ impl RuleDraft {
             Field::KeepNewerThan => &self.keep_newer_than,
             Field::KeepTags => &self.keep_tags,
             Field::OnlyTags => &self.only_tags,
-            Field::SkipSharedDigests | Field::DeleteUnknownAge => "",
+            Field::RemoveTags => &self.remove_tags,
+            Field::SkipSharedDigests | Field::DeleteUnknownAge | Field::DeleteUntagged => "",
         }
     }
 
@@ -108,8 +122,10 @@ impl RuleDraft {
             Field::KeepNewerThan => self.keep_newer_than = value,
             Field::KeepTags => self.keep_tags = value,
             Field::OnlyTags => self.only_tags = value,
+            Field::RemoveTags => self.remove_tags = value,
             Field::SkipSharedDigests => self.skip_shared_digests = !value.is_empty(),
             Field::DeleteUnknownAge => self.delete_unknown_age = !value.is_empty(),
+            Field::DeleteUntagged => self.delete_untagged = !value.is_empty(),
         }
     }
 
@@ -117,6 +133,7 @@ impl RuleDraft {
         match field {
             Field::SkipSharedDigests => self.skip_shared_digests,
             Field::DeleteUnknownAge => self.delete_unknown_age,
+            Field::DeleteUntagged => self.delete_untagged,
             _ => false,
         }
     }
@@ -125,6 +142,7 @@ impl RuleDraft {
         match field {
             Field::SkipSharedDigests => self.skip_shared_digests = on,
             Field::DeleteUnknownAge => self.delete_unknown_age = on,
+            Field::DeleteUntagged => self.delete_untagged = on,
             _ => {}
         }
     }
@@ -140,6 +158,7 @@ impl RuleDraft {
         let mut rule = Rule {
             skip_shared_digests: self.skip_shared_digests,
             delete_unknown_age: self.delete_unknown_age,
+            delete_untagged: self.delete_untagged,
             ..Rule::default()
         };
         note(
@@ -171,6 +190,10 @@ impl RuleDraft {
         note(
             Field::OnlyTags,
             optional(&self.only_tags, TagPattern::new).map(|value| rule.only_tags = value),
+        );
+        note(
+            Field::RemoveTags,
+            optional(&self.remove_tags, TagPattern::new).map(|value| rule.remove_tags = value),
         );
         if errors.is_empty() {
             Ok(rule)
@@ -544,14 +567,48 @@ mod tests {
              keep_tags = ['^v?\\d+\\.\\d+$', 'latest']\n\
              [repositories.\"ci/*\"]\nkeep_newest = 0\nonly_tags = 'ci-.*'\n\
              skip_shared_digests = true\ndelete_unknown_age = true\n\
-             keep_newer_than = '2026-01-31'\n\
+             keep_newer_than = '2026-01-31'\ndelete_untagged = true\n\
+             remove_tags = 'pr-\\d+|sha-[0-9a-f]+'\n\
              [repositories.\"team/archive\"]\n",
         )
         .unwrap();
         let draft = PolicyDraft::from_policy(&policy);
         assert_eq!(draft.default.keep_tags, "^v?\\d+\\.\\d+$\nlatest");
         assert_eq!(draft.rules[0].keep_newer_than, "2026-01-31");
+        assert!(draft.rules[0].delete_untagged && !draft.default.delete_untagged);
+        assert_eq!(draft.rules[0].remove_tags, "pr-\\d+|sha-[0-9a-f]+");
         assert_eq!(draft.policy().unwrap(), policy);
+    }
+
+    #[test]
+    fn untagged_and_tag_removal_fields_are_checked_like_the_others() {
+        let mut d = draft("[default]\nkeep_newest = 3\n");
+        d.default.set_flag(Field::DeleteUntagged, true);
+        d.default.set_text(Field::RemoveTags, " pr-.* ".into());
+        let policy = d.policy().unwrap();
+        assert!(policy.default.delete_untagged);
+        let pattern = policy.default.remove_tags.as_ref().unwrap();
+        assert!(pattern.matches("pr-12") && !pattern.matches("v1.0.0"));
+        d.default.set_text(Field::RemoveTags, "pr-(".into());
+        let errors = d.policy().unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].rule, errors[0].field), (None, Field::RemoveTags));
+        assert!(
+            errors[0].message.starts_with("invalid regular expression"),
+            "{errors:?}"
+        );
+        d.default.set_text(Field::RemoveTags, String::new());
+        assert_eq!(d.policy().unwrap().default.remove_tags, None);
+        // Both travel through TOML and JSON.
+        let id = d.add_rule();
+        let rule = d.rule_mut(Some(id)).unwrap();
+        rule.pattern = "ci/*".into();
+        rule.delete_untagged = true;
+        rule.remove_tags = "sha-.*".into();
+        let policy = d.policy().unwrap();
+        assert_eq!(Policy::from_toml(&policy.to_toml()).unwrap(), policy);
+        assert_eq!(Policy::from_json(&policy.to_json_pretty()).unwrap(), policy);
+        assert!(policy.to_toml().contains("remove_tags = \"sha-.*\""));
     }
 
     #[test]
@@ -732,5 +789,20 @@ mod tests {
             export_reposfile(&policy, ReposfileFormat::Yaml).unwrap(),
             "# repository: {keepimages: N, keepsince: DATE}\na: {keepimages: 2}\n"
         );
+        let untagged = Policy::from_toml(
+            "[repositories.a]\nkeep_newest = 2\ndelete_untagged = true\nremove_tags = 'pr-.*'\n",
+        )
+        .unwrap();
+        for format in [ReposfileFormat::Text, ReposfileFormat::Yaml] {
+            let why = export_reposfile(&untagged, format).unwrap_err();
+            assert!(
+                why.ends_with(
+                    "rule a: the text repository file cannot say delete_untagged, remove_tags."
+                ) || why.ends_with(
+                    "rule a: the YAML repository file cannot say delete_untagged, remove_tags."
+                ),
+                "{why}"
+            );
+        }
     }
 }

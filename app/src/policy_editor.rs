@@ -28,7 +28,7 @@ pub fn parse_keep(text: &str) -> Option<usize> {
 type Checked = Result<Policy, Vec<DraftError>>;
 
 /// What a rule's text fields are, in the order shown.
-const TEXT_FIELDS: [(Field, &str, &str, Kind); 5] = [
+const TEXT_FIELDS: [(Field, &str, &str, Kind); 6] = [
     (
         Field::KeepNewest,
         "Keep the newest",
@@ -59,9 +59,16 @@ const TEXT_FIELDS: [(Field, &str, &str, Kind); 5] = [
         "a regular expression over the whole tag; other images are kept",
         Kind::Line,
     ),
+    (
+        Field::RemoveTags,
+        "Remove tags matching (the images stay)",
+        "a regular expression over the whole tag; taken off the images this rule keeps, but \
+         never a tag that \"Always keep\" matches and never an image's last tag; empty: none",
+        Kind::Line,
+    ),
 ];
 
-const FLAGS: [(Field, &str); 2] = [
+const FLAGS: [(Field, &str); 3] = [
     (
         Field::SkipSharedDigests,
         "Keep a digest that more than one tag points at (the original's -i)",
@@ -69,6 +76,11 @@ const FLAGS: [(Field, &str); 2] = [
     (
         Field::DeleteUnknownAge,
         "Let a limit delete images whose build date is unknown",
+    ),
+    (
+        Field::DeleteUntagged,
+        "Delete untagged manifests (left behind when a tag such as main was pushed again; \
+         found through scan history)",
     ),
 ];
 
@@ -388,7 +400,7 @@ fn TextInput(
         {control}
         <span class="hint" id=hint_id>{hint}</span>
         <span class="error-inline" id=error_id hidden=move || !invalid()>
-            {move || error.get().map(|message| format!("{message}; the plan still uses the last valid policy"))}
+            {move || error.get().map(|message| inline_error(field, &message))}
         </span>
     }
 }
@@ -589,6 +601,15 @@ fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>) -> impl In
     }
 }
 
+/// A field's error as shown beside it: the policy file's name of the field,
+/// what is wrong, and that the plan did not follow.
+fn inline_error(field: Field, message: &str) -> String {
+    format!(
+        "{}: {message}; the plan still uses the last valid policy",
+        field.key()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,5 +629,19 @@ mod tests {
         assert_eq!(test_id(Some(4), Field::OnlyTags), "rule-only_tags");
         assert_eq!(test_id(None, Field::KeepTags), "default-keep_tags");
         assert_eq!(dom_id(Some(4), Field::Pattern), "rule4-pattern");
+        assert_eq!(
+            test_id(None, Field::DeleteUntagged),
+            "default-delete_untagged"
+        );
+        assert_eq!(test_id(Some(1), Field::RemoveTags), "rule-remove_tags");
+    }
+
+    #[test]
+    fn an_inline_error_names_its_field() {
+        assert_eq!(
+            inline_error(Field::RemoveTags, "invalid regular expression \"(\""),
+            "remove_tags: invalid regular expression \"(\"; the plan still uses the last valid \
+             policy"
+        );
     }
 }

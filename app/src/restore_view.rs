@@ -1,6 +1,6 @@
 //! Putting back what a recovery file holds: pick the file, see what it
-//! holds and whether it belongs to the connected registry, restore, and
-//! see each entry's result.
+//! holds (deleted manifests, and images that only lost tags) and whether it
+//! belongs to the connected registry, restore, and see each entry's result.
 
 use std::sync::Arc;
 
@@ -10,12 +10,22 @@ use leptos::task::spawn_local;
 
 use crate::apply::Pager;
 use crate::apply::apply_text::{
-    page_count, page_label, page_range, recovery_summary, restore_blocker, restore_done,
-    restore_running,
+    page_count, page_label, page_range, recovery_holds, recovery_summary, restore_blocker,
+    restore_done, restore_running,
 };
 use crate::browser;
 use crate::connect::from_unix_millis;
 use crate::state::AppState;
+
+/// What an entry of a recovery file is about: a deleted manifest, or an
+/// image that stayed and lost the entry's tags.
+pub fn entry_kind(tags_only: bool) -> &'static str {
+    if tags_only {
+        "tags removed (the image stayed)"
+    } else {
+        "manifest deleted"
+    }
+}
 
 /// The text of a restore result's detail cell.
 pub fn result_detail(outcome: &RestoreOutcome) -> String {
@@ -114,6 +124,15 @@ pub fn RestoreView() -> impl IntoView {
         }
     };
     let entry_count = move || file.with(|f| f.as_ref().map_or(0, |(_, f)| f.entries.len()));
+    let holds = move || file.with(|f| f.as_ref().map(|(_, f)| recovery_holds(f)));
+    // Which entries only removed tags, by their index in the file.
+    let tags_only = move |index: usize| {
+        file.with_untracked(|f| {
+            f.as_ref()
+                .and_then(|(_, f)| f.entries.get(index))
+                .is_some_and(|e| e.tags_only)
+        })
+    };
     let result_count = move || results.with(Vec::len);
     let showing_results = move || running.get() || finished.get();
 
@@ -176,7 +195,7 @@ pub fn RestoreView() -> impl IntoView {
                     disabled=move || running.get() || state.busy.get() || blocker().is_some()
                     on:click=run
                 >
-                    {move || format!("Restore {} manifests", entry_count())}
+                    {move || format!("Restore {}", holds().unwrap_or_default())}
                 </button>
             </Show>
             <p class="status" data-testid="restore-status" role="status">
@@ -204,6 +223,7 @@ pub fn RestoreView() -> impl IntoView {
                                 <th scope="col">"Repository"</th>
                                 <th scope="col">"Digest"</th>
                                 <th scope="col">"Tags"</th>
+                                <th scope="col">"What"</th>
                                 <th scope="col">"Result"</th>
                                 <th scope="col">"Detail"</th>
                             </tr>
@@ -217,7 +237,7 @@ pub fn RestoreView() -> impl IntoView {
                                 key=|o| o.index
                                 let:outcome
                             >
-                                <RestoreRow outcome=outcome />
+                                <RestoreRow tags_only=tags_only(outcome.index) outcome=outcome />
                             </For>
                         </tbody>
                     </table>
@@ -246,6 +266,7 @@ fn HeldTable(file: RwSignal<Option<(String, Arc<RecoveryFile>)>>) -> impl IntoVi
                         <th scope="col">"Repository"</th>
                         <th scope="col">"Digest"</th>
                         <th scope="col">"Tags"</th>
+                        <th scope="col">"What"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -274,12 +295,14 @@ fn HeldTable(file: RwSignal<Option<(String, Arc<RecoveryFile>)>>) -> impl IntoVi
                                     data-testid="recovery-entry"
                                     data-repository=entry.repository.to_string()
                                     data-digest=digest_attr
+                                    data-tags-only=entry.tags_only.to_string()
                                 >
                                     <td>{entry.repository.to_string()}</td>
                                     <td class="digest" title=digest_title>
                                         <code>{entry.digest.short().to_owned()}</code>
                                     </td>
                                     <td class="tags">{tags}</td>
+                                    <td>{entry_kind(entry.tags_only)}</td>
                                 </tr>
                             }
                         }
@@ -291,7 +314,7 @@ fn HeldTable(file: RwSignal<Option<(String, Arc<RecoveryFile>)>>) -> impl IntoVi
 }
 
 #[component]
-fn RestoreRow(outcome: RestoreOutcome) -> impl IntoView {
+fn RestoreRow(outcome: RestoreOutcome, tags_only: bool) -> impl IntoView {
     let label = outcome.result.label();
     let tags: Vec<&str> = outcome.tags.iter().map(|t| t.as_str()).collect();
     let tags = if tags.is_empty() {
@@ -309,12 +332,14 @@ fn RestoreRow(outcome: RestoreOutcome) -> impl IntoView {
             data-result=label
             data-digest=digest_attr
             data-repository=outcome.repository.to_string()
+            data-tags-only=tags_only.to_string()
         >
             <td>{outcome.repository.to_string()}</td>
             <td class="digest" title=digest_title>
                 <code>{outcome.digest.short().to_owned()}</code>
             </td>
             <td class="tags">{tags}</td>
+            <td>{entry_kind(tags_only)}</td>
             <td class="outcome">
                 <span class="badge">{label}</span>
             </td>
@@ -348,5 +373,12 @@ mod tests {
             detail.starts_with("restored team/app@sha256:") && detail.ends_with("tags v1"),
             "{detail}"
         );
+        // A tag removal put back: the image was there, its tag re-pointed.
+        outcome.result = RestoreResult::AlreadyPresent {
+            tags_repointed: vec!["v1".parse().unwrap()],
+        };
+        assert!(result_detail(&outcome).ends_with("re-pointed tags v1"));
+        assert_eq!(entry_kind(true), "tags removed (the image stayed)");
+        assert_eq!(entry_kind(false), "manifest deleted");
     }
 }

@@ -6,8 +6,10 @@ pub fn scan_progress(progress: &ScanProgress) -> String {
     format!("Scanning: {progress}")
 }
 
+/// What a finished scan found; untagged manifests (found through scan
+/// history) only when there are any.
 pub fn scan_done(inventory: &Inventory) -> String {
-    format!(
+    let mut text = format!(
         "Scan done: {} {}, {} {}, {} {}",
         inventory.repositories.len(),
         plural(inventory.repositories.len(), "repository", "repositories"),
@@ -15,7 +17,15 @@ pub fn scan_done(inventory: &Inventory) -> String {
         plural(inventory.image_count(), "image", "images"),
         inventory.tag_count(),
         plural(inventory.tag_count(), "tag", "tags"),
-    )
+    );
+    let untagged = inventory.untagged_count();
+    if untagged > 0 {
+        text.push_str(&format!(
+            ", {untagged} untagged {}",
+            plural(untagged, "manifest", "manifests")
+        ));
+    }
+    text
 }
 
 fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -25,6 +35,7 @@ fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cleanreg_core::{Digest, Found, Image, MediaType, Repository, Untagged};
 
     #[test]
     fn progress_lines_read_as_sentences() {
@@ -44,6 +55,44 @@ mod tests {
         assert_eq!(
             scan_done(&Inventory::default()),
             "Scan done: 0 repositories, 0 images, 0 tags"
+        );
+        let found = ScanProgress {
+            untagged_found: 2,
+            current: None,
+            ..progress
+        };
+        assert!(
+            scan_progress(&found).ends_with(", 2 untagged found"),
+            "{}",
+            scan_progress(&found)
+        );
+    }
+
+    #[test]
+    fn a_scan_that_found_untagged_manifests_says_so() {
+        let mut inventory = Inventory::default();
+        let mut repository = Repository::default();
+        let (old, new) = (Digest::sha256_of(b"old"), Digest::sha256_of(b"new"));
+        for digest in [&old, &new] {
+            repository.images.insert(
+                digest.clone(),
+                Image::simple(MediaType::OciManifest, None, 1),
+            );
+        }
+        repository.tags.insert("main".parse().unwrap(), new);
+        repository.untagged.insert(
+            old,
+            Untagged {
+                found: vec![Found::History],
+                ..Untagged::default()
+            },
+        );
+        inventory
+            .repositories
+            .insert("app".parse().unwrap(), repository);
+        assert_eq!(
+            scan_done(&inventory),
+            "Scan done: 1 repository, 1 image, 1 tag, 1 untagged manifest"
         );
     }
 }

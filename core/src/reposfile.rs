@@ -896,6 +896,12 @@ fn extra_fields(rule: &Rule, limits: bool, since: bool) -> Vec<&'static str> {
     if rule.delete_unknown_age {
         fields.push("delete_unknown_age");
     }
+    if rule.delete_untagged {
+        fields.push("delete_untagged");
+    }
+    if rule.remove_tags.is_some() {
+        fields.push("remove_tags");
+    }
     fields
 }
 
@@ -1733,5 +1739,26 @@ z: {'keepsince':"20260102"}
         // An empty policy is an empty file: nothing named, nothing cleaned.
         let empty = write_reposfile(&Policy::default(), ReposfileFormat::Yaml).unwrap();
         assert!(parse_reposfile(&empty).unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn untagged_deletes_and_tag_removals_are_not_dropped_silently() {
+        let policy = Policy::from_toml(
+            "[repositories.web]\nkeep_newest = 2\ndelete_untagged = true\n\
+             [repositories.api]\nkeep_newest = 2\nremove_tags = 'pr-.*'\n",
+        )
+        .unwrap();
+        for format in [ReposfileFormat::Text, ReposfileFormat::Yaml] {
+            let problems = write_reposfile(&policy, format).unwrap_err();
+            assert_eq!(problems.len(), 2, "{problems:?}");
+            assert!(
+                problems[0].ends_with("cannot say remove_tags"),
+                "{problems:?}"
+            );
+            assert!(
+                problems[1].ends_with("cannot say delete_untagged"),
+                "{problems:?}"
+            );
+        }
     }
 }

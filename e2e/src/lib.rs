@@ -3,8 +3,10 @@
 //! against the release build in `dist/`, reads the `PREFIX {json}` lines it
 //! prints and checks the registry through its API.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use cleanreg_testkit::{Nginx, NginxOptions, SeededRepo, deploy};
 use serde_json::Value;
@@ -119,6 +121,107 @@ pub fn run_script(script: &str, vars: &[(&str, String)]) -> Printed {
         printed.stderr
     );
     printed
+}
+
+/// Like [`run_script`], for a script that hands control back in between:
+/// each `STEP name {json}` line it prints (`run.step` in `e2e/lib.mjs`)
+/// calls `on_step(name, json)`, whose answer goes back as one JSON line, so
+/// the test can change the registry while the page stays open.
+pub fn run_script_steps(
+    script: &str,
+    vars: &[(&str, String)],
+    mut on_step: impl FnMut(&str, &Value) -> Value,
+) -> Printed {
+    let mut command = Command::new("node");
+    command
+        .arg(workspace().join("e2e").join(script))
+        .current_dir(workspace())
+        .env("CLEANREG_SCREENSHOT_DIR", artifacts())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("run node e2e/{script}: {e}"));
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut running = Running {
+        stdin: child.stdin.take(),
+        child,
+    };
+    let mut printed = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap_or_else(|e| panic!("read e2e/{script}'s output: {e}"));
+        printed.push_str(&line);
+        printed.push('\n');
+        let Some(step) = line.strip_prefix("STEP ") else {
+            continue;
+        };
+        let (name, json) = step.split_once(' ').unwrap_or((step, "{}"));
+        let value: Value = serde_json::from_str(json).expect("a step's JSON");
+        let answer = on_step(name, &value);
+        let stdin = running
+            .stdin
+            .as_mut()
+            .expect("stdin stays open until the end");
+        writeln!(stdin, "{answer}").expect("answer the script");
+        stdin.flush().expect("answer the script");
+    }
+    let status = running.finish();
+    let printed = Printed {
+        stdout: printed,
+        stderr: errors.join().unwrap_or_default(),
+    };
+    assert!(
+        status.success(),
+        "e2e/{script} failed ({status}):\n{}\n{}",
+        printed.stdout,
+        printed.stderr
+    );
+    printed
+}
+
+/// A script run by [`run_script_steps`]. Dropped early (a failed check in a
+/// step), it closes the script's stdin, so the script fails the step and
+/// closes its browser itself, and kills it only if it does not end.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Running {
+    fn finish(&mut self) -> std::process::ExitStatus {
+        self.stdin.take();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    return self.child.wait().expect("wait for the script");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.stdin.is_some() {
+            self.finish();
+        }
+    }
 }
 
 /// The sorted `digest` fields of a JSON list of rows.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The CSV's columns, in order.
-pub const CSV_HEADER: [&str; 10] = [
+pub const CSV_HEADER: [&str; 11] = [
     "repository",
     "digest",
     "tags",
@@ -19,6 +19,7 @@ pub const CSV_HEADER: [&str; 10] = [
     "decision",
     "reason",
     "rule",
+    "detail",
 ];
 
 /// Exactly the file `cleanreg --plan-out` writes and `--apply-plan` reads.
@@ -30,7 +31,12 @@ pub fn json(registry: &str, plan: &Plan) -> String {
 /// a field with a comma, quote or line break in quotes, quotes doubled).
 /// `tags` are space-separated; `created` is RFC 3339 or empty when unknown;
 /// `rule` is the repository pattern whose rule decided, empty for the
-/// default rule.
+/// default rule. Roles are `image`, `child`, `attachment`, `untagged` (no
+/// tag points at it; `tags` is empty) and `tag` (one tag of a kept image:
+/// `tags` holds it, `digest` is the image's, `decision` is `untag` or
+/// `keep`). `detail` says, for an untagged manifest, how it was found and
+/// the tags it last had (`found through history; was main`), and for a tag,
+/// the tags its image keeps (`image keeps latest v1`).
 pub fn csv(plan: &Plan) -> String {
     let mut out = String::with_capacity(plan.entries.len() * 200 + 100);
     push_record(&mut out, CSV_HEADER.iter().map(|s| Cow::Borrowed(*s)));
@@ -40,7 +46,7 @@ pub fn csv(plan: &Plan) -> String {
     out
 }
 
-fn record(entry: &PlanEntry) -> [Cow<'_, str>; 10] {
+fn record(entry: &PlanEntry) -> [Cow<'_, str>; 11] {
     let tags: Vec<&str> = entry.tags.iter().map(|t| t.as_str()).collect();
     let role = match entry.role {
         Role::Image => "image",
@@ -53,6 +59,24 @@ fn record(entry: &PlanEntry) -> [Cow<'_, str>; 10] {
         .created
         .and_then(|c| c.format(&Rfc3339).ok())
         .unwrap_or_default();
+    let spaced = |tags: &[cleanreg_core::Tag]| {
+        tags.iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let detail = match &entry.role {
+        Role::Untagged(found) if found.last_tags.is_empty() => {
+            format!("found through {}", found.found_label())
+        }
+        Role::Untagged(found) => format!(
+            "found through {}; was {}",
+            found.found_label(),
+            spaced(&found.last_tags)
+        ),
+        Role::Tag { remaining } => format!("image keeps {}", spaced(remaining)),
+        _ => String::new(),
+    };
     [
         Cow::Borrowed(entry.repository.as_str()),
         Cow::Owned(entry.digest.to_string()),
@@ -70,6 +94,7 @@ fn record(entry: &PlanEntry) -> [Cow<'_, str>; 10] {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         ),
+        Cow::Owned(detail),
     ]
 }
 
@@ -236,7 +261,7 @@ mod tests {
         let plan = sample();
         let text = csv(&plan);
         assert!(text.starts_with(
-            "repository,digest,tags,kind,role,created,size_bytes,decision,reason,rule\r\n"
+            "repository,digest,tags,kind,role,created,size_bytes,decision,reason,rule,detail\r\n"
         ));
         let records = parse(&text);
         assert_eq!(records.len(), 3);
@@ -253,6 +278,62 @@ mod tests {
         assert_eq!(deleted[8], plan.entries[1].decision.reason());
         assert!(deleted[8].contains(','), "{}", deleted[8]);
         assert_eq!(deleted[9], "team/*");
+        assert_eq!(deleted[10], "");
+    }
+
+    #[test]
+    fn untagged_manifests_and_tags_have_rows_of_their_own() {
+        let mut plan = sample();
+        let image = plan.entries[0].clone();
+        let mut tag = image.clone();
+        tag.tags = vec!["pr-7".parse().unwrap()];
+        tag.role = Role::Tag {
+            remaining: image.tags.clone(),
+        };
+        tag.decision = Decision::Untag {
+            reason: cleanreg_core::UntagReason::RemoveTags {
+                pattern: "pr-.*".into(),
+            },
+        };
+        let mut untagged = plan.entries[1].clone();
+        untagged.tags = Vec::new();
+        untagged.role = Role::Untagged(cleanreg_core::Untagged {
+            found: vec![cleanreg_core::Found::History],
+            last_tags: vec!["main".parse().unwrap(), "edge".parse().unwrap()],
+            ..cleanreg_core::Untagged::default()
+        });
+        untagged.decision = Decision::Delete {
+            reason: DeleteReason::Untagged,
+        };
+        plan.entries = vec![image, tag, untagged];
+        let records = parse(&csv(&plan));
+        assert_eq!(records.len(), 4);
+        let (image, tag, untagged) = (&records[1], &records[2], &records[3]);
+        assert_eq!(tag[1], image[1], "a tag row carries its image's digest");
+        assert_eq!(
+            [&tag[2], &tag[4], &tag[7], &tag[8], &tag[10]],
+            [
+                "pr-7",
+                "tag",
+                "untag",
+                "matches remove_tags pr-.*",
+                "image keeps v2 latest"
+            ]
+        );
+        assert_eq!(
+            [&untagged[2], &untagged[4], &untagged[7], &untagged[10]],
+            [
+                "",
+                "untagged",
+                "delete",
+                "found through history; was main edge"
+            ]
+        );
+        // The JSON carries them as core's plan, for cleanreg --apply-plan.
+        let file = PlanFile::from_json(&json("http://127.0.0.1:5000", &plan)).unwrap();
+        assert_eq!(file.plan.untags().count(), 1);
+        assert_eq!(file.plan.totals().deleted_untagged, 1);
+        assert_eq!(file.plan, plan);
     }
 
     #[test]

@@ -23,9 +23,14 @@ pub struct RepoSummary {
     pub entries: Range<usize>,
     pub kept_images: usize,
     pub deleted_images: usize,
-    /// Entries kept and deleted, whatever their role.
+    /// Untagged manifests deleted and kept (not their children).
+    pub deleted_untagged: usize,
+    pub kept_untagged: usize,
+    /// Entries kept, deleted and untagged (tag removals), whatever their
+    /// role.
     pub keep_entries: usize,
     pub delete_entries: usize,
+    pub untag_entries: usize,
     pub deleted_tags: usize,
     /// What garbage collection frees that this repository's deletes free
     /// first; `None` when the figures are not known.
@@ -49,8 +54,11 @@ pub fn summarize(plan: &Plan, reclaim: Option<&[RepositoryReclaim]>) -> Vec<Repo
                 entries: at..at,
                 kept_images: 0,
                 deleted_images: 0,
+                deleted_untagged: 0,
+                kept_untagged: 0,
                 keep_entries: 0,
                 delete_entries: 0,
+                untag_entries: 0,
                 deleted_tags: 0,
                 reclaimable: freed
                     .as_ref()
@@ -60,13 +68,20 @@ pub fn summarize(plan: &Plan, reclaim: Option<&[RepositoryReclaim]>) -> Vec<Repo
         let summary = out.last_mut().expect("pushed above");
         summary.entries.end = at + 1;
         let image = entry.role == Role::Image;
-        if entry.decision.is_delete() {
-            summary.delete_entries += 1;
-            summary.deleted_tags += entry.tags.len();
-            summary.deleted_images += usize::from(image);
-        } else {
-            summary.keep_entries += 1;
-            summary.kept_images += usize::from(image);
+        let untagged = matches!(entry.role, Role::Untagged(_));
+        match &entry.decision {
+            Decision::Delete { .. } => {
+                summary.delete_entries += 1;
+                summary.deleted_tags += entry.tags.len();
+                summary.deleted_images += usize::from(image);
+                summary.deleted_untagged += usize::from(untagged);
+            }
+            Decision::Untag { .. } => summary.untag_entries += 1,
+            Decision::Keep { .. } => {
+                summary.keep_entries += 1;
+                summary.kept_images += usize::from(image);
+                summary.kept_untagged += usize::from(untagged);
+            }
         }
     }
     out
@@ -79,20 +94,25 @@ pub enum DecisionFilter {
     All,
     Keep,
     Delete,
+    /// Tags removed from kept images.
+    Untag,
 }
 
 impl DecisionFilter {
-    pub const ALL: [DecisionFilter; 3] = [
+    pub const ALL: [DecisionFilter; 4] = [
         DecisionFilter::All,
         DecisionFilter::Keep,
         DecisionFilter::Delete,
+        DecisionFilter::Untag,
     ];
 
+    /// The decision label it shows (`Decision::label`), or `all`.
     pub fn key(self) -> &'static str {
         match self {
             DecisionFilter::All => "all",
             DecisionFilter::Keep => "keep",
             DecisionFilter::Delete => "delete",
+            DecisionFilter::Untag => "untag",
         }
     }
 
@@ -101,6 +121,7 @@ impl DecisionFilter {
             DecisionFilter::All => "All",
             DecisionFilter::Keep => "Kept",
             DecisionFilter::Delete => "Deleted",
+            DecisionFilter::Untag => "Tags removed",
         }
     }
 
@@ -112,19 +133,18 @@ impl DecisionFilter {
     }
 
     pub fn admits(self, decision: &Decision) -> bool {
-        match self {
-            DecisionFilter::All => true,
-            DecisionFilter::Keep => !decision.is_delete(),
-            DecisionFilter::Delete => decision.is_delete(),
-        }
+        self == DecisionFilter::All || self.key() == decision.label()
     }
 
     /// How many of the repository's entries it shows.
     pub fn count(self, summary: &RepoSummary) -> usize {
         match self {
-            DecisionFilter::All => summary.keep_entries + summary.delete_entries,
+            DecisionFilter::All => {
+                summary.keep_entries + summary.delete_entries + summary.untag_entries
+            }
             DecisionFilter::Keep => summary.keep_entries,
             DecisionFilter::Delete => summary.delete_entries,
+            DecisionFilter::Untag => summary.untag_entries,
         }
     }
 }
@@ -155,13 +175,30 @@ pub fn totals(totals: &PlanTotals, whole_registry: bool) -> Vec<(&'static str, S
         ("Images kept", totals.kept_images.to_string()),
         ("Images to delete", totals.deleted_images.to_string()),
         (
+            "Untagged manifests",
+            format!(
+                "{} to delete, {} kept",
+                totals.deleted_untagged, totals.kept_untagged
+            ),
+        ),
+        (
             "Manifests to delete",
             format!(
-                "{} (images with their children and attachments)",
+                "{} (images and untagged manifests with their children and attachments)",
                 totals.deleted_manifests
             ),
         ),
-        ("Tags removed", totals.deleted_tags.to_string()),
+        (
+            "Tags deleted with those manifests",
+            totals.deleted_tags.to_string(),
+        ),
+        (
+            "Tags removed from kept images",
+            format!(
+                "{} (the images and their other tags stay)",
+                totals.removed_tags
+            ),
+        ),
         (
             "Freed by garbage collection",
             if whole_registry {
@@ -204,11 +241,28 @@ pub fn repo_counts(summary: &RepoSummary) -> String {
         plural(summary.kept_images, "image", "images"),
         summary.deleted_images
     );
-    let extra = summary.delete_entries - summary.deleted_images;
+    if summary.deleted_untagged + summary.kept_untagged > 0 {
+        text.push_str(&format!(
+            ", {} ({} to delete)",
+            plural(
+                summary.deleted_untagged + summary.kept_untagged,
+                "untagged manifest",
+                "untagged manifests"
+            ),
+            summary.deleted_untagged
+        ));
+    }
+    let extra = summary.delete_entries - summary.deleted_images - summary.deleted_untagged;
     if extra > 0 {
         text.push_str(&format!(
             " (+{} with them)",
             plural(extra, "child or attachment", "children or attachments")
+        ));
+    }
+    if summary.untag_entries > 0 {
+        text.push_str(&format!(
+            ", {} to remove",
+            plural(summary.untag_entries, "tag", "tags")
         ));
     }
     if let Some(bytes) = summary.reclaimable {
@@ -285,6 +339,91 @@ mod tests {
         );
     }
 
+    /// `app`: `main` on the newest image and `pr-1`, `v1` on an older one,
+    /// two manifests `main` left behind; delete untagged, remove `pr-.*`.
+    fn untagged_sample() -> Plan {
+        use cleanreg_core::{Found, Untagged};
+        let mut repository = Repository::default();
+        for (i, tags) in [
+            (1_u8, &["pr-1", "v1"][..]),
+            (2, &["main"][..]),
+            (3, &[]),
+            (4, &[]),
+        ] {
+            let digest = Digest::sha256_of(&[i]);
+            let created = datetime!(2026-01-01 0:00 UTC) + time::Duration::days(i.into());
+            repository.images.insert(
+                digest.clone(),
+                Image::simple(MediaType::OciManifest, Some(created), 10),
+            );
+            for tag in tags {
+                repository.tags.insert(tag.parse().unwrap(), digest.clone());
+            }
+            if tags.is_empty() {
+                repository.untagged.insert(
+                    digest,
+                    Untagged {
+                        found: vec![Found::History],
+                        last_tags: vec!["main".parse().unwrap()],
+                        ..Untagged::default()
+                    },
+                );
+            }
+        }
+        let mut inventory = Inventory::default();
+        inventory
+            .repositories
+            .insert("app".parse().unwrap(), repository);
+        let policy = Policy::from_toml(
+            "[default]\nkeep_newest = 5\ndelete_untagged = true\nremove_tags = 'pr-.*'\n",
+        )
+        .unwrap();
+        plan(&inventory, &policy, datetime!(2026-06-01 0:00 UTC))
+    }
+
+    #[test]
+    fn untagged_manifests_and_tag_removals_are_counted_and_filtered() {
+        let plan = untagged_sample();
+        let summaries = summarize(&plan, None);
+        let app = &summaries[0];
+        assert_eq!(
+            (app.kept_images, app.deleted_images, app.deleted_untagged),
+            (2, 0, 2)
+        );
+        assert_eq!(
+            (app.keep_entries, app.delete_entries, app.untag_entries),
+            (2, 2, 1)
+        );
+        assert_eq!(
+            repo_counts(app),
+            "2 images kept, 0 to delete, 2 untagged manifests (2 to delete), 1 tag to remove"
+        );
+        assert_eq!(DecisionFilter::Untag.count(app), 1);
+        assert_eq!(DecisionFilter::Keep.count(app), 2);
+        assert_eq!(DecisionFilter::All.count(app), 5);
+        let untags: Vec<_> = plan
+            .entries
+            .iter()
+            .filter(|e| DecisionFilter::Untag.admits(&e.decision))
+            .collect();
+        assert_eq!(untags.len(), 1);
+        assert_eq!(untags[0].tags, ["pr-1".parse().unwrap()]);
+        assert!(
+            !plan
+                .entries
+                .iter()
+                .any(|e| DecisionFilter::Keep.admits(&e.decision) && e.decision.is_untag()),
+            "a tag removal is not shown as kept"
+        );
+        let shown = totals(&plan.totals(), true);
+        assert!(shown.contains(&("Untagged manifests", "2 to delete, 0 kept".to_owned())));
+        assert!(shown.contains(&(
+            "Tags removed from kept images",
+            "1 (the images and their other tags stay)".to_owned()
+        )));
+        assert_eq!(DecisionFilter::from_key("untag"), DecisionFilter::Untag);
+    }
+
     #[test]
     fn filters_and_pages() {
         assert!(name_matches("Team/App", " app "));
@@ -313,12 +452,17 @@ mod tests {
         };
         let whole = totals(&sums, true);
         assert_eq!(whole[0], ("Images kept", "3".to_owned()));
+        let freed = whole.len() - 1;
         assert_eq!(
-            whole[4],
+            whole[freed],
             ("Freed by garbage collection", "1.5 MB".to_owned())
         );
         let part = totals(&sums, false);
-        assert!(part[4].1.starts_with("at most 1.5 MB"), "{}", part[4].1);
+        assert!(
+            part[freed].1.starts_with("at most 1.5 MB"),
+            "{}",
+            part[freed].1
+        );
     }
 
     #[test]
