@@ -278,9 +278,9 @@ pub fn cors_snippet(page_origin: &str) -> String {
         "http:\n  headers:\n    \
          Access-Control-Allow-Origin: ['{page_origin}']\n    \
          Access-Control-Allow-Credentials: [true]\n    \
-         Access-Control-Allow-Methods: ['HEAD, GET, OPTIONS, DELETE']\n    \
-         Access-Control-Allow-Headers: ['Authorization, Accept']\n    \
-         Access-Control-Expose-Headers: ['Docker-Content-Digest, Link, WWW-Authenticate']\n"
+         Access-Control-Allow-Methods: ['HEAD, GET, OPTIONS, DELETE, POST, PUT']\n    \
+         Access-Control-Allow-Headers: ['Authorization, Accept, Content-Type']\n    \
+         Access-Control-Expose-Headers: ['Docker-Content-Digest, Link, WWW-Authenticate, Location']\n"
     )
 }
 
@@ -314,8 +314,8 @@ pub fn preflight_snippet(page_origin: &str, registry: &str) -> String {
          location /v2/ {{\n    \
              if ($request_method = OPTIONS) {{\n        \
                  add_header Access-Control-Allow-Origin '{page_origin}' always;\n        \
-                 add_header Access-Control-Allow-Methods 'HEAD, GET, OPTIONS, DELETE' always;\n        \
-                 add_header Access-Control-Allow-Headers 'Authorization, Accept' always;\n        \
+                 add_header Access-Control-Allow-Methods 'HEAD, GET, OPTIONS, DELETE, POST, PUT' always;\n        \
+                 add_header Access-Control-Allow-Headers 'Authorization, Accept, Content-Type' always;\n        \
                  add_header Access-Control-Max-Age 600 always;\n        \
                  return 204;\n    \
              }}\n    \
@@ -327,7 +327,7 @@ pub fn preflight_snippet(page_origin: &str, registry: &str) -> String {
              proxy_hide_header Access-Control-Allow-Headers;\n    \
              proxy_hide_header Access-Control-Expose-Headers;\n    \
              add_header Access-Control-Allow-Origin '{page_origin}' always;\n    \
-             add_header Access-Control-Expose-Headers 'Docker-Content-Digest, Link, WWW-Authenticate' always;\n\
+             add_header Access-Control-Expose-Headers 'Docker-Content-Digest, Link, WWW-Authenticate, Location' always;\n\
          }}\n\
          \n\
          # Fix (b): serve this page from the registry's origin; no CORS at all.\n\
@@ -535,9 +535,9 @@ mod tests {
         assert!(snippet.starts_with("http:\n  headers:\n"), "{snippet}");
         for needle in [
             "Access-Control-Allow-Origin: ['http://127.0.0.1:8080']",
-            "Access-Control-Allow-Methods: ['HEAD, GET, OPTIONS, DELETE']",
-            "Access-Control-Allow-Headers: ['Authorization, Accept']",
-            "Access-Control-Expose-Headers: ['Docker-Content-Digest, Link, WWW-Authenticate']",
+            "Access-Control-Allow-Methods: ['HEAD, GET, OPTIONS, DELETE, POST, PUT']",
+            "Access-Control-Allow-Headers: ['Authorization, Accept, Content-Type']",
+            "Access-Control-Expose-Headers: ['Docker-Content-Digest, Link, WWW-Authenticate, Location']",
         ] {
             assert!(snippet.contains(needle), "{needle} missing in {snippet}");
         }

@@ -241,9 +241,9 @@ pub fn failure_message(url: &str, page_origin: &str, browser_said: &str) -> Stri
              1. the registry is down or the URL is wrong. \
              2. the registry sends no CORS headers for this page's origin {page_origin}; it needs \
              Access-Control-Allow-Origin: {page_origin}, \
-             Access-Control-Allow-Methods: HEAD, GET, OPTIONS, DELETE, \
-             Access-Control-Allow-Headers: Authorization, Accept and \
-             Access-Control-Expose-Headers: Docker-Content-Digest, Link, WWW-Authenticate. \
+             Access-Control-Allow-Methods: HEAD, GET, OPTIONS, DELETE, POST, PUT, \
+             Access-Control-Allow-Headers: Authorization, Accept, Content-Type and \
+             Access-Control-Expose-Headers: Docker-Content-Digest, Link, WWW-Authenticate, Location. \
              3. authentication is on and the registry refuses the browser's CORS preflight \
              (OPTIONS) with 401, as Distribution 2.8 does; then serve this page from the \
              registry's own origin behind a proxy that forwards /v2/, or put a proxy in front \

@@ -65,7 +65,7 @@ fn the_connect_form_tells_the_causes_apart() {
         {"name": "no-cors", "registry": no_cors.url(), "user": "admin",
          "password": "e2e-password", "kind": "cors",
          "snippet": [format!("Access-Control-Allow-Origin: ['{origin}']"),
-                     "Access-Control-Expose-Headers: ['Docker-Content-Digest, Link, WWW-Authenticate']"]},
+                     "Access-Control-Expose-Headers: ['Docker-Content-Digest, Link, WWW-Authenticate, Location']"]},
         {"name": "preflight", "registry": preflight.url(), "user": "admin",
          "password": "e2e-password", "kind": "preflight",
          "snippet": ["if ($request_method = OPTIONS)", format!("proxy_pass {};", preflight.url())]},

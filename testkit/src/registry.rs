@@ -393,11 +393,17 @@ impl Config<'_> {
             let headers = [
                 ("Access-Control-Allow-Origin", origin.as_str()),
                 ("Access-Control-Allow-Credentials", "true"),
-                ("Access-Control-Allow-Methods", "HEAD, GET, OPTIONS, DELETE"),
-                ("Access-Control-Allow-Headers", "Authorization, Accept"),
+                (
+                    "Access-Control-Allow-Methods",
+                    "HEAD, GET, OPTIONS, DELETE, POST, PUT",
+                ),
+                (
+                    "Access-Control-Allow-Headers",
+                    "Authorization, Accept, Content-Type",
+                ),
                 (
                     "Access-Control-Expose-Headers",
-                    "Docker-Content-Digest, Link, WWW-Authenticate",
+                    "Docker-Content-Digest, Link, WWW-Authenticate, Location",
                 ),
             ];
             for (name, value) in headers {
