@@ -328,7 +328,7 @@ fn Untagged(chosen: Memo<Option<String>>, copied: RwSignal<Option<String>>) -> i
         <Show when=move || shown.with(Option::is_some)>
             <h3 id="untagged-title">"Untagged manifests"</h3>
             <p class="hint">
-                "Manifests no tag points at any more (a tag such as main pushed again leaves                  the previous one stored), found by asking the registry for each digest an                  earlier scan saw. They take space until deleted and garbage-collected; the                  policy's \"Delete untagged manifests\" decides them."
+                "Manifests no tag points at any more (a tag such as main pushed again leaves the previous one stored), found by asking the registry for each digest an earlier scan saw. They take space until deleted and garbage-collected; the policy's \"Delete untagged manifests\" decides them."
             </p>
             <div class="table-wrap">
                 <table data-testid="untagged-table" aria-labelledby="untagged-title">

@@ -180,6 +180,28 @@ fn extra(with: &Requests, without: &Requests) -> Requests {
     counts
 }
 
+/// What the untagged search and the deletes each cost: the dry runs'
+/// difference, and the delete run's beyond its dry run.
+fn print_parts(plain: &Measured, dry: &Measured, run: &Measured, untagged: usize) {
+    for (name, requests) in [
+        (
+            "  of it: the search (dry runs' diff)",
+            extra(&dry.requests, &plain.requests),
+        ),
+        (
+            "  of it: the deletes (apply)",
+            extra(&run.requests, &dry.requests),
+        ),
+    ] {
+        let part = Measured {
+            requests,
+            seconds: 0.0,
+            summary: String::new(),
+        };
+        print_requests(name, &part, untagged);
+    }
+}
+
 /// Garbage-collects `root` offline (its registry stopped) and says what it
 /// freed and what it still marks.
 fn collect(root: &Path, work: &Path, delete_untagged: bool) -> Result<(u64, u64, usize)> {
@@ -287,24 +309,7 @@ pub fn run(shape: &Shape) -> Result {
         measure(&cli, &registry, &apply, work.path(), "history apply")?
     };
     print_requests("delete run, history", &history_run, untagged);
-    print_requests(
-        "  of it: the search (dry runs' diff)",
-        &Measured {
-            requests: extra(&history_dry.requests, &plain.requests),
-            seconds: 0.0,
-            summary: String::new(),
-        },
-        untagged,
-    );
-    print_requests(
-        "  of it: the deletes (apply)",
-        &Measured {
-            requests: extra(&history_run.requests, &history_dry.requests),
-            seconds: 0.0,
-            summary: String::new(),
-        },
-        untagged,
-    );
+    print_parts(&plain, &history_dry, &history_run, untagged);
 
     // Storage, against a registry serving the copy.
     let copy_registry = registry_on(storage_copy.path())?;
@@ -349,24 +354,7 @@ pub fn run(shape: &Shape) -> Result {
         measure(&cli, &copy_registry, &apply, work.path(), "storage apply")?
     };
     print_requests("delete run, storage", &storage_run, untagged);
-    print_requests(
-        "  of it: the search (dry runs' diff)",
-        &Measured {
-            requests: extra(&storage_dry.requests, &copy_plain.requests),
-            seconds: 0.0,
-            summary: String::new(),
-        },
-        untagged,
-    );
-    print_requests(
-        "  of it: the deletes (apply)",
-        &Measured {
-            requests: extra(&storage_run.requests, &storage_dry.requests),
-            seconds: 0.0,
-            summary: String::new(),
-        },
-        untagged,
-    );
+    print_parts(&copy_plain, &storage_dry, &storage_run, untagged);
     println!("  history: {}", history_run.summary);
     println!("  storage: {}", storage_run.summary);
 
