@@ -195,6 +195,22 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         }
         let plan = plan(&inventory, &policy, OffsetDateTime::now_utc());
         report::print_plan(&plan, console.human()).map_err(io_error)?;
+        let deletes_untagged = policy.default.delete_untagged
+            || policy
+                .repositories
+                .values()
+                .any(|rule| rule.delete_untagged);
+        if deletes_untagged && storage.0.is_none() && reuse.history_unknown > 0 {
+            writeln!(
+                console.err,
+                "Note: the scan history had no record of {} of these repositories yet, so \
+                 manifests their tags left untagged before this scan are not known; later scans \
+                 find what is left from now on, and --storage DIR (the registry's storage) finds \
+                 all of them.",
+                reuse.history_unknown
+            )
+            .map_err(io_error)?;
+        }
         if let Some(path) = &args.plan_out {
             let saved = PlanFile::new(client.registry().as_str(), plan.clone());
             files::write_new(path, "the plan file", saved.to_json_pretty().as_bytes())

@@ -48,7 +48,12 @@ fn a_moved_tag_leaves_manifests_that_history_finds_and_delete_untagged_removes()
             )
             .unwrap();
         pushed.push(image.digest);
-        let (inventory, _) = block_on(client.scan_with(&scope, &sources, &mut |_| {})).unwrap();
+        let (inventory, reuse) = block_on(client.scan_with(&scope, &sources, &mut |_| {})).unwrap();
+        assert_eq!(
+            reuse.history_unknown,
+            usize::from(build == 0),
+            "after push {build}"
+        );
         let repository = &inventory.repositories[&"app".parse().unwrap()];
         assert_eq!(
             repository.untagged.len(),

@@ -124,6 +124,9 @@ pub struct Reuse {
     pub untagged_checked: usize,
     /// Of those, the ones the registry no longer has.
     pub untagged_gone: usize,
+    /// Repositories scanned with a history store that had no record of
+    /// them yet: what their tags left untagged before is not known.
+    pub history_unknown: usize,
 }
 
 impl Reuse {
@@ -758,6 +761,9 @@ impl<T: Transport> Client<T> {
                     .manifests
                     .contains_key(&(name.clone(), digest.clone()))
             };
+            if history.is_on() && record.is_none() {
+                reading.reuse.history_unknown += 1;
+            }
             if let Some(record) = record {
                 for (digest, seen) in record.manifests.iter().filter(|(d, _)| unreached(d)) {
                     let untagged = found.entry((name.clone(), digest.clone())).or_default();
