@@ -722,6 +722,7 @@ mod browser_tests {
                     reason: KeepReason::NoLimit,
                 }
             },
+            blocked: None,
         }
     }
 

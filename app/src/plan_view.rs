@@ -662,6 +662,7 @@ mod tests {
             platforms: Vec::new(),
             rule: None,
             decision,
+            blocked: None,
         }
     }
 
@@ -795,6 +796,7 @@ mod browser_tests {
             platforms: Vec::new(),
             rule: None,
             decision,
+            blocked: None,
         }
     }
 

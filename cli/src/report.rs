@@ -281,6 +281,7 @@ mod tests {
             decision: Decision::Delete {
                 reason: DeleteReason::Untagged,
             },
+            blocked: None,
         }
     }
 

@@ -211,7 +211,12 @@ impl<T: Transport> Client<T> {
         stop: &dyn Fn() -> bool,
         progress: &mut dyn FnMut(&ApplyCounts, &EntryOutcome),
     ) -> ApplyReport {
-        let deletes: Vec<&PlanEntry> = plan.changes().collect();
+        // Blocked entries too: each ends as skipped with its reason.
+        let deletes: Vec<&PlanEntry> = plan
+            .entries
+            .iter()
+            .filter(|e| e.decision.is_change())
+            .collect();
         let planned: BTreeSet<(&RepositoryName, &Digest)> =
             plan.deletes().map(|e| (&e.repository, &e.digest)).collect();
         // Each repository's deletes in plan order; repositories are
@@ -264,11 +269,22 @@ impl<T: Transport> Client<T> {
     ) {
         let mut done_here = Progress::default();
         let mut current: Option<Result<RepositoryNow, String>> = None;
+        // Set by the first DELETE here the registry refused for lack of
+        // rights (401/403): the rest of the repository is not attempted.
+        let mut denied: Option<String> = None;
         for &(index, entry) in run {
             let refused = shared.borrow().refused.clone();
-            let outcome = if let Some(why) = refused {
+            let outcome = if let Some(blocked) = &entry.blocked {
+                Outcome::Skipped {
+                    reason: blocked.to_string(),
+                }
+            } else if let Some(why) = refused {
                 Outcome::Skipped {
                     reason: format!("not attempted: {why}"),
+                }
+            } else if let Some(why) = &denied {
+                Outcome::Skipped {
+                    reason: why.clone(),
                 }
             } else if (limits.stop)() {
                 Outcome::Skipped {
@@ -279,18 +295,22 @@ impl<T: Transport> Client<T> {
                     current = Some(self.repository_now(&entry.repository, limits.rereads).await);
                 }
                 let now = current.as_mut().expect("set just above");
-                let (outcome, refuses) = match now {
+                let (outcome, halt) = match now {
                     Ok(now) if entry.decision.is_untag() => {
-                        self.untag_entry(entry, now, &learnt.removal, limits.stop)
-                            .await
+                        let (outcome, refuses) = self
+                            .untag_entry(entry, now, &learnt.removal, limits.stop)
+                            .await;
+                        (outcome, if refuses { Halt::Registry } else { Halt::No })
                     }
                     now => {
                         self.apply_entry(entry, now, limits.planned, &done_here, limits.stop)
                             .await
                     }
                 };
-                if refuses {
-                    shared.borrow_mut().refused = Some(REFUSED.into());
+                match halt {
+                    Halt::No => {}
+                    Halt::Registry => shared.borrow_mut().refused = Some(REFUSED.into()),
+                    Halt::Repository(why) => denied = Some(why),
                 }
                 outcome
             };
@@ -434,7 +454,7 @@ impl<T: Transport> Client<T> {
         planned: &BTreeSet<(&RepositoryName, &Digest)>,
         run: &Progress,
         stop: &dyn Fn() -> bool,
-    ) -> (Outcome, bool) {
+    ) -> (Outcome, Halt) {
         let now = match now {
             Ok(now) => now,
             Err(reason) => {
@@ -442,20 +462,20 @@ impl<T: Transport> Client<T> {
                     Outcome::Failed {
                         reason: reason.clone(),
                     },
-                    false,
+                    Halt::No,
                 );
             }
         };
         match self.blocked_by_relations(entry, now, planned, run).await {
             Ok(None) => {}
-            Ok(Some(reason)) => return (Outcome::Skipped { reason }, false),
-            Err(reason) => return (Outcome::Failed { reason }, false),
+            Ok(Some(reason)) => return (Outcome::Skipped { reason }, Halt::No),
+            Err(reason) => return (Outcome::Failed { reason }, Halt::No),
         }
         let planned_tags: BTreeSet<Tag> = entry.tags.iter().cloned().collect();
         let empty = BTreeSet::new();
         let found = now.tags.get(&entry.digest).unwrap_or(&empty);
         if let Some(added) = found.difference(&planned_tags).next() {
-            return (tag_added(added), false);
+            return (tag_added(added), Halt::No);
         }
         if let Some(gone) = planned_tags.difference(found).next() {
             // Deleting a manifest deletes its tags: someone else may have
@@ -464,7 +484,7 @@ impl<T: Transport> Client<T> {
                 Ok(false) => ALREADY_GONE.to_owned(),
                 _ => format!("tag {gone} moved or was deleted since the scan"),
             };
-            return (Outcome::Skipped { reason }, false);
+            return (Outcome::Skipped { reason }, Halt::No);
         }
         // The last look, right before the DELETE (REGISTRY.md item 9).
         for tag in &entry.tags {
@@ -475,7 +495,7 @@ impl<T: Transport> Client<T> {
                         Outcome::Skipped {
                             reason: format!("tag {tag} moved to {} since the scan", digest.short()),
                         },
-                        false,
+                        Halt::No,
                     );
                 }
                 Ok(None) => {
@@ -483,7 +503,7 @@ impl<T: Transport> Client<T> {
                         Outcome::Skipped {
                             reason: format!("tag {tag} was deleted since the scan"),
                         },
-                        false,
+                        Halt::No,
                     );
                 }
                 Err(error) => {
@@ -491,7 +511,7 @@ impl<T: Transport> Client<T> {
                         Outcome::Failed {
                             reason: format!("could not re-check tag {tag}: {error}"),
                         },
-                        false,
+                        Halt::No,
                     );
                 }
             }
@@ -502,40 +522,58 @@ impl<T: Transport> Client<T> {
         // at any the re-read did not have.
         match self.tag_added_since(entry, now).await {
             Ok(None) => {}
-            Ok(Some(outcome)) => return (outcome, false),
-            Err(reason) => return (Outcome::Failed { reason }, false),
+            Ok(Some(outcome)) => return (outcome, Halt::No),
+            Err(reason) => return (Outcome::Failed { reason }, Halt::No),
         }
         if stop() {
             return (
                 Outcome::Skipped {
                     reason: CANCELLED.into(),
                 },
-                false,
+                Halt::No,
             );
         }
         match self.delete_manifest(&entry.repository, &entry.digest).await {
-            Ok(()) => (self.confirm_gone(entry).await, false),
+            Ok(()) => (self.confirm_gone(entry).await, Halt::No),
             Err(error) if is_not_found(&error) => (
                 Outcome::Skipped {
                     reason: ALREADY_GONE.into(),
                 },
-                false,
+                Halt::No,
             ),
+            Err(error) if error.is_permission_denied() => {
+                let repository = &entry.repository;
+                let why = format!(
+                    "cannot delete: no delete permission in {repository} (the registry refused \
+                     the delete of {} with HTTP {})",
+                    entry.digest.short(),
+                    error.status().unwrap_or_default()
+                );
+                (
+                    Outcome::Failed {
+                        reason: format!(
+                            "no delete permission in {repository}: {error}; the rest of \
+                             {repository} is not attempted"
+                        ),
+                    },
+                    Halt::Repository(why),
+                )
+            }
             Err(error) if is_delete_refused(&error) => (
                 Outcome::Failed {
                     reason: error.to_string(),
                 },
-                true,
+                Halt::Registry,
             ),
             // The request may have reached the registry before its answer
             // was lost (a reset, a proxy's 502): the registry says.
             Err(error) => match self.manifest_exists(&entry.repository, &entry.digest).await {
-                Ok(false) => (Outcome::Deleted, false),
+                Ok(false) => (Outcome::Deleted, Halt::No),
                 Ok(true) => (
                     Outcome::Failed {
                         reason: error.to_string(),
                     },
-                    false,
+                    Halt::No,
                 ),
                 Err(check) => (
                     Outcome::Failed {
@@ -544,7 +582,7 @@ impl<T: Transport> Client<T> {
                              for the manifest ({check})"
                         ),
                     },
-                    false,
+                    Halt::No,
                 ),
             },
         }
@@ -607,6 +645,16 @@ impl<T: Transport> Client<T> {
             },
         }
     }
+}
+
+/// What an entry's outcome stops besides itself.
+enum Halt {
+    No,
+    /// The registry refuses every delete (`405 UNSUPPORTED`).
+    Registry,
+    /// The registry refused this DELETE for lack of rights (401/403): the
+    /// rest of the repository is skipped with this reason.
+    Repository(String),
 }
 
 /// The skip reason of an entry a stopped [`Client::apply_until`] did not
@@ -689,6 +737,7 @@ mod tests {
                     reason: KeepReason::NoLimit,
                 }
             },
+            blocked: None,
         }
     }
 

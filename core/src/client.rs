@@ -316,6 +316,24 @@ impl<T: Transport> Client<T> {
         Ok(header)
     }
 
+    /// The token for `scope` (from the cache, else from the token server,
+    /// then cached under `scope`, where a request needing that scope finds
+    /// it); `None` when the registry has sent no Bearer challenge (basic
+    /// auth or none).
+    pub(crate) async fn token_for(&self, scope: &str) -> Option<Result<auth::Token, Error>> {
+        let challenge = self.auth().bearer.clone()?;
+        let key = Some(scope.to_owned());
+        let cached = self.auth().tokens.get(&key, self.transport.now()).cloned();
+        if let Some(token) = cached {
+            return Some(Ok(token));
+        }
+        if let Err(error) = self.fetch_token(&challenge, Some(scope), Some(scope)).await {
+            return Some(Err(error));
+        }
+        let token = self.auth().tokens.get(&key, self.transport.now()).cloned();
+        token.map(Ok)
+    }
+
     /// The `Authorization` value for a request to the registry's origin.
     async fn authorization(&self, scope: Option<&str>) -> Result<Option<String>, Error> {
         let bearer = self.auth().bearer.clone();

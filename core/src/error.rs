@@ -17,12 +17,47 @@ pub enum Error {
     /// The registry answered, but not in a form the protocol allows.
     #[error("{request}: unexpected answer: {detail}")]
     Protocol { request: String, detail: String },
+    /// The registry would not list its repositories (`GET /v2/_catalog`
+    /// answered 401, 403, 404 or `UNSUPPORTED`): GitLab, Harbor for anyone
+    /// but a system admin, GHCR and Docker Hub. `prefixes` are the name
+    /// prefixes the scan was asked to expand through it.
+    #[error("{}", catalog_refused(cause, prefixes))]
+    CatalogRefused {
+        cause: Box<Error>,
+        prefixes: Vec<String>,
+    },
+}
+
+/// The message of [`Error::CatalogRefused`].
+fn catalog_refused(cause: &Error, prefixes: &[String]) -> String {
+    let status = cause
+        .status()
+        .map_or_else(String::new, |status| format!("HTTP {status}"));
+    let code = cause
+        .registry_code()
+        .map_or_else(String::new, |code| format!(" {}", code.as_str()));
+    let mut text = format!(
+        "the registry does not list its repositories to this account (GET /v2/_catalog: \
+         {status}{code}); GitLab, Harbor (except for system admins), GHCR and Docker Hub never \
+         do. Name the repositories to clean instead"
+    );
+    if !prefixes.is_empty() {
+        text.push_str(&format!(
+            ": the name prefix{} {} cannot be listed without the catalog, so name each \
+             repository under {} in full",
+            if prefixes.len() == 1 { "" } else { "es" },
+            prefixes.join(", "),
+            if prefixes.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    text
 }
 
 impl Error {
     pub fn registry_code(&self) -> Option<&ErrorCode> {
         match self {
             Error::Registry(error) => error.code.as_ref(),
+            Error::CatalogRefused { cause, .. } => cause.registry_code(),
             _ => None,
         }
     }
@@ -30,8 +65,25 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Registry(error) => Some(error.status),
+            Error::CatalogRefused { cause, .. } => cause.status(),
             _ => None,
         }
+    }
+
+    /// Whether a failed `GET /v2/_catalog` means the registry does not list
+    /// repositories to this account (401, 403, 404 or `UNSUPPORTED`; a token
+    /// server that will not grant `registry:catalog:*` leads to the
+    /// registry's 401), rather than a fault.
+    pub fn refuses_catalog(&self) -> bool {
+        matches!(self, Error::CatalogRefused { .. })
+            || matches!(self.status(), Some(401 | 403 | 404))
+            || self.registry_code() == Some(&ErrorCode::Unsupported)
+    }
+
+    /// Whether the registry refused a request for lack of rights (401 or
+    /// 403 after the credentials or token were sent).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Error::Registry(error) if matches!(error.status, 401 | 403))
     }
 }
 

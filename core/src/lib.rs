@@ -18,6 +18,7 @@ mod manifest;
 mod media_type;
 mod name;
 mod original;
+mod permissions;
 mod plan;
 mod plan_file;
 mod policy;
@@ -54,9 +55,10 @@ pub use manifest::{
 pub use media_type::{ManifestKind, MediaType};
 pub use name::{NameError, RepositoryName, Tag};
 pub use original::{OriginalSettings, Selection, reposfile_policy};
+pub use permissions::{DeletePermissions, granted_actions};
 pub use plan::{
-    Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, Reclaimable, Role,
-    UNTAGGED_GRACE, UntagReason, plan,
+    Blocked, Decision, DeleteReason, KeepReason, Plan, PlanEntry, PlanTotals, Reclaimable, Role,
+    UNTAGGED_GRACE, UntagReason, plan, plan_with,
 };
 pub use plan_file::{PLAN_FILE_FORMAT, PlanFile};
 pub use policy::{

@@ -27,6 +27,7 @@ use crate::inventory::{
 use crate::manifest::Platform;
 use crate::media_type::MediaType;
 use crate::name::{RepositoryName, Tag};
+use crate::permissions::DeletePermissions;
 use crate::policy::{AgeLimit, Policy, RepositoryPattern, Rule, TagPattern};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,36 @@ pub struct PlanEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RepositoryPattern>,
     pub decision: Decision,
+    /// Set on a delete or tag removal that apply will not send, and why;
+    /// apply reports it as skipped with that reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<Blocked>,
+}
+
+/// Why apply will not act on a change the policy decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Blocked {
+    /// The token server does not grant this account `delete` in the
+    /// repository (see [`crate::DeletePermissions`]).
+    NoDeletePermission { repository: RepositoryName },
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocked::NoDeletePermission { repository } => {
+                write!(f, "cannot delete: no delete permission in {repository}")
+            }
+        }
+    }
+}
+
+impl PlanEntry {
+    /// Whether apply sends it: a delete or tag removal that is not blocked.
+    pub fn is_sent(&self) -> bool {
+        self.decision.is_change() && self.blocked.is_none()
+    }
 }
 
 /// How a manifest relates to the images the policy decides.
@@ -411,6 +442,10 @@ pub struct PlanTotals {
     /// Tags the plan removes from kept images (`remove_tags`).
     #[serde(default)]
     pub removed_tags: usize,
+    /// Deletes and tag removals the policy decided that apply will not
+    /// send (see [`Blocked`]); counted in none of the figures above.
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 impl PlanTotals {
@@ -421,18 +456,31 @@ impl PlanTotals {
 }
 
 impl Plan {
+    /// The DELETEs apply sends (blocked ones left out).
     pub fn deletes(&self) -> impl Iterator<Item = &PlanEntry> {
-        self.entries.iter().filter(|e| e.decision.is_delete())
+        self.entries
+            .iter()
+            .filter(|e| e.decision.is_delete() && e.blocked.is_none())
     }
 
-    /// The tags the plan removes from kept images.
+    /// The tags the plan removes from kept images (blocked ones left out).
     pub fn untags(&self) -> impl Iterator<Item = &PlanEntry> {
-        self.entries.iter().filter(|e| e.decision.is_untag())
+        self.entries
+            .iter()
+            .filter(|e| e.decision.is_untag() && e.blocked.is_none())
     }
 
-    /// What apply acts on, in plan order: deletes and tag removals.
+    /// What apply acts on, in plan order: deletes and tag removals that
+    /// are not blocked.
     pub fn changes(&self) -> impl Iterator<Item = &PlanEntry> {
-        self.entries.iter().filter(|e| e.decision.is_change())
+        self.entries.iter().filter(|e| e.is_sent())
+    }
+
+    /// Deletes and tag removals apply will not send (see [`Blocked`]).
+    pub fn blocked(&self) -> impl Iterator<Item = &PlanEntry> {
+        self.entries
+            .iter()
+            .filter(|e| e.decision.is_change() && e.blocked.is_some())
     }
 
     pub fn totals(&self) -> PlanTotals {
@@ -441,6 +489,10 @@ impl Plan {
             ..PlanTotals::default()
         };
         for entry in &self.entries {
+            if entry.blocked.is_some() && entry.decision.is_change() {
+                totals.blocked += 1;
+                continue;
+            }
             let is_image = entry.role == Role::Image;
             let untagged = matches!(entry.role, Role::Untagged(_));
             match &entry.decision {
@@ -469,18 +521,38 @@ impl Plan {
 
 /// Decides every manifest of `inventory`. Pure: same inputs, same plan.
 pub fn plan(inventory: &Inventory, policy: &Policy, now: OffsetDateTime) -> Plan {
+    plan_with(inventory, policy, now, &DeletePermissions::none_denied())
+}
+
+/// [`plan()`] for an account that may not delete everywhere: the deletes
+/// and tag removals the policy decides in a repository `permissions` denies
+/// are marked [`Blocked::NoDeletePermission`] (apply skips them), and the
+/// reclaimable bytes count them as kept. Pure like [`plan()`].
+pub fn plan_with(
+    inventory: &Inventory,
+    policy: &Policy,
+    now: OffsetDateTime,
+    permissions: &DeletePermissions,
+) -> Plan {
     let manifests: usize = inventory
         .repositories
         .values()
         .map(|r| r.images.len())
         .sum();
-    plan_on_threads(inventory, policy, now, planning_threads(manifests))
+    plan_on_threads(
+        inventory,
+        policy,
+        now,
+        permissions,
+        planning_threads(manifests),
+    )
 }
 
 fn plan_on_threads(
     inventory: &Inventory,
     policy: &Policy,
     now: OffsetDateTime,
+    permissions: &DeletePermissions,
     workers: usize,
 ) -> Plan {
     let repositories: Vec<(&RepositoryName, &Repository)> = inventory.repositories.iter().collect();
@@ -488,7 +560,7 @@ fn plan_on_threads(
     // Repositories are planned independently; contiguous chunks merged in
     // order give the same plan as one pass, whatever the thread count.
     let (entries, reclaim) = if workers <= 1 {
-        plan_part(&repositories, 0, manifests, policy, now)
+        plan_part(&repositories, 0, manifests, policy, now, permissions)
     } else {
         let chunks = balanced_chunks(&repositories, manifests, workers);
         let mut first = 0;
@@ -506,7 +578,7 @@ fn plan_on_threads(
                 .zip(starts)
                 .map(|(chunk, start)| {
                     let size = chunk.iter().map(|(_, r)| r.images.len()).sum();
-                    scope.spawn(move || plan_part(chunk, start, size, policy, now))
+                    scope.spawn(move || plan_part(chunk, start, size, policy, now, permissions))
                 })
                 .collect();
             handles
@@ -543,6 +615,7 @@ fn plan_part<'a>(
     manifests: usize,
     policy: &Policy,
     now: OffsetDateTime,
+    permissions: &DeletePermissions,
 ) -> (Vec<PlanEntry>, Reclaim<'a>) {
     let mut entries = Vec::with_capacity(manifests);
     let mut reclaim = Reclaim::default();
@@ -553,9 +626,9 @@ fn plan_part<'a>(
         planner.plan(
             name,
             repository,
-            pattern,
-            rule,
+            (pattern, rule),
             now,
+            permissions.denies(name),
             &mut entries,
             &mut reclaim,
         );
@@ -979,17 +1052,20 @@ struct Verdicts {
 impl<'a> RepositoryPlanner<'a> {
     /// Appends the repository's entries to `out`, in plan order, and tells
     /// `reclaim` what the plan deletes and keeps.
+    /// With `denied`, its changes are marked
+    /// [`Blocked::NoDeletePermission`] and count as kept for `reclaim`.
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &mut self,
         name: &RepositoryName,
         repository: &'a Repository,
-        pattern: Option<&RepositoryPattern>,
-        rule: &Rule,
+        (pattern, rule): (Option<&RepositoryPattern>, &Rule),
         now: OffsetDateTime,
+        denied: bool,
         out: &mut Vec<PlanEntry>,
         reclaim: &mut Reclaim<'a>,
     ) {
+        let first = out.len();
         self.relations.load(repository);
         self.judge(rule, now);
         self.judge_untagged(rule, now);
@@ -1005,7 +1081,11 @@ impl<'a> RepositoryPlanner<'a> {
             let (Some(image), Some(decision)) = (image, &self.verdicts.decided[id]) else {
                 continue;
             };
-            reclaim.note(relations.digests[id], image, decision.is_delete());
+            reclaim.note(
+                relations.digests[id],
+                image,
+                decision.is_delete() && !denied,
+            );
         }
         let order = std::mem::take(&mut self.order);
         for &id in &order {
@@ -1019,6 +1099,16 @@ impl<'a> RepositoryPlanner<'a> {
             }
         }
         self.order = order;
+        if denied {
+            for entry in out[first..]
+                .iter_mut()
+                .filter(|entry| entry.decision.is_change())
+            {
+                entry.blocked = Some(Blocked::NoDeletePermission {
+                    repository: name.clone(),
+                });
+            }
+        }
     }
 
     /// Decides the untagged manifests the scan found that nothing else
@@ -1276,6 +1366,7 @@ impl<'a> RepositoryPlanner<'a> {
                     .collect(),
                 rule: pattern.cloned(),
                 decision,
+                blocked: None,
             },
             None => PlanEntry {
                 repository: name.clone(),
@@ -1290,6 +1381,7 @@ impl<'a> RepositoryPlanner<'a> {
                 platforms: Vec::new(),
                 rule: pattern.cloned(),
                 decision,
+                blocked: None,
             },
         }
     }
@@ -1607,6 +1699,7 @@ pub struct PlanBuilder<'a> {
     entries: Vec<PlanEntry>,
     reclaim: Reclaim<'a>,
     planner: RepositoryPlanner<'a>,
+    permissions: Option<&'a DeletePermissions>,
 }
 
 impl<'a> PlanBuilder<'a> {
@@ -1622,7 +1715,14 @@ impl<'a> PlanBuilder<'a> {
             entries: Vec::with_capacity(manifests),
             reclaim: Reclaim::default(),
             planner: RepositoryPlanner::default(),
+            permissions: None,
         }
+    }
+
+    /// Plans as [`plan_with`] does with these permissions.
+    pub fn with_permissions(mut self, permissions: &'a DeletePermissions) -> Self {
+        self.permissions = Some(permissions);
+        self
     }
 
     /// Repositories in the inventory.
@@ -1655,12 +1755,13 @@ impl<'a> PlanBuilder<'a> {
             let (name, repository) = self.repositories[at];
             let (pattern, rule) = self.policy.rule_for(name);
             self.reclaim.repository = at;
+            let denied = self.permissions.is_some_and(|p| p.denies(name));
             self.planner.plan(
                 name,
                 repository,
-                pattern,
-                rule,
+                (pattern, rule),
                 self.now,
+                denied,
                 &mut self.entries,
                 &mut self.reclaim,
             );
@@ -1792,6 +1893,66 @@ mod tests {
             "deleted: 3rd newest, only the newest 2 are kept"
         );
         assert_eq!(plan.totals().deleted_images, 3);
+    }
+
+    #[test]
+    fn denied_repositories_keep_their_deletes_blocked_and_counted_apart() {
+        // The same layer in both repositories: deletes in `a` free it only
+        // if `b`'s copy goes too, and `b` may not delete.
+        let mut repo = repository(4);
+        for image in repo.images.values_mut() {
+            image.manifest_size = 100;
+        }
+        let inv = inventory(vec![("a", repo.clone()), ("b", repo)]);
+        let policy = Policy::keep_newest(1);
+        let open = plan(&inv, &policy, NOW);
+        let mut permissions = DeletePermissions::none_denied();
+        permissions.deny("b".parse().unwrap());
+        let made = plan_with(&inv, &policy, NOW, &permissions);
+        // The same decisions; only `b`'s changes are marked.
+        assert_eq!(
+            made.entries
+                .iter()
+                .map(|e| (&e.digest, &e.decision))
+                .collect::<Vec<_>>(),
+            open.entries
+                .iter()
+                .map(|e| (&e.digest, &e.decision))
+                .collect::<Vec<_>>()
+        );
+        for entry in &made.entries {
+            let expected =
+                (entry.repository.as_str() == "b" && entry.decision.is_change()).then(|| {
+                    Blocked::NoDeletePermission {
+                        repository: "b".parse().unwrap(),
+                    }
+                });
+            assert_eq!(entry.blocked, expected, "{entry:?}");
+        }
+        let blocked = made.blocked().next().unwrap().blocked.clone().unwrap();
+        assert_eq!(
+            blocked.to_string(),
+            "cannot delete: no delete permission in b"
+        );
+        assert!(made.deletes().all(|e| e.repository.as_str() == "a"));
+        let (open_totals, totals) = (open.totals(), made.totals());
+        assert_eq!(totals.deleted_manifests, 3);
+        assert_eq!(totals.blocked, 3);
+        assert_eq!(totals.changes(), 3);
+        assert_eq!(open_totals.changes(), 6);
+        // Both repositories' images are the same digests: nothing `b` keeps
+        // can be freed, so nothing at all is.
+        assert_eq!(open.reclaimable.bytes, 300);
+        assert_eq!(made.reclaimable.bytes, 0);
+        // The browser's builder agrees.
+        let (built, _) = PlanBuilder::new(&inv, &policy, NOW)
+            .with_permissions(&permissions)
+            .finish();
+        assert_eq!(built, made);
+        // A saved plan keeps the marks.
+        let json = serde_json::to_string(&made).unwrap();
+        assert!(json.contains(r#""blocked":{"reason":"no_delete_permission","repository":"b"}"#));
+        assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), made);
     }
 
     #[test]
@@ -2523,12 +2684,24 @@ mod tests {
         let inv = inventory(repos);
         let policy =
             policy("[default]\nkeep_newest = 2\n[repositories.\"r1*\"]\nkeep_newest = 0\n");
-        let one = plan_on_threads(&inv, &policy, NOW, 1);
+        let one = plan_on_threads(&inv, &policy, NOW, &DeletePermissions::none_denied(), 1);
         let (mixed, mixed_policy) = mixed_inventory();
-        let mixed_one = plan_on_threads(&mixed, &mixed_policy, NOW, 1);
+        let mixed_one = plan_on_threads(
+            &mixed,
+            &mixed_policy,
+            NOW,
+            &DeletePermissions::none_denied(),
+            1,
+        );
         for workers in [2, 3, 5, 40] {
             assert_eq!(
-                plan_on_threads(&mixed, &mixed_policy, NOW, workers),
+                plan_on_threads(
+                    &mixed,
+                    &mixed_policy,
+                    NOW,
+                    &DeletePermissions::none_denied(),
+                    workers
+                ),
                 mixed_one,
                 "{workers} threads, shared layers"
             );
@@ -2536,7 +2709,13 @@ mod tests {
         assert!(one.deletes().count() > 20);
         for workers in [2, 3, 5, 40] {
             assert_eq!(
-                plan_on_threads(&inv, &policy, NOW, workers),
+                plan_on_threads(
+                    &inv,
+                    &policy,
+                    NOW,
+                    &DeletePermissions::none_denied(),
+                    workers
+                ),
                 one,
                 "{workers} threads"
             );

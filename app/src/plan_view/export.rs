@@ -185,6 +185,7 @@ mod tests {
             platforms: Vec::new(),
             rule: Some("team/*".parse().unwrap()),
             decision,
+            blocked: None,
         }
     }
 
