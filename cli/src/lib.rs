@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use cleanreg_core::{
     ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, OriginalSettings, Plan, PlanFile,
     Policy, PolicyFormat, RegistryUrl, RepositoryName, ScanScope, ScanSources, Since, StorageBlobs,
-    parse_reposfile, plan,
+    parse_reposfile, plan, plan_with,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -128,8 +128,13 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         let client = client(args, registry, credentials)?;
         return futures_executor::block_on(async {
             client.ping().await.map_err(|e| error(e.to_string()))?;
-            report::print_plan(&saved.plan, console.human()).map_err(io_error)?;
-            delete(args, &client, &saved.plan, &storage, input, console).await
+            let mut plan = saved.plan;
+            let permissions = client
+                .delete_permissions(plan.changes().map(|entry| &entry.repository))
+                .await;
+            plan.block_denied(&permissions);
+            report::print_plan(&plan, console.human()).map_err(io_error)?;
+            delete(args, &client, &plan, &storage, input, console).await
         });
     }
     let (policy, scope) = selection(args)?;
@@ -161,7 +166,7 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
                 bar.scan(step);
             })
             .await
-            .map_err(|e| error(format!("scan failed, nothing was deleted: {e}")))?;
+            .map_err(|e| scan_failed(&e, &policy))?;
         bar.finish();
         if verbose {
             if let Some(history) = &history {
@@ -193,7 +198,16 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
                 );
             }
         }
-        let plan = plan(&inventory, &policy, OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc();
+        let mut plan = plan(&inventory, &policy, now);
+        // With token auth, ask what the token server grants where the plan
+        // deletes: entries it refuses are marked before anything is sent.
+        let permissions = client
+            .delete_permissions(plan.changes().map(|entry| &entry.repository))
+            .await;
+        if !permissions.is_empty() {
+            plan = plan_with(&inventory, &policy, now, &permissions);
+        }
         report::print_plan(&plan, console.human()).map_err(io_error)?;
         let deletes_untagged = policy.default.delete_untagged
             || policy
@@ -225,6 +239,33 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         }
         delete(args, &client, &plan, &storage, input, console).await
     })
+}
+
+/// A failed scan; a catalog the registry will not list gets the fix for
+/// this command line.
+fn scan_failed(e: &cleanreg_core::Error, policy: &Policy) -> Stop {
+    if let cleanreg_core::Error::CatalogRefused { .. } = e {
+        let globs: Vec<String> = policy
+            .repositories
+            .keys()
+            .filter(|pattern| !pattern.is_exact())
+            .map(ToString::to_string)
+            .collect();
+        let rules = if globs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The policy's rules {} are globs: without the catalog they match only \
+                 repositories given with -n.",
+                globs.join(", ")
+            )
+        };
+        return error(format!(
+            "scan failed, nothing was deleted: {e}.{rules} Fix: give each repository to clean \
+             with -n NAME (-n team/app -n team/tool), so the catalog is not read"
+        ));
+    }
+    error(format!("scan failed, nothing was deleted: {e}"))
 }
 
 /// Confirms, saves the recovery file, deletes, removes tags and reports.

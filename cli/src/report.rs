@@ -88,7 +88,11 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 kind(entry),
                 tags(&entry.tags),
                 created(entry, plan),
-                entry.decision.label().to_uppercase(),
+                if entry.decision.is_change() && entry.blocked.is_some() {
+                    "BLOCKED".to_owned()
+                } else {
+                    entry.decision.label().to_uppercase()
+                },
                 entry
                     .rule
                     .as_ref()
@@ -120,7 +124,14 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     };
     line(out, header, "REASON")?;
     for (row, entry) in rows.iter().zip(&plan.entries) {
-        let reason = entry.decision.reason();
+        let reason = match &entry.blocked {
+            Some(blocked) if entry.decision.is_change() => format!(
+                "{blocked} (the policy would {}: {})",
+                entry.decision.label(),
+                entry.decision.reason()
+            ),
+            _ => entry.decision.reason(),
+        };
         line(out, row.each_ref().map(String::as_str), &reason)?;
     }
     let totals = plan.totals();
@@ -160,7 +171,20 @@ pub fn print_plan(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         )
     };
     parts.push(reclaim);
-    writeln!(out, "\n{}", parts.join("; "))
+    writeln!(out, "\n{}", parts.join("; "))?;
+    if totals.blocked > 0 {
+        let denied: BTreeSet<&RepositoryName> = plan.blocked().map(|e| &e.repository).collect();
+        let names: Vec<&str> = denied.iter().map(|name| name.as_str()).collect();
+        writeln!(
+            out,
+            "{} not sent: this account has no delete permission in {} (its token server grants \
+             no `delete` there); an admin of those repositories can grant it, or run cleanreg \
+             as a user who has it",
+            count(totals.blocked, "change"),
+            names.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// `1 tag`, `2 tags`.

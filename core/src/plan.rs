@@ -476,6 +476,23 @@ impl Plan {
         self.entries.iter().filter(|e| e.is_sent())
     }
 
+    /// Marks the changes in repositories `permissions` denies as
+    /// [`Blocked::NoDeletePermission`], for a plan made earlier (a saved
+    /// plan); its reclaimable figure stays the one made with the plan.
+    /// [`plan_with`] is the way for a new plan.
+    pub fn block_denied(&mut self, permissions: &DeletePermissions) {
+        for entry in &mut self.entries {
+            if entry.decision.is_change()
+                && entry.blocked.is_none()
+                && permissions.denies(&entry.repository)
+            {
+                entry.blocked = Some(Blocked::NoDeletePermission {
+                    repository: entry.repository.clone(),
+                });
+            }
+        }
+    }
+
     /// Deletes and tag removals apply will not send (see [`Blocked`]).
     pub fn blocked(&self) -> impl Iterator<Item = &PlanEntry> {
         self.entries

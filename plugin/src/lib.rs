@@ -118,6 +118,8 @@ export interface Plan {
     deleted_untagged: number;
     kept_untagged: number;
     removed_tags: number;
+    /** Changes apply will not send (entries with `blocked`). */
+    blocked?: number;
   };
 }
 export interface PlanEntry {
@@ -141,6 +143,8 @@ export interface PlanEntry {
   rule?: string;
   /** `rule` names the reason; its other fields are the reason's details. */
   decision: { decision: "keep" | "delete" | "untag"; reason: { rule: string; [detail: string]: unknown } };
+  /** A change apply will not send: the account has no delete permission in the repository. */
+  blocked?: { reason: "no_delete_permission"; repository: string };
   /** The decision in words, as the CLI prints it. */
   reason: string;
 }

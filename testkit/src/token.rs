@@ -39,6 +39,9 @@ pub struct TokenUser {
     pub actions: Vec<String>,
     /// Whether `registry:catalog:*` is granted.
     pub catalog: bool,
+    /// Actions per repository name, instead of `actions`, for the
+    /// repositories named here (GitLab's and Harbor's per-project roles).
+    pub per_repository: BTreeMap<String, Vec<String>>,
 }
 
 impl TokenUser {
@@ -49,6 +52,29 @@ impl TokenUser {
             password: password.to_owned(),
             actions: actions.iter().map(|&action| action.to_owned()).collect(),
             catalog: true,
+            per_repository: BTreeMap::new(),
+        }
+    }
+
+    /// A user as GitLab's token service sees a project developer: no
+    /// catalog, nothing on repositories not named, and on each named one
+    /// exactly the actions given (e.g. `pull,delete` on some, `pull` only
+    /// on others).
+    pub fn scoped(username: &str, password: &str, grants: &[(&str, &[&str])]) -> TokenUser {
+        TokenUser {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            actions: Vec::new(),
+            catalog: false,
+            per_repository: grants
+                .iter()
+                .map(|(name, actions)| {
+                    (
+                        (*name).to_owned(),
+                        actions.iter().map(|&action| action.to_owned()).collect(),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -70,6 +96,7 @@ impl fmt::Debug for TokenUser {
             .field("password", &"***")
             .field("actions", &self.actions)
             .field("catalog", &self.catalog)
+            .field("per_repository", &self.per_repository)
             .finish()
     }
 }
@@ -554,10 +581,20 @@ impl State {
         Ok((granted, Reply::json(200, &body)))
     }
 
-    /// What of `wanted` this account gets, if anything.
+    /// What of `wanted` this account gets, if anything: the intersection of
+    /// what is asked and what the account may, as the Docker token spec
+    /// ("Token Authentication Specification", "Requesting a Token") and
+    /// GitLab's `Auth::ContainerRegistryAuthenticationService` answer: a
+    /// scope it will not grant is left out of the token, never an error.
     fn grant(&self, user: Option<&TokenUser>, wanted: Access) -> Option<Access> {
         let allowed: Vec<&str> = match (wanted.kind.as_str(), user) {
-            ("repository", Some(user)) => user.actions.iter().map(String::as_str).collect(),
+            ("repository", Some(user)) => user
+                .per_repository
+                .get(&wanted.name)
+                .unwrap_or(&user.actions)
+                .iter()
+                .map(String::as_str)
+                .collect(),
             ("repository", None) if self.options.anonymous_pull => vec!["pull"],
             ("registry", Some(user)) if wanted.name == "catalog" && user.catalog => vec!["*"],
             _ => Vec::new(),
