@@ -139,7 +139,12 @@ pub fn ApplyPanel() -> impl IntoView {
             outcomes.set(Vec::new());
         }
         phase.set(ApplyPhase::Running(ApplyCounts {
-            total: target.changes().count(),
+            // Blocked changes too: apply reports them as skipped.
+            total: target
+                .entries
+                .iter()
+                .filter(|e| e.decision.is_change())
+                .count(),
             ..ApplyCounts::default()
         }));
         spawn_local(async move {

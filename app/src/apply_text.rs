@@ -116,6 +116,15 @@ pub fn confirm_lines(totals: &PlanTotals, registry: &str) -> Vec<String> {
                 .to_owned(),
         );
     }
+    if totals.blocked > 0 {
+        lines.push(format!(
+            "{} {} the policy decided {} not sent: this account has no delete permission \
+             there (the plan marks them); they end as skipped.",
+            totals.blocked,
+            plural(totals.blocked, "change", "changes"),
+            if totals.blocked == 1 { "is" } else { "are" },
+        ));
+    }
     lines.push(
         "This cannot be undone from the registry: only the recovery file, used before the \
          registry's garbage collection runs, puts these manifests and tags back."

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use cleanreg_core::{
-    Client, Credentials, Inventory, NoStorage, RegistryUrl, Reuse, ScanProgress, ScanScope,
-    ScanSources,
+    Client, Credentials, DeletePermissions, Error, Inventory, NoStorage, RegistryUrl, Reuse,
+    ScanProgress, ScanScope, ScanSources,
 };
 use leptos::prelude::*;
 use time::OffsetDateTime;
@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use crate::browser::{self, Store};
 use crate::diagnose::{Diagnosis, DiagnosisView, Observed, PingFailure, SimpleGet, classify};
 use crate::fetch::{FetchTransport, page_origin, probe_opaque, probe_simple};
+use crate::route::Route;
 use crate::state::AppState;
 use crate::text;
 use crate::throttle::{PROGRESS_INTERVAL_MS, Throttle};
@@ -34,6 +35,11 @@ pub struct Session {
     pub inventory: Arc<Inventory>,
     /// When the scan finished; the plan's ages are relative to it.
     pub scanned_at: OffsetDateTime,
+    /// What was scanned: the catalog, or the Repositories field's names.
+    pub scope: ScanScope,
+    /// Repositories whose token grants no `delete` (token auth only): the
+    /// plan marks their changes and apply never sends them.
+    pub permissions: Arc<DeletePermissions>,
 }
 
 /// What the form holds when the person presses connect.
@@ -42,6 +48,9 @@ pub struct ConnectInput {
     pub url: String,
     pub username: String,
     pub password: String,
+    /// The Repositories field: names and name prefixes ending in `/`, one
+    /// a line; empty for the whole catalog.
+    pub repositories: String,
 }
 
 impl std::fmt::Debug for ConnectInput {
@@ -50,6 +59,7 @@ impl std::fmt::Debug for ConnectInput {
             .field("url", &self.url)
             .field("username", &self.username)
             .field("password", &"***")
+            .field("repositories", &self.repositories)
             .finish()
     }
 }
@@ -78,6 +88,8 @@ pub struct Connected {
     /// How much of the scan came from the browser's cache (`cache::cache_note`),
     /// and whether scan history was there to use.
     pub cache_note: String,
+    /// The repositories this account may not delete in, in words.
+    pub permissions_note: Option<String>,
 }
 
 /// A failed connection: the one-line message and, when the cause is known,
@@ -117,6 +129,8 @@ pub async fn connect_checked(
 ) -> Result<Connected, Failure> {
     let registry = RegistryUrl::parse(input.url.trim())
         .map_err(|e| Failure::plain(format!("Could not connect. {e}")))?;
+    let scope = ScanScope::parse_list(&input.repositories)
+        .map_err(|e| Failure::plain(format!("Could not connect. Repositories, {e}")))?;
     let credentials = input.credentials();
     let credentials_given = credentials.is_some();
     let client = Client::new(FetchTransport, registry.clone(), credentials);
@@ -146,18 +160,58 @@ pub async fn connect_checked(
         });
     }
     let auth = auth_label(client.token_realm().as_deref(), credentials_given);
-    let (inventory, reuse, notes) = scan_with_browser_stores(&client, None, progress)
+    let (inventory, reuse, notes) = scan_with_browser_stores(&client, &scope, None, progress)
         .await
-        .map_err(Failure::plain)?;
+        .map_err(|error| scan_failure(&error, registry.as_str()))?;
+    let permissions = client
+        .delete_permissions(inventory.repositories.keys())
+        .await;
     Ok(Connected {
+        permissions_note: permissions_note(&permissions),
         session: Session {
             client: Arc::new(client),
             inventory: Arc::new(inventory),
             scanned_at: from_unix_millis(js_sys::Date::now()),
+            scope,
+            permissions: Arc::new(permissions),
         },
         auth,
         cache_note: notes.with_cache(&reuse),
     })
+}
+
+/// A scan that stopped: a refused catalog is diagnosed (name the
+/// repositories), anything else is the error in full.
+fn scan_failure(error: &Error, registry: &str) -> Failure {
+    match error {
+        Error::CatalogRefused { prefixes, .. } => {
+            let code = error.registry_code().map(|code| code.as_str().to_owned());
+            let diagnosis =
+                Diagnosis::no_catalog(registry, error.status(), code.as_deref(), prefixes);
+            Failure {
+                message: failure_line("", Some(&diagnosis)),
+                diagnosis: Some(diagnosis),
+            }
+        }
+        error => Failure::plain(scan_stopped(error)),
+    }
+}
+
+fn scan_stopped(error: &Error) -> String {
+    format!("The scan stopped, so there is no plan. {error}")
+}
+
+/// "This account may not delete in a, b: …", when the token server said so.
+pub fn permissions_note(permissions: &DeletePermissions) -> Option<String> {
+    if permissions.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = permissions.denied().map(|name| name.as_str()).collect();
+    Some(format!(
+        "This account has no delete permission in {}: the plan marks what it would delete \
+         there, and apply never sends it.",
+        names.join(", ")
+    ))
 }
 
 /// Whether the browser's stores could be used in a scan.
@@ -193,9 +247,10 @@ fn join_notes(first: String, history: bool) -> String {
 /// what the scan wrote to both. The error is the text the page shows.
 async fn scan_with_browser_stores(
     client: &Client<FetchTransport>,
+    scope: &ScanScope,
     previous: Option<&Inventory>,
     progress: &mut dyn FnMut(&ScanProgress),
-) -> Result<(Inventory, Reuse, StoreNotes), String> {
+) -> Result<(Inventory, Reuse, StoreNotes), Error> {
     let cache = crate::cache::shared().await;
     let history = crate::history::shared().await;
     let sources = ScanSources {
@@ -204,10 +259,7 @@ async fn scan_with_browser_stores(
         storage: &NoStorage,
         previous,
     };
-    let (inventory, reuse) = client
-        .scan_with(&ScanScope::Catalog, &sources, progress)
-        .await
-        .map_err(|e| format!("The scan stopped, so there is no plan. {e}"))?;
+    let (inventory, reuse) = client.scan_with(scope, &sources, progress).await?;
     crate::cache::settle(&cache).await;
     crate::history::settle(&history).await;
     let notes = StoreNotes {
@@ -233,13 +285,26 @@ pub async fn rescan(
     session: &Session,
     progress: &mut dyn FnMut(&ScanProgress),
 ) -> Result<(Session, String), String> {
-    let (inventory, reuse, notes) =
-        scan_with_browser_stores(&session.client, Some(&session.inventory), progress).await?;
+    let (inventory, reuse, notes) = scan_with_browser_stores(
+        &session.client,
+        &session.scope,
+        Some(&session.inventory),
+        progress,
+    )
+    .await
+    .map_err(|error| scan_stopped(&error))?;
+    // Cached tokens answer for the repositories asked before.
+    let permissions = session
+        .client
+        .delete_permissions(inventory.repositories.keys())
+        .await;
     Ok((
         Session {
             client: Arc::clone(&session.client),
             inventory: Arc::new(inventory),
             scanned_at: from_unix_millis(js_sys::Date::now()),
+            scope: session.scope.clone(),
+            permissions: Arc::new(permissions),
         },
         notes.with_reuse(&reuse),
     ))
@@ -328,6 +393,8 @@ pub fn ConnectForm() -> impl IntoView {
         page_origin(),
     ));
     let username = RwSignal::new(browser::load(Store::Local, USERNAME_KEY).unwrap_or_default());
+    // From the link: the same scope again.
+    let repositories = RwSignal::new(state.route.with_untracked(Route::scope_text));
     let remembered_password = browser::load(Store::Session, PASSWORD_KEY);
     let remember = RwSignal::new(remembered_password.is_some());
     let password = RwSignal::new(remembered_password.unwrap_or_default());
@@ -351,6 +418,7 @@ pub fn ConnectForm() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let diagnosis = RwSignal::new(None::<Diagnosis>);
     let auth = RwSignal::new(None::<String>);
+    let permissions = RwSignal::new(None::<String>);
     // The input the session was made with: "Scan again" reuses it only then.
     let connected_with = RwSignal::new(None::<ConnectInput>);
 
@@ -380,6 +448,7 @@ pub fn ConnectForm() -> impl IntoView {
                         Ok((scanned, note)) => {
                             status
                                 .set(format!("{} ({note})", text::scan_done(&scanned.inventory),));
+                            permissions.set(permissions_note(&scanned.permissions));
                             session.set(Some(scanned));
                         }
                         Err(message) => {
@@ -400,6 +469,7 @@ pub fn ConnectForm() -> impl IntoView {
                                 connected.cache_note
                             ));
                             auth.set(Some(connected.auth));
+                            permissions.set(connected.permissions_note);
                             connected_with.set(Some(input));
                             session.set(Some(connected.session));
                         }
@@ -427,6 +497,7 @@ pub fn ConnectForm() -> impl IntoView {
             url: url.get_untracked().trim().to_owned(),
             username: username.get_untracked(),
             password: password.get_untracked(),
+            repositories: repositories.get_untracked(),
         };
         browser::save(Store::Local, REGISTRY_KEY, &input.url);
         if input.username.is_empty() {
@@ -444,8 +515,12 @@ pub fn ConnectForm() -> impl IntoView {
         } else {
             session.set(None);
             auth.set(None);
+            permissions.set(None);
             connected_with.set(None);
-            state.route.update(|r| r.registry = Some(input.url.clone()));
+            state.route.update(|r| {
+                r.registry = Some(input.url.clone());
+                r.set_scope_text(&input.repositories);
+            });
             scan.dispatch_local(Run::Fresh(input));
         }
     };
@@ -481,6 +556,17 @@ pub fn ConnectForm() -> impl IntoView {
                     bind:value=password
                 />
             </label>
+            <label>
+                "Repositories"
+                <textarea
+                    data-testid="repositories"
+                    rows="3"
+                    spellcheck="false"
+                    placeholder="empty: every repository of the catalog"
+                    prop:value=move || repositories.get()
+                    on:input=move |ev| repositories.set(event_target_value(&ev))
+                ></textarea>
+            </label>
             <label class="remember">
                 <input type="checkbox" data-testid="remember-password" bind:checked=remember />
                 "Remember the password in this tab"
@@ -495,7 +581,9 @@ pub fn ConnectForm() -> impl IntoView {
         </form>
         <p class="hint">
             "Leave username and password empty for an open registry; token authentication is \
-             detected from the registry's answer. The URL and username are remembered in this \
+             detected from the registry's answer. Repositories: names, or name prefixes ending \
+             in / (team/), one a line, to clean only those; registries that do not list their \
+             repositories (GitLab, Harbor, GHCR, Docker Hub) need the names. The URL and username are remembered in this \
              browser; the password only in this tab, and only when ticked."
         </p>
         <div class="browser-stores">
@@ -545,6 +633,18 @@ pub fn ConnectForm() -> impl IntoView {
                 })
         }}
         {move || {
+            permissions
+                .get()
+                .filter(|_| session.with(Option::is_some))
+                .map(|note| {
+                    view! {
+                        <p class="auth" data-testid="permissions-note">
+                            {note}
+                        </p>
+                    }
+                })
+        }}
+        {move || {
             error
                 .get()
                 .map(|message| {
@@ -579,6 +679,7 @@ mod tests {
             url: "http://r".into(),
             username: String::new(),
             password: String::new(),
+            repositories: String::new(),
         };
         assert!(input.credentials().is_none());
         input.username = "admin".into();
@@ -591,6 +692,7 @@ mod tests {
             url: "http://r".into(),
             username: "admin".into(),
             password: "s3cret".into(),
+            repositories: String::new(),
         };
         let printed = format!("{input:?}");
         assert!(!printed.contains("s3cret"), "{printed}");

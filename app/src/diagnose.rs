@@ -28,6 +28,9 @@ pub enum DiagnosisKind {
     NotRegistry,
     /// The registry refuses deletes (`405 UNSUPPORTED`).
     DeleteDisabled,
+    /// The registry does not list its repositories to this account: the
+    /// person names them in the Repositories field.
+    NoCatalog,
 }
 
 impl DiagnosisKind {
@@ -39,6 +42,7 @@ impl DiagnosisKind {
             DiagnosisKind::Credentials => "credentials",
             DiagnosisKind::NotRegistry => "not-registry",
             DiagnosisKind::DeleteDisabled => "delete-disabled",
+            DiagnosisKind::NoCatalog => "no-catalog",
         }
     }
 }
@@ -69,6 +73,49 @@ impl Diagnosis {
                           again and apply again."
                 .to_owned(),
             snippet: Some("storage:\n  delete:\n    enabled: true\n".to_owned()),
+        }
+    }
+}
+
+impl Diagnosis {
+    /// The credentials work, but the registry refused to list its
+    /// repositories (`GET /v2/_catalog`): `status` and `code` are its
+    /// answer, `prefixes` the name prefixes the Repositories field gave,
+    /// which cannot be expanded without the catalog.
+    pub fn no_catalog(
+        registry: &str,
+        status: Option<u16>,
+        code: Option<&str>,
+        prefixes: &[String],
+    ) -> Diagnosis {
+        let answer = match (status, code) {
+            (Some(status), Some(code)) => format!("HTTP {status} {code}"),
+            (Some(status), None) => format!("HTTP {status}"),
+            _ => "a refusal".to_owned(),
+        };
+        let prefixes = if prefixes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The name prefix{} {} cannot be listed without it: write each repository under \
+                 {} in full.",
+                if prefixes.len() == 1 { "" } else { "es" },
+                prefixes.join(", "),
+                if prefixes.len() == 1 { "it" } else { "them" }
+            )
+        };
+        Diagnosis {
+            kind: DiagnosisKind::NoCatalog,
+            title: format!("{registry} does not list its repositories to this account"),
+            explanation: format!(
+                "The username and password work, but the registry answered the catalog \
+                 (GET /v2/_catalog) with {answer}. GitLab, Harbor (except for system admins), \
+                 GHCR and Docker Hub never list repositories to ordinary accounts. Write the \
+                 repositories to clean in the Repositories field, one a line (e.g. \
+                 group/project/app), and connect again; the link of this page keeps them.\
+                 {prefixes}"
+            ),
+            snippet: None,
         }
     }
 }
@@ -157,6 +204,7 @@ impl PingFailure {
                     status: registry.status,
                 },
             },
+            Error::CatalogRefused { cause, .. } => PingFailure::of(cause, registry_origin),
             Error::Protocol { request, detail } => match elsewhere(request) {
                 Some(realm) => PingFailure::TokenRefused {
                     realm,

@@ -50,6 +50,9 @@ pub struct PlanRow {
     /// `keep`, `delete` or `untag`.
     pub decision: &'static str,
     pub reason: String,
+    /// Why apply will not send this change (e.g. `cannot delete: no delete
+    /// permission in team/tool`), if so.
+    pub blocked: Option<String>,
     /// The rule that decided: `rule team/*` or `default rule`.
     pub rule: String,
 }
@@ -131,7 +134,19 @@ impl PlanRow {
             date,
             size: format::bytes(entry.size),
             decision: entry.decision.label(),
-            reason: entry.decision.reason(),
+            reason: match &entry.blocked {
+                Some(blocked) if entry.decision.is_change() => format!(
+                    "{blocked}; the policy would {}: {}",
+                    entry.decision.label(),
+                    entry.decision.reason()
+                ),
+                _ => entry.decision.reason(),
+            },
+            blocked: entry
+                .blocked
+                .as_ref()
+                .filter(|_| entry.decision.is_change())
+                .map(ToString::to_string),
             rule: entry
                 .rule
                 .as_ref()
@@ -406,6 +421,7 @@ fn Totals(totals: cleanreg_core::PlanTotals, whole_registry: bool) -> impl IntoV
             data-deleted-untagged=totals.deleted_untagged
             data-kept-untagged=totals.kept_untagged
             data-removed-tags=totals.removed_tags
+            data-blocked=totals.blocked
             data-changes=changes
             data-reclaimable-bytes=totals.reclaimable_bytes
             data-whole-registry=whole_registry.to_string()
@@ -604,7 +620,21 @@ fn RepoSection(
 
 #[component]
 fn PlanRowView(row: PlanRow) -> impl IntoView {
-    let class = format!("decision-{} role-{}", row.decision, row.role);
+    let class = format!(
+        "decision-{} role-{}{}",
+        row.decision,
+        row.role,
+        if row.blocked.is_some() {
+            " blocked"
+        } else {
+            ""
+        }
+    );
+    let badge = if row.blocked.is_some() {
+        "blocked"
+    } else {
+        row.decision
+    };
     let digest = row.digest.clone();
     let repository = row.repository.clone();
     view! {
@@ -616,6 +646,7 @@ fn PlanRowView(row: PlanRow) -> impl IntoView {
             data-repository=repository
             data-role=row.role
             data-tag=row.tag
+            data-blocked=row.blocked.clone()
         >
             <td>{row.repository}</td>
             <td class="digest" title=row.digest>
@@ -632,7 +663,7 @@ fn PlanRowView(row: PlanRow) -> impl IntoView {
             </td>
             <td class="num">{row.size}</td>
             <td>
-                <span class="badge">{row.decision}</span>
+                <span class="badge">{badge}</span>
             </td>
             <td class="reason">
                 {row.reason}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cleanreg_core::{Inventory, Plan, PlanBuilder, Policy, RepositoryReclaim};
+use cleanreg_core::{DeletePermissions, Inventory, Plan, PlanBuilder, Policy, RepositoryReclaim};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use time::OffsetDateTime;
@@ -64,16 +64,17 @@ pub fn keep_planning(state: AppState) {
     Effect::new(move |_| {
         let policy = state.policy.get();
         let held = state.plan_held.get();
-        let input = state
-            .session
-            .with(|s| s.as_ref().map(|s| (s.inventory.clone(), s.scanned_at)));
+        let input = state.session.with(|s| {
+            s.as_ref()
+                .map(|s| (s.inventory.clone(), s.scanned_at, s.permissions.clone()))
+        });
         let run = generation.fetch_add(1, Ordering::SeqCst) + 1;
         if held {
             // The plan on screen is the one confirmed: nothing replaces it.
             state.planning.set(false);
             return;
         }
-        let Some((inventory, scanned_at)) = input else {
+        let Some((inventory, scanned_at, permissions)) = input else {
             last_inventory.set_value(None);
             state.plan.set(None);
             details.reclaim.set(None);
@@ -94,7 +95,7 @@ pub fn keep_planning(state: AppState) {
                 }
             }
             let Some((plan, reclaim)) =
-                plan_in_steps(&inventory, &policy, scanned_at, &current).await
+                plan_in_steps(&inventory, &policy, &permissions, scanned_at, &current).await
             else {
                 return;
             };
@@ -111,10 +112,11 @@ pub fn keep_planning(state: AppState) {
 async fn plan_in_steps(
     inventory: &Inventory,
     policy: &Policy,
+    permissions: &DeletePermissions,
     now: OffsetDateTime,
     current: &impl Fn() -> bool,
 ) -> Option<(Plan, Vec<RepositoryReclaim>)> {
-    let mut builder = PlanBuilder::new(inventory, policy, now);
+    let mut builder = PlanBuilder::new(inventory, policy, now).with_permissions(permissions);
     let mut more = true;
     while more {
         let started = js_sys::Date::now();

@@ -232,6 +232,8 @@ fn session(inventory: Inventory) -> Session {
         client: Arc::new(Client::new(FetchTransport, registry, None)),
         inventory: Arc::new(inventory),
         scanned_at: time::macros::datetime!(2026-06-01 0:00 UTC),
+        scope: cleanreg_core::ScanScope::Catalog,
+        permissions: Arc::new(cleanreg_core::DeletePermissions::none_denied()),
     }
 }
 

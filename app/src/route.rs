@@ -48,6 +48,10 @@ pub struct Route {
     pub registry: Option<String>,
     pub view: View,
     pub repository: Option<String>,
+    /// The Repositories field of the connect form: names and name prefixes
+    /// (ending in `/`) to scan instead of the whole catalog, in the URL as
+    /// `scope=a/b,c/` (repository names hold no `,`).
+    pub scope: Vec<String>,
 }
 
 impl Route {
@@ -61,17 +65,44 @@ impl Route {
                 "registry" if !value.is_empty() => route.registry = Some(value),
                 "view" => route.view = View::from_key(&value).unwrap_or_default(),
                 "repo" if !value.is_empty() => route.repository = Some(value),
+                "scope" => {
+                    route.scope = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|name| !name.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
                 _ => {}
             }
         }
         route
     }
 
-    /// `#registry=…&view=…&repo=…`, leaving out what is unset.
+    /// The scope as the Repositories field shows it: one a line.
+    pub fn scope_text(&self) -> String {
+        self.scope.join("\n")
+    }
+
+    /// Takes the Repositories field's lines (blank ones and `#` comments
+    /// left out).
+    pub fn set_scope_text(&mut self, text: &str) {
+        self.scope = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+    }
+
+    /// `#registry=…&scope=…&view=…&repo=…`, leaving out what is unset.
     pub fn to_fragment(&self) -> String {
         let mut parts = Vec::new();
         if let Some(registry) = &self.registry {
             parts.push(format!("registry={}", encode(registry)));
+        }
+        if !self.scope.is_empty() {
+            parts.push(format!("scope={}", encode(&self.scope.join(","))));
         }
         parts.push(format!("view={}", self.view.key()));
         if let Some(repository) = &self.repository {
@@ -130,6 +161,7 @@ mod tests {
             registry: Some("https://registry.example:5000".into()),
             view: View::Plan,
             repository: Some("acme/api server".into()),
+            scope: Vec::new(),
         };
         let fragment = route.to_fragment();
         assert_eq!(
@@ -151,6 +183,25 @@ mod tests {
             View::Restore,
             "the # is optional"
         );
+    }
+
+    #[test]
+    fn the_scope_survives_the_fragment() {
+        let mut route = Route {
+            registry: Some("http://r".into()),
+            ..Route::default()
+        };
+        route.set_scope_text("team/app\n\n  # a note\n group/ \n");
+        assert_eq!(route.scope, ["team/app", "group/"]);
+        let fragment = route.to_fragment();
+        assert_eq!(
+            fragment,
+            "#registry=http://r&scope=team/app%2Cgroup/&view=inventory"
+        );
+        let back = Route::from_fragment(&fragment);
+        assert_eq!(back, route);
+        assert_eq!(back.scope_text(), "team/app\ngroup/");
+        assert!(Route::from_fragment("#scope=,,").scope.is_empty());
     }
 
     #[test]

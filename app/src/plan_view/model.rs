@@ -171,7 +171,7 @@ pub fn page_range(count: usize, page_size: usize, page: usize) -> Range<usize> {
 /// The totals as label and value pairs, in reading order.
 pub fn totals(totals: &PlanTotals, whole_registry: bool) -> Vec<(&'static str, String)> {
     let freed = format::bytes(totals.reclaimable_bytes);
-    vec![
+    let mut rows = vec![
         ("Images kept", totals.kept_images.to_string()),
         ("Images to delete", totals.deleted_images.to_string()),
         (
@@ -210,7 +210,22 @@ pub fn totals(totals: &PlanTotals, whole_registry: bool) -> Vec<(&'static str, S
                 )
             },
         ),
-    ]
+    ];
+    if totals.blocked > 0 {
+        // Before the freed bytes, which stay last.
+        rows.insert(
+            rows.len() - 1,
+            (
+                "Not sent: no delete permission",
+                format!(
+                    "{} (deletes and tag removals this account's token does not allow; \
+                     apply skips them)",
+                    totals.blocked
+                ),
+            ),
+        );
+    }
+    rows
 }
 
 /// What the plan's status line says and its `data-state`.
