@@ -698,6 +698,42 @@ mod tests {
     }
 
     #[test]
+    fn a_blocked_delete_says_why_it_is_not_sent() {
+        let mut blocked = entry(
+            None,
+            Decision::Delete {
+                reason: DeleteReason::UnknownAge,
+            },
+        );
+        blocked.blocked = Some(cleanreg_core::Blocked::NoDeletePermission {
+            repository: "team/app".parse().unwrap(),
+        });
+        let row = PlanRow::new(&blocked, datetime!(2026-06-01 0:00 UTC));
+        assert_eq!(row.decision, "delete");
+        assert_eq!(
+            row.blocked.as_deref(),
+            Some("cannot delete: no delete permission in team/app")
+        );
+        assert!(
+            row.reason.starts_with(
+                "cannot delete: no delete permission in team/app; the policy would delete: "
+            ),
+            "{}",
+            row.reason
+        );
+        let kept = entry(
+            None,
+            Decision::Keep {
+                reason: KeepReason::NoLimit,
+            },
+        );
+        assert_eq!(
+            PlanRow::new(&kept, datetime!(2026-06-01 0:00 UTC)).blocked,
+            None
+        );
+    }
+
+    #[test]
     fn a_delete_row_names_everything() {
         let now = datetime!(2026-06-04 0:00 UTC);
         let row = PlanRow::new(

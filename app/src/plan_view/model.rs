@@ -32,6 +32,9 @@ pub struct RepoSummary {
     pub delete_entries: usize,
     pub untag_entries: usize,
     pub deleted_tags: usize,
+    /// Deletes and tag removals apply will not send (no delete permission);
+    /// also counted above.
+    pub blocked_entries: usize,
     /// What garbage collection frees that this repository's deletes free
     /// first; `None` when the figures are not known.
     pub reclaimable: Option<u64>,
@@ -60,6 +63,7 @@ pub fn summarize(plan: &Plan, reclaim: Option<&[RepositoryReclaim]>) -> Vec<Repo
                 delete_entries: 0,
                 untag_entries: 0,
                 deleted_tags: 0,
+                blocked_entries: 0,
                 reclaimable: freed
                     .as_ref()
                     .map(|freed| freed.get(name).copied().unwrap_or(0)),
@@ -69,6 +73,9 @@ pub fn summarize(plan: &Plan, reclaim: Option<&[RepositoryReclaim]>) -> Vec<Repo
         summary.entries.end = at + 1;
         let image = entry.role == Role::Image;
         let untagged = matches!(entry.role, Role::Untagged(_));
+        if entry.blocked.is_some() && entry.decision.is_change() {
+            summary.blocked_entries += 1;
+        }
         match &entry.decision {
             Decision::Delete { .. } => {
                 summary.delete_entries += 1;
@@ -280,6 +287,12 @@ pub fn repo_counts(summary: &RepoSummary) -> String {
             plural(summary.untag_entries, "tag", "tags")
         ));
     }
+    if summary.blocked_entries > 0 {
+        text.push_str(&format!(
+            ", {} not sent (no delete permission)",
+            plural(summary.blocked_entries, "change", "changes")
+        ));
+    }
     if let Some(bytes) = summary.reclaimable {
         text.push_str(&format!(", frees {}", format::bytes(bytes)));
     }
@@ -321,6 +334,34 @@ mod tests {
             &Policy::keep_newest(1),
             datetime!(2026-06-01 0:00 UTC),
         )
+    }
+
+    #[test]
+    fn changes_without_delete_permission_are_counted_apart() {
+        let mut plan = sample();
+        let mut permissions = cleanreg_core::DeletePermissions::none_denied();
+        permissions.deny("team/a".parse().unwrap());
+        plan.block_denied(&permissions);
+        let summaries = summarize(&plan, None);
+        let a = summaries.iter().find(|s| s.repository == "team/a").unwrap();
+        assert_eq!((a.delete_entries, a.blocked_entries), (2, 2));
+        assert_eq!(
+            repo_counts(a),
+            "1 image kept, 2 to delete, 2 changes not sent (no delete permission)"
+        );
+        let shown = totals(&plan.totals(), true);
+        let blocked = shown
+            .iter()
+            .find(|(label, _)| *label == "Not sent: no delete permission")
+            .expect("a row for what is not sent");
+        assert!(blocked.1.starts_with("2 "), "{blocked:?}");
+        assert_eq!(shown.last().unwrap().0, "Freed by garbage collection");
+        // Without blocked changes there is no such row.
+        assert!(
+            totals(&sample().totals(), true)
+                .iter()
+                .all(|(label, _)| !label.starts_with("Not sent"))
+        );
     }
 
     #[test]
