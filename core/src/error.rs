@@ -30,15 +30,17 @@ pub enum Error {
 
 /// The message of [`Error::CatalogRefused`].
 fn catalog_refused(cause: &Error, prefixes: &[String]) -> String {
-    let status = cause
-        .status()
-        .map_or_else(String::new, |status| format!("HTTP {status}"));
-    let code = cause
-        .registry_code()
-        .map_or_else(String::new, |code| format!(" {}", code.as_str()));
+    let answer = match cause.status() {
+        Some(status) => {
+            let code = cause
+                .registry_code()
+                .map_or_else(String::new, |code| format!(" {}", code.as_str()));
+            format!("GET /v2/_catalog: HTTP {status}{code}")
+        }
+        None => format!("the token server would not grant registry:catalog:*: {cause}"),
+    };
     let mut text = format!(
-        "the registry does not list its repositories to this account (GET /v2/_catalog: \
-         {status}{code}); GitLab, Harbor (except for system admins), GHCR and Docker Hub never \
+        "the registry does not list its repositories to this account ({answer}); GitLab, Harbor (except for system admins), GHCR and Docker Hub never \
          do. Name the repositories to clean instead"
     );
     if !prefixes.is_empty() {
@@ -78,6 +80,15 @@ impl Error {
         matches!(self, Error::CatalogRefused { .. })
             || matches!(self.status(), Some(401 | 403 | 404))
             || self.registry_code() == Some(&ErrorCode::Unsupported)
+            || self.is_token_denied()
+    }
+
+    /// A token server that answered the token request with 401 or 403
+    /// (most issue a token without the scope instead; some refuse).
+    fn is_token_denied(&self) -> bool {
+        matches!(self, Error::Protocol { detail, .. }
+            if detail.starts_with("the token server at ")
+                && (detail.contains("(HTTP 401") || detail.contains("(HTTP 403")))
     }
 
     /// Whether the registry refused a request for lack of rights (401 or
@@ -277,6 +288,66 @@ pub fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalog_refusals_are_told_from_faults() {
+        let status = |status: u16, code: &str| {
+            let body = format!(r#"{{"errors":[{{"code":"{code}","message":"m"}}]}}"#);
+            Error::Registry(RegistryError::from_response(
+                "GET /v2/_catalog".into(),
+                status,
+                None,
+                body.as_bytes(),
+            ))
+        };
+        for refused in [
+            status(401, "UNAUTHORIZED"),
+            status(403, "DENIED"),
+            status(404, "NOT_FOUND"),
+            status(400, "UNSUPPORTED"),
+        ] {
+            assert!(refused.refuses_catalog(), "{refused}");
+        }
+        assert!(!status(500, "UNKNOWN").refuses_catalog());
+        assert!(!status(429, "TOOMANYREQUESTS").refuses_catalog());
+        let token = |detail: &str| Error::Protocol {
+            request: "GET http://auth/token?scope=registry%3Acatalog%3A%2A".into(),
+            detail: detail.into(),
+        };
+        let denied = token(
+            "the token server at http://auth/token denied access (HTTP 403): the account lacks \
+             the rights asked for; grant it pull and delete access",
+        );
+        assert!(denied.refuses_catalog());
+        assert!(
+            !token("the token server at http://auth/token failed (HTTP 500): look at its log")
+                .refuses_catalog()
+        );
+        let wrapped = Error::CatalogRefused {
+            cause: Box::new(denied),
+            prefixes: vec!["team/".into(), "ops/".into()],
+        };
+        let text = wrapped.to_string();
+        assert!(
+            text.contains("the token server would not grant registry:catalog:*"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the name prefixes team/, ops/ cannot be listed without the catalog"),
+            "{text}"
+        );
+        let plain = Error::CatalogRefused {
+            cause: Box::new(status(401, "UNAUTHORIZED")),
+            prefixes: Vec::new(),
+        };
+        assert_eq!(plain.status(), Some(401));
+        assert!(
+            plain
+                .to_string()
+                .starts_with("the registry does not list its repositories to this account (GET /v2/_catalog: HTTP 401 UNAUTHORIZED)"),
+            "{plain}"
+        );
+    }
 
     #[test]
     fn names_the_code_and_the_fix() {
