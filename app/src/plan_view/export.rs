@@ -86,7 +86,15 @@ fn record(entry: &PlanEntry) -> [Cow<'_, str>; 11] {
         Cow::Owned(created),
         Cow::Owned(entry.size.to_string()),
         Cow::Borrowed(entry.decision.label()),
-        Cow::Owned(entry.decision.reason()),
+        // A change apply will not send says so first.
+        Cow::Owned(match &entry.blocked {
+            Some(blocked) if entry.decision.is_change() => format!(
+                "{blocked}; the policy would {}: {}",
+                entry.decision.label(),
+                entry.decision.reason()
+            ),
+            _ => entry.decision.reason(),
+        }),
         Cow::Owned(
             entry
                 .rule
@@ -255,6 +263,29 @@ mod tests {
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         assert_eq!(csv_field("cr\r"), "\"cr\r\"");
         assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn a_blocked_change_says_so_in_the_reason() {
+        let mut entry = entry(
+            &["v1"],
+            Decision::Delete {
+                reason: DeleteReason::UnknownAge,
+            },
+        );
+        entry.blocked = Some(cleanreg_core::Blocked::NoDeletePermission {
+            repository: entry.repository.clone(),
+        });
+        let record = record(&entry);
+        assert_eq!(record[7], "delete");
+        assert!(
+            record[8].starts_with(&format!(
+                "cannot delete: no delete permission in {}; the policy would delete: ",
+                entry.repository
+            )),
+            "{}",
+            record[8]
+        );
     }
 
     #[test]
