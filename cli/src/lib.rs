@@ -193,6 +193,22 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
                 );
             }
         }
+        match reuse.referrers_api {
+            Some(true) => writeln!(
+                err,
+                "The registry serves the OCI referrers API: the referrers of {} manifests listed, \
+                 {} found only through it.",
+                reuse.referrers_listed, reuse.referrers_found
+            )
+            .map_err(io_error)?,
+            Some(false) if verbose => writeln!(
+                err,
+                "The registry has no OCI referrers API (404): referrers are found through their \
+                 tags and subjects only."
+            )
+            .map_err(io_error)?,
+            _ => {}
+        }
         let plan = plan(&inventory, &policy, OffsetDateTime::now_utc());
         report::print_plan(&plan, console.human()).map_err(io_error)?;
         let deletes_untagged = policy.default.delete_untagged

@@ -19,7 +19,7 @@ use crate::auth::{self, BearerChallenge, Challenge, TokenCache};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
-use crate::manifest::parse_config_created;
+use crate::manifest::{Descriptor, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{self, FetchedManifest, Reference, RegistryUrl, same_origin};
 use crate::transport::Transport;
@@ -414,6 +414,27 @@ impl<T: Transport> Client<T> {
             protocol::parse_tags,
         )
         .await
+    }
+
+    /// The manifests attached to `digest` through the OCI 1.1 referrers API,
+    /// every page; `None` when the registry does not serve the API (a 404,
+    /// which a registry that serves it never answers).
+    pub async fn referrers(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Descriptor>>, Error> {
+        match self
+            .every_page(
+                protocol::referrers(&self.registry, repository, digest),
+                protocol::parse_referrers,
+            )
+            .await
+        {
+            Ok(referrers) => Ok(Some(referrers)),
+            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// The items of a paged list: each page read (again if damaged), then

@@ -30,6 +30,16 @@
 //! their children, configs and subjects, like any other) and records them
 //! in [`Repository::untagged`]. Then it writes each repository's history
 //! record.
+//!
+//! Every scan then asks whether the registry serves the OCI 1.1 referrers
+//! API: one `GET /v2/<name>/referrers/<digest>` for the first manifest read
+//! (a 404 means no, and nothing more is asked). Where it does, it lists the
+//! referrers of every manifest read (one request each, plus `Link` pages;
+//! never from a cache: a subject gains referrers without changing), reads
+//! those the scan did not reach otherwise, and lists theirs in turn. They
+//! enter [`Repository::untagged`] as found through [`Found::Referrers`] and,
+//! having a `subject`, follow it in the plan. One also under a fallback tag
+//! or in history is one manifest, read once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,7 +54,7 @@ use crate::history::{self, HistoryRecord};
 use crate::inventory::{
     Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged, attachment,
 };
-use crate::manifest::{Manifest, parse_config_created};
+use crate::manifest::{Descriptor, Manifest, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{FetchedManifest, Reference};
 use crate::storage::{NoStorage, Storage, StorageBlobs};
@@ -127,6 +137,13 @@ pub struct Reuse {
     /// Repositories scanned with a history store that had no record of
     /// them yet: what their tags left untagged before is not known.
     pub history_unknown: usize,
+    /// Whether the registry serves the OCI 1.1 referrers API: `None` when
+    /// the scan read no manifest to ask about.
+    pub referrers_api: Option<bool>,
+    /// Manifests whose referrers were listed through the API.
+    pub referrers_listed: usize,
+    /// Referrers the API listed that nothing else the scan read leads to.
+    pub referrers_found: usize,
 }
 
 impl Reuse {
@@ -522,6 +539,12 @@ impl<T: Transport> Client<T> {
             self.read_children(&mut reading, previous, cache, progress)
                 .await?;
         }
+        let mut untagged = untagged;
+
+        // 3c. Referrers through the OCI 1.1 referrers API, where the
+        // registry serves it: of every manifest read, then of those found.
+        self.find_referrers(&mut reading, &mut untagged, previous, cache, progress)
+            .await?;
 
         // 4. Config blobs of images (not artifacts): once per digest, and
         // not at all when the previous inventory knows the date.
@@ -831,6 +854,128 @@ impl<T: Transport> Client<T> {
             }
         }
         Ok((found, records))
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// Lists, through the referrers API, the referrers of every manifest
+    /// read so far, reads the ones not read yet (with their children) and
+    /// does the same for them, level by level. The first request tells
+    /// whether the registry serves the API at all.
+    async fn find_referrers<'p>(
+        &self,
+        reading: &mut Reading<'_, 'p>,
+        untagged: &mut BTreeMap<Key, Untagged>,
+        previous: Option<&Previous<'p>>,
+        cache: &impl Cache,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(), Error> {
+        let limit = self.concurrency();
+        let mut asked: BTreeSet<Key> = BTreeSet::new();
+        // Each level asks only about manifests the previous one found; a
+        // referrer of a referrer of ... deeper than this is not followed.
+        for _ in 0..=MAX_INDEX_DEPTH {
+            let mut wanted: Vec<Key> = reading
+                .manifests
+                .keys()
+                .filter(|key| !asked.contains(*key))
+                .cloned()
+                .collect();
+            if wanted.is_empty() {
+                break;
+            }
+            asked.extend(wanted.iter().cloned());
+            let mut lists: Vec<(RepositoryName, Vec<Descriptor>)> = Vec::new();
+            if reading.reuse.referrers_api.is_none() {
+                let (name, digest) = wanted.remove(0);
+                reading.reuse.referrers_listed += 1;
+                match self.referrers(&name, &digest).await? {
+                    None => {
+                        reading.reuse.referrers_api = Some(false);
+                        return Ok(());
+                    }
+                    Some(list) => {
+                        reading.reuse.referrers_api = Some(true);
+                        lists.push((name, list));
+                    }
+                }
+            }
+            let mut answers = stream::iter(wanted.into_iter().map(|(name, digest)| async move {
+                let list = self.referrers(&name, &digest).await;
+                (name, digest, list)
+            }))
+            .buffer_unordered(limit);
+            while let Some((name, digest, list)) = answers.next().await {
+                reading.reuse.referrers_listed += 1;
+                match list? {
+                    Some(list) => lists.push((name, list)),
+                    None => {
+                        return Err(Error::Protocol {
+                            request: format!("listing the referrers of {digest} in {name}"),
+                            detail:
+                                "the registry answered 404 though it serves the referrers API; \
+                                     a registry that serves it answers every subject"
+                                    .to_owned(),
+                        });
+                    }
+                }
+            }
+            drop(answers);
+
+            // Those nothing else led to: read them by digest.
+            let mut new: BTreeSet<Key> = BTreeSet::new();
+            for (name, list) in lists {
+                for referrer in list {
+                    let key = (name.clone(), referrer.digest);
+                    if reading.manifests.contains_key(&key) {
+                        // Found through history or storage as well.
+                        if let Some(found) = untagged.get_mut(&key)
+                            && !found.found.contains(&Found::Referrers)
+                        {
+                            found.found.push(Found::Referrers);
+                        }
+                    } else if !reading.missing.contains(&key) {
+                        new.insert(key);
+                    }
+                }
+            }
+            if new.is_empty() {
+                continue;
+            }
+            let mut answers = stream::iter(new.into_iter().map(|(name, digest)| async move {
+                let reference = Reference::Digest(digest.clone());
+                let fetched = self.manifest_through(cache, &name, &reference).await;
+                (name, digest, fetched)
+            }))
+            .buffer_unordered(limit);
+            while let Some((name, digest, fetched)) = answers.next().await {
+                match fetched {
+                    Ok((fetched, source)) => {
+                        reading.reuse.count_manifest(source);
+                        reading.reuse.referrers_found += 1;
+                        reading.state.manifests_read += 1;
+                        reading.state.untagged_found += 1;
+                        reading.state.current = Some(name.clone());
+                        let key = (name, digest);
+                        untagged.entry(key.clone()).or_default().found = vec![Found::Referrers];
+                        reading
+                            .manifests
+                            .insert(key, Read::Fetched(Box::new(fetched)));
+                        progress(reading.state);
+                    }
+                    // Listed, but deleted before the read (or a registry
+                    // that lists what it no longer has): nothing to plan.
+                    Err(error) if is_not_found(&error) => {
+                        reading.missing.insert((name, digest));
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            drop(answers);
+            self.read_children(reading, previous, cache, progress)
+                .await?;
+        }
+        Ok(())
     }
 }
 
