@@ -15,7 +15,7 @@ use cleanreg_testkit::{
     ArtifactBlob, ArtifactSpec, ImageSpec, PushedArtifact, PushedImage, ReferrersFront, Registry,
     RegistryOptions, Seeder,
 };
-use common::binary::{Cleanreg, planned};
+use common::binary::{Cleanreg, arg, outcomes, planned};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -272,6 +272,78 @@ fn a_referrer_under_a_fallback_tag_and_in_the_api_is_one_manifest() {
             "{digest} stays"
         );
     }
+}
+
+/// A referrer the plan deletes with its image, tagged between the plan and
+/// the apply: apply re-checks it as any attachment and skips it.
+#[test]
+fn a_referrer_tagged_after_the_plan_is_skipped_and_stays() {
+    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let front = ReferrersFront::start(&registry, 10).expect("start the referrers front");
+    let seeder = Seeder::new(&front.url(), None);
+    let old = seeder
+        .push_image("app", &ImageSpec::new("old", Some(days_ago(20))), &["old"])
+        .unwrap();
+    seeder
+        .push_image("app", &ImageSpec::new("new", Some(days_ago(10))), &["new"])
+        .unwrap();
+    let signature = referrer(&seeder, &old.descriptor(), SIGNATURE, "old-signature");
+    let sbom = referrer(&seeder, &old.descriptor(), SBOM, "old-sbom");
+
+    let cli = Cleanreg::new();
+    let url = front.url();
+    let plan_file = cli.work().join("plan.json");
+    cli.run(&[
+        "-r",
+        &url,
+        "-n",
+        "app",
+        "-k",
+        "1",
+        "--dry-run",
+        "--plan-out",
+        arg(&plan_file),
+    ])
+    .exits(0);
+    seeder
+        .push_manifest(
+            "app",
+            "keep-signature",
+            &signature.media_type,
+            &signature.manifest,
+        )
+        .unwrap();
+    let applied = cli
+        .run(&["--apply-plan", arg(&plan_file), "-r", &url, "-y", "--json"])
+        .exits(0);
+    let json = applied.json();
+    let deleted: BTreeSet<String> = outcomes(&json, "deleted")
+        .into_iter()
+        .map(|(_, digest)| digest)
+        .collect();
+    assert_eq!(
+        deleted,
+        BTreeSet::from([old.digest.clone(), sbom.digest.clone()]),
+        "{}",
+        applied.shown()
+    );
+    let skipped = json["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|outcome| outcome["digest"] == signature.digest.as_str())
+        .expect("an outcome for the signature");
+    assert_eq!(skipped["outcome"], "skipped");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("keep-signature"),
+        "{skipped}"
+    );
+    let direct = Seeder::new(&registry.url(), None);
+    assert!(direct.manifest_exists("app", &signature.digest).unwrap());
+    assert!(!direct.manifest_exists("app", &sbom.digest).unwrap());
 }
 
 #[test]
