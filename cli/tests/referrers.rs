@@ -274,6 +274,92 @@ fn a_referrer_under_a_fallback_tag_and_in_the_api_is_one_manifest() {
     }
 }
 
+/// An image a moving tag left untagged, found through history, takes the
+/// referrers only the API lists with it; a referrer the API lists for a
+/// tagged image costs history no `HEAD`.
+#[test]
+fn the_referrers_of_an_untagged_image_found_through_history_go_with_it() {
+    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let front = ReferrersFront::start(&registry, 10).expect("start the referrers front");
+    let seeder = Seeder::new(&front.url(), None);
+    let cli = Cleanreg::new();
+    let url = front.url();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["-r", url.as_str(), "-n", "app", "-k", "10", "-v"];
+        args.extend_from_slice(extra);
+        cli.run(&args)
+    };
+
+    let first = seeder
+        .push_image(
+            "app",
+            &ImageSpec::new("main-1", Some(days_ago(20))),
+            &["main"],
+        )
+        .unwrap();
+    let seen = referrer(&seeder, &first.descriptor(), SIGNATURE, "main-1-signature");
+    scan(&["--dry-run"]).exits(0);
+    // After that scan: main moves on, and main-1 gets an SBOM only the API
+    // knows; main-2 is signed.
+    let second = seeder
+        .push_image(
+            "app",
+            &ImageSpec::new("main-2", Some(days_ago(10))),
+            &["main"],
+        )
+        .unwrap();
+    let unseen = referrer(&seeder, &first.descriptor(), SBOM, "main-1-sbom");
+    let current = referrer(&seeder, &second.descriptor(), SIGNATURE, "main-2-signature");
+
+    let dry = scan(&["--dry-run", "--delete-untagged", "--json"]).exits(0);
+    let json = dry.json();
+    let delete: BTreeSet<String> = planned(&json, "delete")
+        .into_iter()
+        .map(|(_, digest)| digest)
+        .collect();
+    let doomed = BTreeSet::from([
+        first.digest.clone(),
+        seen.digest.clone(),
+        unseen.digest.clone(),
+    ]);
+    assert_eq!(delete, doomed, "{}", dry.shown());
+    assert_eq!(
+        entry(&json, &unseen.digest)[0]["role"]["subject"],
+        first.digest.as_str()
+    );
+    // History knew main-1 and its signature; nothing reached them.
+    assert!(
+        dry.stderr
+            .contains(": 2 manifests no tag reaches asked about"),
+        "{}",
+        dry.shown()
+    );
+    // Now history knows main-2's signature too, but the API lists it first.
+    let again = scan(&["--dry-run", "--delete-untagged"]).exits(0);
+    assert!(
+        again
+            .stderr
+            .contains(": 3 manifests no tag reaches asked about"),
+        "main-1, its signature and its SBOM, not main-2's signature:\n{}",
+        again.shown()
+    );
+
+    scan(&["--delete-untagged", "-y"]).exits(0);
+    let direct = Seeder::new(&registry.url(), None);
+    for digest in &doomed {
+        assert!(
+            !direct.manifest_exists("app", digest).unwrap(),
+            "{digest} is gone"
+        );
+    }
+    for digest in [&second.digest, &current.digest] {
+        assert!(
+            direct.manifest_exists("app", digest).unwrap(),
+            "{digest} stays"
+        );
+    }
+}
+
 /// A referrer the plan deletes with its image, tagged between the plan and
 /// the apply: apply re-checks it as any attachment and skips it.
 #[test]

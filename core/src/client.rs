@@ -418,7 +418,7 @@ impl<T: Transport> Client<T> {
 
     /// The manifests attached to `digest` through the OCI 1.1 referrers API,
     /// every page; `None` when the registry does not serve the API (a 404,
-    /// which a registry that serves it never answers).
+    /// which a registry that serves it never answers, or a 405 or 501).
     pub async fn referrers(
         &self,
         repository: &RepositoryName,
@@ -432,7 +432,7 @@ impl<T: Transport> Client<T> {
             .await
         {
             Ok(referrers) => Ok(Some(referrers)),
-            Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) if matches!(error.status(), Some(404 | 405 | 501)) => Ok(None),
             Err(error) => Err(error),
         }
     }

@@ -31,15 +31,17 @@
 //! in [`Repository::untagged`]. Then it writes each repository's history
 //! record.
 //!
-//! Every scan then asks whether the registry serves the OCI 1.1 referrers
-//! API: one `GET /v2/<name>/referrers/<digest>` for the first manifest read
-//! (a 404 means no, and nothing more is asked). Where it does, it lists the
+//! Every scan also asks whether the registry serves the OCI 1.1 referrers
+//! API, right after the tagged manifests and their children: one
+//! `GET /v2/<name>/referrers/<digest>` for the first manifest read (a 404
+//! means no, and nothing more is asked). Where it does, it lists the
 //! referrers of every manifest read (one request each, plus `Link` pages;
 //! never from a cache: a subject gains referrers without changing), reads
-//! those the scan did not reach otherwise, and lists theirs in turn. They
-//! enter [`Repository::untagged`] as found through [`Found::Referrers`] and,
+//! those the scan did not reach otherwise, and lists theirs in turn; after
+//! history and storage, the referrers of what they found too. They enter
+//! [`Repository::untagged`] as found through [`Found::Referrers`] and,
 //! having a `subject`, follow it in the plan. One also under a fallback tag
-//! or in history is one manifest, read once.
+//! is one manifest, read once; one history knows costs no `HEAD`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -522,9 +524,24 @@ impl<T: Transport> Client<T> {
         self.read_children(&mut reading, previous, cache, progress)
             .await?;
 
-        // 3b. Manifests no tag points at, from history and storage, with
-        // their children.
-        let (untagged, records) = self
+        // 3b. Referrers through the OCI 1.1 referrers API, where the
+        // registry serves it: of every manifest read, then of those found.
+        // Before history, so a referrer the API lists costs no HEAD there.
+        let mut asked: BTreeSet<Key> = BTreeSet::new();
+        let mut by_referrers: BTreeMap<Key, Untagged> = BTreeMap::new();
+        self.find_referrers(
+            &mut reading,
+            &mut by_referrers,
+            &mut asked,
+            previous,
+            cache,
+            progress,
+        )
+        .await?;
+
+        // 3c. Manifests no tag points at, from history and storage, with
+        // their children, and their referrers.
+        let (mut untagged, records) = self
             .find_untagged(
                 &names,
                 &tag_targets,
@@ -538,13 +555,18 @@ impl<T: Transport> Client<T> {
         if !untagged.is_empty() {
             self.read_children(&mut reading, previous, cache, progress)
                 .await?;
-        }
-        let mut untagged = untagged;
-
-        // 3c. Referrers through the OCI 1.1 referrers API, where the
-        // registry serves it: of every manifest read, then of those found.
-        self.find_referrers(&mut reading, &mut untagged, previous, cache, progress)
+            self.find_referrers(
+                &mut reading,
+                &mut untagged,
+                &mut asked,
+                previous,
+                cache,
+                progress,
+            )
             .await?;
+        }
+        // Disjoint: history and storage name only what nothing reached.
+        untagged.append(&mut by_referrers);
 
         // 4. Config blobs of images (not artifacts): once per digest, and
         // not at all when the previous inventory knows the date.
@@ -859,19 +881,23 @@ impl<T: Transport> Client<T> {
 
 impl<T: Transport> Client<T> {
     /// Lists, through the referrers API, the referrers of every manifest
-    /// read so far, reads the ones not read yet (with their children) and
-    /// does the same for them, level by level. The first request tells
-    /// whether the registry serves the API at all.
+    /// read so far and not in `asked`, reads the ones not read yet (with
+    /// their children) and does the same for them, level by level. The
+    /// first request of a scan tells whether the registry serves the API at
+    /// all; once it said no, nothing more is asked.
     async fn find_referrers<'p>(
         &self,
         reading: &mut Reading<'_, 'p>,
         untagged: &mut BTreeMap<Key, Untagged>,
+        asked: &mut BTreeSet<Key>,
         previous: Option<&Previous<'p>>,
         cache: &impl Cache,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(), Error> {
+        if reading.reuse.referrers_api == Some(false) {
+            return Ok(());
+        }
         let limit = self.concurrency();
-        let mut asked: BTreeSet<Key> = BTreeSet::new();
         // Each level asks only about manifests the previous one found; a
         // referrer of a referrer of ... deeper than this is not followed.
         for _ in 0..=MAX_INDEX_DEPTH {
