@@ -83,8 +83,11 @@ pub struct ScanProgress {
     pub manifests_read: usize,
     /// Config blobs read.
     pub blobs_read: usize,
-    /// Manifests found that no tag points at (through history or storage).
+    /// Manifests found that no tag points at (through history, storage or
+    /// the referrers API).
     pub untagged_found: usize,
+    /// Manifests whose referrers the registry's referrers API listed.
+    pub referrers_listed: usize,
     /// The repository whose answer came last, if any.
     pub current: Option<RepositoryName>,
 }
@@ -100,6 +103,9 @@ impl std::fmt::Display for ScanProgress {
             self.tags_total,
             self.blobs_read
         )?;
+        if self.referrers_listed > 0 {
+            write!(f, ", referrers of {} listed", self.referrers_listed)?;
+        }
         if self.untagged_found > 0 {
             write!(f, ", {} untagged found", self.untagged_found)?;
         }
@@ -914,7 +920,6 @@ impl<T: Transport> Client<T> {
             let mut lists: Vec<(RepositoryName, Vec<Descriptor>)> = Vec::new();
             if reading.reuse.referrers_api.is_none() {
                 let (name, digest) = wanted.remove(0);
-                reading.reuse.referrers_listed += 1;
                 match self.referrers(&name, &digest).await? {
                     None => {
                         reading.reuse.referrers_api = Some(false);
@@ -922,6 +927,8 @@ impl<T: Transport> Client<T> {
                     }
                     Some(list) => {
                         reading.reuse.referrers_api = Some(true);
+                        reading.reuse.referrers_listed += 1;
+                        reading.state.referrers_listed += 1;
                         lists.push((name, list));
                     }
                 }
@@ -933,18 +940,22 @@ impl<T: Transport> Client<T> {
             .buffer_unordered(limit);
             while let Some((name, digest, list)) = answers.next().await {
                 reading.reuse.referrers_listed += 1;
+                reading.state.referrers_listed += 1;
+                reading.state.current = Some(name.clone());
                 match list? {
                     Some(list) => lists.push((name, list)),
                     None => {
                         return Err(Error::Protocol {
                             request: format!("listing the referrers of {digest} in {name}"),
-                            detail:
-                                "the registry answered 404 though it serves the referrers API; \
-                                     a registry that serves it answers every subject"
-                                    .to_owned(),
+                            detail: "the registry answered as if it had no referrers API \
+                                     (404, 405 or 501), though it answered the first \
+                                     referrers request of this scan; a registry that \
+                                     serves the API answers for every subject"
+                                .to_owned(),
                         });
                     }
                 }
+                progress(reading.state);
             }
             drop(answers);
 
