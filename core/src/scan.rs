@@ -34,7 +34,8 @@
 //! Every scan also asks whether the registry serves the OCI 1.1 referrers
 //! API, right after the tagged manifests and their children: one
 //! `GET /v2/<name>/referrers/<digest>` for the first manifest read (a 404
-//! means no, and nothing more is asked). Where it does, it lists the
+//! means no, and nothing more is asked; see [`Client::serves_referrers`]
+//! for a browser that cannot read that answer). Where it does, it lists the
 //! referrers of every manifest read (one request each, plus `Link` pages;
 //! never from a cache: a subject gains referrers without changing), reads
 //! those the scan did not reach otherwise, and lists theirs in turn; after
@@ -907,7 +908,7 @@ impl<T: Transport> Client<T> {
         // Each level asks only about manifests the previous one found; a
         // referrer of a referrer of ... deeper than this is not followed.
         for _ in 0..=MAX_INDEX_DEPTH {
-            let mut wanted: Vec<Key> = reading
+            let wanted: Vec<Key> = reading
                 .manifests
                 .keys()
                 .filter(|key| !asked.contains(*key))
@@ -917,22 +918,15 @@ impl<T: Transport> Client<T> {
                 break;
             }
             asked.extend(wanted.iter().cloned());
-            let mut lists: Vec<(RepositoryName, Vec<Descriptor>)> = Vec::new();
             if reading.reuse.referrers_api.is_none() {
-                let (name, digest) = wanted.remove(0);
-                match self.referrers(&name, &digest).await? {
-                    None => {
-                        reading.reuse.referrers_api = Some(false);
-                        return Ok(());
-                    }
-                    Some(list) => {
-                        reading.reuse.referrers_api = Some(true);
-                        reading.reuse.referrers_listed += 1;
-                        reading.state.referrers_listed += 1;
-                        lists.push((name, list));
-                    }
+                let (name, digest) = &wanted[0];
+                let served = self.serves_referrers(name, digest).await?;
+                reading.reuse.referrers_api = Some(served);
+                if !served {
+                    return Ok(());
                 }
             }
+            let mut lists: Vec<(RepositoryName, Vec<Descriptor>)> = Vec::new();
             let mut answers = stream::iter(wanted.into_iter().map(|(name, digest)| async move {
                 let list = self.referrers(&name, &digest).await;
                 (name, digest, list)
