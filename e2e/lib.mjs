@@ -29,7 +29,26 @@ const CHROMIUM_ARGS = [
 ];
 
 const MANIFEST_BY_DIGEST = /^\/v2\/(.+)\/manifests\/(sha256:[0-9a-f]{64})$/;
+/// Each scan asks whether the registry serves the OCI referrers API with one
+/// `GET /v2/<name>/referrers/<digest>`; a registry without it (Distribution)
+/// answers 404, which the browser logs, and across origins without CORS
+/// headers (Distribution adds its configured headers only on its own
+/// routes), which the browser logs as blocked.
+const REFERRERS_PROBE = /^\/v2\/(.+)\/referrers\/(sha256:[0-9a-f]{64})$/;
+const REFERRERS_PROBE_BLOCKED =
+  /^Access to fetch at '[^']*\/v2\/[^']+\/referrers\/sha256:[0-9a-f]{64}' from origin '[^']*' has been blocked by CORS policy/;
 const STATUS_MESSAGE = /^Failed to load resource: the server responded with a status of (\d{3})/;
+
+/// Whether a console error is the referrers API probe blocked across
+/// origins (see `REFERRERS_PROBE_BLOCKED`): the scan takes it as no API.
+export function isReferrersProbeBlocked(text, url) {
+  if (REFERRERS_PROBE_BLOCKED.test(text)) return true;
+  return (
+    text.startsWith('Failed to load resource: net::ERR_FAILED') &&
+    Boolean(url) &&
+    REFERRERS_PROBE.test(new URL(url).pathname)
+  );
+}
 
 /// The environment variable, or `fallback` when it is unset and not required.
 export function env(name, { required = true, fallback = '' } = {}) {
@@ -65,6 +84,8 @@ export function scenario(name) {
   const allowances = [];
   /// Manifest 404s after a delete (the dashboard checks each is gone).
   const gone404s = [];
+  /// 404s of the referrers API probe (a registry without the API).
+  const referrersProbes = [];
   /// `repository@digest` of every outcome row seen: the only manifests a
   /// 404 by digest is expected for.
   const applied = new Set();
@@ -121,6 +142,14 @@ export function scenario(name) {
         gone404s.push({ origin: new URL(url).origin, repository: match[1], digest: match[2] });
         return;
       }
+      if (REFERRERS_PROBE.test(new URL(url).pathname)) {
+        referrersProbes.push(url);
+        return;
+      }
+    }
+    if (isReferrersProbeBlocked(text, url)) {
+      referrersProbes.push(text);
+      return;
     }
     if (allowances.some((allowed) => allowed({ text, url, status: status ? Number(status[1]) : null }))) {
       log(`expected console error: ${text} (${url})`);
@@ -135,6 +164,7 @@ export function scenario(name) {
     fail,
     screenshot,
     gone404s,
+    referrersProbes,
     get page() {
       return page;
     },

@@ -223,7 +223,8 @@ pub struct ImageRow {
     pub size: String,
     /// `linux/amd64, linux/arm64`, empty for a single-platform image.
     pub platforms: String,
-    /// What is attached to it: `signature 1a2b3c4d5e6f`, …
+    /// What is attached to it: `signature 1a2b3c4d5e6f`,
+    /// `referrer 1a2b3c4d5e6f (application/spdx+json)`, …
     pub attachments: Vec<String>,
 }
 
@@ -267,7 +268,9 @@ impl ImageRow {
                     source: date_source,
                 } = Dates::of(image, now);
                 let kind = match (attachment_of.get(digest), image) {
-                    (Some((subject, kind)), _) => format!("{kind} of {}", subject.short()),
+                    (Some((subject, kind)), _) => {
+                        format!("{kind} of {}{}", subject.short(), typed(image))
+                    }
                     (None, Some(image)) => image.kind.label().to_owned(),
                     (None, None) => "not read".to_owned(),
                 };
@@ -276,7 +279,13 @@ impl ImageRow {
                     .get(*digest)
                     .map(|list| {
                         list.iter()
-                            .map(|(kind, digest)| format!("{kind} {}", digest.short()))
+                            .map(|(kind, digest)| {
+                                format!(
+                                    "{kind} {}{}",
+                                    digest.short(),
+                                    typed(repo.images.get(*digest))
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -351,6 +360,15 @@ impl Dates {
 }
 
 /// `linux/amd64, linux/arm64` for an index, empty otherwise.
+/// ` (application/spdx+json)`: the artifact type of a manifest that has
+/// one, as the referrers API names it; empty otherwise.
+fn typed(image: Option<&Image>) -> String {
+    image
+        .and_then(|image| image.artifact_type.as_deref())
+        .map(|artifact_type| format!(" ({artifact_type})"))
+        .unwrap_or_default()
+}
+
 fn platforms_of(image: &Image) -> String {
     image
         .platforms()
@@ -367,14 +385,15 @@ pub struct UntaggedRow {
     pub repository: String,
     pub digest: String,
     pub digest_short: String,
-    /// `image`, `multi-platform index`, …
+    /// `image`, `multi-platform index`,
+    /// `referrer of 1a2b3c4d5e6f (application/spdx+json)`, …
     pub kind: String,
     pub platforms: String,
     pub age: String,
     pub date: String,
     pub date_source: String,
     pub size: String,
-    /// `history`, `storage` or `history and storage`.
+    /// `history`, `storage`, `referrers API`, or several joined by `and`.
     pub found: String,
     /// The tags it had when a scan last saw it tagged; empty when not known.
     pub last_tags: Vec<String>,
@@ -402,8 +421,18 @@ impl UntaggedRow {
                     repository: name.to_owned(),
                     digest: digest.to_string(),
                     digest_short: digest.short().to_owned(),
-                    kind: image
-                        .map_or_else(|| "not read".to_owned(), |i| i.kind.label().to_owned()),
+                    kind: match image {
+                        None => "not read".to_owned(),
+                        Some(image) => match &image.subject {
+                            Some(subject) => format!(
+                                "{} of {}{}",
+                                AttachmentKind::Referrer,
+                                subject.short(),
+                                typed(Some(image))
+                            ),
+                            None => format!("{}{}", image.kind.label(), typed(Some(image))),
+                        },
+                    },
                     platforms: image.map(platforms_of).unwrap_or_default(),
                     age,
                     date,
@@ -555,6 +584,47 @@ mod tests {
         assert_eq!(rows[1].kind, "image");
         // The tagged rows are as before: untagged manifests are not images.
         assert_eq!(ImageRow::all("app", &repo, now).len(), 4);
+    }
+
+    #[test]
+    fn untagged_referrers_show_their_artifact_type_under_their_subject_and_as_rows() {
+        let (mut repo, _) = repository();
+        let new = digest("new");
+        let sbom = digest("sbom");
+        let mut referrer = image(None, &[]);
+        referrer.kind = ImageKind::Artifact;
+        referrer.subject = Some(new.clone());
+        referrer.artifact_type = Some("application/spdx+json".into());
+        repo.images.insert(sbom.clone(), referrer);
+        repo.untagged.insert(
+            sbom.clone(),
+            Untagged {
+                found: vec![Found::Referrers],
+                ..Untagged::default()
+            },
+        );
+        let now = datetime!(2026-06-03 0:00 UTC);
+        let rows = ImageRow::all("app", &repo, now);
+        let newest = rows
+            .iter()
+            .find(|row| row.digest == new.to_string())
+            .unwrap();
+        assert!(
+            newest.attachments.contains(&format!(
+                "referrer {} (application/spdx+json)",
+                sbom.short()
+            )),
+            "{:?}",
+            newest.attachments
+        );
+        assert_eq!(RepoRow::new("app", &repo, &BTreeMap::new()).images, 3);
+        let untagged = UntaggedRow::all("app", &repo, now);
+        assert_eq!(untagged.len(), 1);
+        assert_eq!(
+            untagged[0].kind,
+            format!("referrer of {} (application/spdx+json)", new.short())
+        );
+        assert_eq!(untagged[0].found, "referrers API");
     }
 
     #[test]

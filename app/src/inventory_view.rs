@@ -260,7 +260,7 @@ fn Images() -> impl IntoView {
                     }
                 >
                     <p class="hint">
-                        "One row per tagged manifest, newest first. Size: its config and layers (an index: its platforms' summed). Signatures, attestations and SBOMs are listed on the image they belong to."
+                        "One row per tagged manifest, newest first. Size: its config and layers (an index: its platforms' summed). Signatures, attestations, SBOMs and other referrers are listed on the image they belong to, with their artifact type."
                     </p>
                     <p class="status" role="status">{move || copied.get()}</p>
                     <div class="table-wrap">
@@ -328,7 +328,7 @@ fn Untagged(chosen: Memo<Option<String>>, copied: RwSignal<Option<String>>) -> i
         <Show when=move || shown.with(Option::is_some)>
             <h3 id="untagged-title">"Untagged manifests"</h3>
             <p class="hint">
-                "Manifests no tag points at any more (a tag such as main pushed again leaves the previous one stored), found by asking the registry for each digest an earlier scan saw. They take space until deleted and garbage-collected; the policy's \"Delete untagged manifests\" decides them."
+                "Manifests no tag points at any more (a tag such as main pushed again leaves the previous one stored), found by asking the registry for each digest an earlier scan saw, and referrers pushed without a tag, found through the registry's referrers API. They take space until deleted and garbage-collected; the policy's \"Delete untagged manifests\" decides them, and referrers follow the image they belong to."
             </p>
             <div class="table-wrap">
                 <table data-testid="untagged-table" aria-labelledby="untagged-title">

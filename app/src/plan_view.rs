@@ -83,9 +83,19 @@ impl PlanRow {
                     .map_or_else(|| "child".to_owned(), |p| format!("child {p}")),
                 "child",
             ),
-            Role::Attachment { subject, kind } => {
-                (format!("{kind} of {}", subject.short()), "attachment")
-            }
+            Role::Attachment {
+                subject,
+                kind,
+                artifact_type,
+            } => (
+                match artifact_type {
+                    Some(artifact_type) => {
+                        format!("{kind} of {} ({artifact_type})", subject.short())
+                    }
+                    None => format!("{kind} of {}", subject.short()),
+                },
+                "attachment",
+            ),
             Role::Untagged(found) => (
                 format!("untagged {} ({})", entry.kind.label(), found.found_label()),
                 "untagged",

@@ -198,6 +198,22 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
                 );
             }
         }
+        match reuse.referrers_api {
+            Some(true) => writeln!(
+                err,
+                "The registry serves the OCI referrers API: the referrers of {} manifests listed, \
+                 {} found only through it.",
+                reuse.referrers_listed, reuse.referrers_found
+            )
+            .map_err(io_error)?,
+            Some(false) if verbose => writeln!(
+                err,
+                "The registry has no OCI referrers API (404): referrers are found through their \
+                 tags and subjects only."
+            )
+            .map_err(io_error)?,
+            _ => {}
+        }
         let now = OffsetDateTime::now_utc();
         let mut plan = plan(&inventory, &policy, now);
         // With token auth, ask what the token server grants where the plan

@@ -30,6 +30,7 @@ fn created(entry: &PlanEntry, plan: &Plan) -> String {
 
 /// What the manifest is: `image`, `index linux/amd64,linux/arm64`,
 /// `  child linux/arm64`, `  signature of 1a2b3c4d5e6f`,
+/// `  referrer of 1a2b3c4d5e6f (application/spdx+json)`,
 /// `untagged image (history, was main)`, or `  tag` for a tag entry.
 fn kind(entry: &PlanEntry) -> String {
     match &entry.role {
@@ -50,7 +51,14 @@ fn kind(entry: &PlanEntry) -> String {
             Some(platform) => format!("  child {platform}"),
             None => "  child".into(),
         },
-        Role::Attachment { subject, kind } => format!("  {kind} of {}", subject.short()),
+        Role::Attachment {
+            subject,
+            kind,
+            artifact_type,
+        } => match artifact_type {
+            Some(artifact_type) => format!("  {kind} of {} ({artifact_type})", subject.short()),
+            None => format!("  {kind} of {}", subject.short()),
+        },
         Role::Untagged(found) => {
             let kind = match entry.kind {
                 ImageKind::Index => "index",

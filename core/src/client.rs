@@ -19,7 +19,7 @@ use crate::auth::{self, BearerChallenge, Challenge, TokenCache};
 use crate::credentials::Credentials;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
-use crate::manifest::parse_config_created;
+use crate::manifest::{Descriptor, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{self, FetchedManifest, Reference, RegistryUrl, same_origin};
 use crate::transport::Transport;
@@ -127,6 +127,16 @@ impl<T: Transport> Client<T> {
         &self,
         request: Request<Vec<u8>>,
     ) -> Result<(String, Response<Vec<u8>>), Error> {
+        self.send_retrying(request, true).await
+    }
+
+    /// [`Client::send`]; a lost connection is tried again only with
+    /// `network_retries`.
+    async fn send_retrying(
+        &self,
+        request: Request<Vec<u8>>,
+        network_retries: bool,
+    ) -> Result<(String, Response<Vec<u8>>), Error> {
         let described = protocol::describe(&request);
         let scope = self.scope_of(&request);
         let retries_allowed = request.method() != Method::DELETE;
@@ -144,7 +154,9 @@ impl<T: Transport> Client<T> {
                 .await;
             let (final_url, response) = match sent {
                 Ok(answer) => answer,
-                Err(Error::Network { .. }) if retries_allowed && !last_attempt => {
+                Err(Error::Network { .. })
+                    if retries_allowed && network_retries && !last_attempt =>
+                {
                     self.transport.sleep(self.backoff(attempt)).await;
                     continue;
                 }
@@ -434,6 +446,57 @@ impl<T: Transport> Client<T> {
         .await
     }
 
+    /// Whether the registry serves the OCI 1.1 referrers API, asked with
+    /// the referrers of `digest`, a manifest of `repository` it has: an
+    /// answer is yes, a 404 (or 405, 501) no. A registry without the API may
+    /// answer that path without the CORS headers of its other answers
+    /// (Distribution adds its configured headers only on its own routes),
+    /// which a browser reports as a failed request: then, when a `HEAD` of
+    /// `digest` is answered, the registry is there and the answer is no;
+    /// when it is not, the scan stops with the failure. That request is
+    /// sent once, not retried.
+    pub async fn serves_referrers(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<bool, Error> {
+        let request = protocol::referrers(&self.registry, repository, digest);
+        match self.send_retrying(request, false).await {
+            Ok((described, response)) => match response.status().as_u16() {
+                404 | 405 | 501 => Ok(false),
+                _ => protocol::check(&described, &response).map(|()| true),
+            },
+            Err(lost @ Error::Network { .. }) => {
+                match self.manifest_exists(repository, digest).await {
+                    Ok(_) => Ok(false),
+                    Err(_) => Err(lost),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The manifests attached to `digest` through the OCI 1.1 referrers API,
+    /// every page; `None` when the registry does not serve the API (a 404,
+    /// which a registry that serves it never answers, or a 405 or 501).
+    pub async fn referrers(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Descriptor>>, Error> {
+        match self
+            .every_page(
+                protocol::referrers(&self.registry, repository, digest),
+                protocol::parse_referrers,
+            )
+            .await
+        {
+            Ok(referrers) => Ok(Some(referrers)),
+            Err(error) if matches!(error.status(), Some(404 | 405 | 501)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The items of a paged list: each page read (again if damaged), then
     /// its `Link` followed, until a page has none.
     async fn every_page<Item>(
@@ -697,6 +760,9 @@ mod tests {
     use super::*;
     use crate::transport::TransportError;
 
+    /// A scripted "answer" that is a lost connection instead.
+    const LOST: u16 = 599;
+
     /// A hostile server: answers from a script and records what it was sent.
     #[derive(Default)]
     struct Scripted {
@@ -730,10 +796,15 @@ mod tests {
             self.seen
                 .borrow_mut()
                 .push((request.uri().to_string(), auth));
-            self.answers
-                .borrow_mut()
-                .pop_front()
-                .ok_or_else(|| TransportError("no more answers".into()))
+            match self.answers.borrow_mut().pop_front() {
+                // Scripted as a request that got no answer (in a browser:
+                // also one blocked by CORS).
+                Some(answer) if answer.status().as_u16() == LOST => {
+                    Err(TransportError("connection lost".into()))
+                }
+                Some(answer) => Ok(answer),
+                None => Err(TransportError("no more answers".into())),
+            }
         }
 
         async fn sleep(&self, duration: Duration) {
@@ -1069,5 +1140,46 @@ mod tests {
             "no token request to the foreign realm: {seen:?}"
         );
         assert_eq!(seen[1], ("https://storage.test/blob".to_owned(), None));
+    }
+
+    #[test]
+    fn the_referrers_api_is_served_when_it_answers_and_not_when_the_path_is_unknown() {
+        let name: RepositoryName = "app".parse().unwrap();
+        let digest = Digest::sha256_of(b"image");
+        let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+        let ask = |client: &Client<Scripted>| {
+            futures_executor::block_on(client.serves_referrers(&name, &digest))
+        };
+
+        let served = client(Scripted::default().answer(200, &[], index));
+        assert!(ask(&served).unwrap());
+        for status in [404, 405, 501] {
+            let none = client(Scripted::default().answer(status, &[], "404 page not found"));
+            assert!(!ask(&none).unwrap(), "{status}");
+            assert_eq!(none.transport.seen.borrow().len(), 1, "asked once");
+        }
+        // A registry that answers everything else but not this path (a
+        // browser blocked by the missing CORS headers of its 404): no API,
+        // after one try and a HEAD that shows the registry is there.
+        let blocked = client(
+            Scripted::default()
+                .answer(LOST, &[], "")
+                .answer(200, &[], ""),
+        );
+        assert!(!ask(&blocked).unwrap());
+        let seen = blocked.transport.seen.borrow();
+        assert_eq!(seen.len(), 2);
+        assert!(seen[0].0.ends_with(&format!("/v2/app/referrers/{digest}")));
+        assert!(seen[1].0.ends_with(&format!("/v2/app/manifests/{digest}")));
+        assert!(
+            blocked.transport.slept.borrow().is_empty(),
+            "no retry, no wait"
+        );
+        // A registry that answers nothing: the scan stops.
+        let gone = client(Scripted::default());
+        assert!(matches!(ask(&gone), Err(Error::Network { .. })));
+        // Any other error is the registry's, as for any request.
+        let denied = client(Scripted::default().answer(403, &[], ""));
+        assert_eq!(ask(&denied).unwrap_err().status(), Some(403));
     }
 }

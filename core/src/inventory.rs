@@ -36,9 +36,9 @@ pub struct Repository {
     /// repository leads to, and whether the registry still has them.
     #[serde(default)]
     pub subjects: BTreeMap<Digest, bool>,
-    /// Manifests no tag points at that the scan found through its history
-    /// or the registry's storage (and read into `images`), with how it
-    /// found them.
+    /// Manifests no tag points at that the scan found through its history,
+    /// the registry's storage or its referrers API (and read into
+    /// `images`), with how it found them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub untagged: BTreeMap<Digest, Untagged>,
 }
@@ -53,6 +53,9 @@ pub enum Found {
     History,
     /// The registry's storage lists it among the repository's manifests.
     Storage,
+    /// The registry's OCI 1.1 referrers API lists it as attached to a
+    /// manifest of the repository (it has a `subject`).
+    Referrers,
 }
 
 impl fmt::Display for Found {
@@ -60,6 +63,7 @@ impl fmt::Display for Found {
         f.write_str(match self {
             Found::History => "history",
             Found::Storage => "storage",
+            Found::Referrers => "referrers API",
         })
     }
 }
@@ -343,7 +347,8 @@ impl Inventory {
         self.repositories.values().map(Repository::tag_count).sum()
     }
 
-    /// Manifests found untagged (through history or storage).
+    /// Manifests found untagged (through history, storage or the referrers
+    /// API).
     pub fn untagged_count(&self) -> usize {
         self.repositories.values().map(|r| r.untagged.len()).sum()
     }

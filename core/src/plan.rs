@@ -130,6 +130,11 @@ pub enum Role {
     Attachment {
         subject: Digest,
         kind: AttachmentKind,
+        /// What it is, as the referrers API would say: its manifest's
+        /// `artifactType`, or else its config's media type when that is not
+        /// an image config.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        artifact_type: Option<String>,
     },
     /// No tag points at it and nothing the scan read leads to it: found
     /// through scan history or the registry's storage. Its rule decides it
@@ -1270,6 +1275,7 @@ impl<'a> RepositoryPlanner<'a> {
             return Role::Attachment {
                 subject: subject.clone(),
                 kind: *kind,
+                artifact_type: relations.images[id].and_then(|image| image.artifact_type.clone()),
             };
         }
         let parents = &relations.parents[id];

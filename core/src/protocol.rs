@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::digest::Digest;
 use crate::error::{Error, RegistryError};
-use crate::manifest::{Manifest, parse_manifest};
+use crate::manifest::{Descriptor, Manifest, parse_manifest};
 use crate::media_type::{ManifestKind, MediaType};
 use crate::name::{RepositoryName, Tag};
 
@@ -164,6 +164,58 @@ pub fn blob(
     digest: &Digest,
 ) -> Request<Vec<u8>> {
     get(registry.join(&format!("/v2/{repository}/blobs/{digest}")))
+}
+
+/// The first page of the manifests whose `subject` is `digest`, through the
+/// OCI 1.1 referrers API (distribution-spec v1.1, "Listing Referrers"). A
+/// registry that serves it answers with an OCI image index; one that does
+/// not answers 404.
+pub fn referrers(
+    registry: &RegistryUrl,
+    repository: &RepositoryName,
+    digest: &Digest,
+) -> Request<Vec<u8>> {
+    let mut request = get(registry.join(&format!("/v2/{repository}/referrers/{digest}")));
+    request.headers_mut().insert(
+        http::header::ACCEPT,
+        MediaType::OciIndex
+            .as_str()
+            .parse()
+            .expect("a media type is valid header text"),
+    );
+    request
+}
+
+/// One page of a referrers answer: the descriptors of the referrers (each
+/// with its `artifactType`) and the next page's URL. The answer must be an
+/// OCI image index.
+pub fn parse_referrers(
+    request: &str,
+    response: &Response<Vec<u8>>,
+) -> Result<(Vec<Descriptor>, Option<String>), Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReferrersIndex {
+        #[serde(default)]
+        media_type: Option<String>,
+        manifests: Vec<Descriptor>,
+    }
+    check(request, response)?;
+    let page: ReferrersIndex = serde_json::from_slice(response.body())
+        .map_err(|e| not_registry_json(request, response, &e))?;
+    if let Some(other) = page
+        .media_type
+        .as_deref()
+        .filter(|own| *own != MediaType::OciIndex.as_str())
+    {
+        return Err(protocol_error(
+            request,
+            format!(
+                "a referrers answer must be an OCI image index, not {other:?}; the registry does not follow distribution-spec 1.1"
+            ),
+        ));
+    }
+    Ok((page.manifests, next_link(response)))
 }
 
 /// `HEAD` of a manifest by digest: does the registry still have it?
@@ -855,5 +907,50 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(refused.status(), Some(405));
+    }
+
+    #[test]
+    fn a_referrers_answer_is_an_index_of_descriptors_with_a_next_page() {
+        let registry = RegistryUrl::parse("http://127.0.0.1:5000").unwrap();
+        let digest = Digest::sha256_of(b"subject");
+        let request = referrers(&registry, &"team/app".parse().unwrap(), &digest);
+        assert_eq!(
+            request.uri().to_string(),
+            format!("http://127.0.0.1:5000/v2/team/app/referrers/{digest}")
+        );
+        assert_eq!(
+            request.headers()["accept"],
+            "application/vnd.oci.image.index.v1+json"
+        );
+        let referrer = Digest::sha256_of(b"signature");
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{referrer}","size":12,"artifactType":"application/spdx+json","annotations":{{"k":"v"}}}}]}}"#
+        );
+        let page = response(
+            200,
+            &[(
+                "link",
+                "</v2/team/app/referrers/x?n=1&last=y>; rel=\"next\"",
+            )],
+            &body,
+        );
+        let (listed, next) = parse_referrers("GET referrers", &page).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].digest, referrer);
+        assert_eq!(
+            listed[0].artifact_type.as_deref(),
+            Some("application/spdx+json")
+        );
+        assert_eq!(next.as_deref(), Some("/v2/team/app/referrers/x?n=1&last=y"));
+
+        let not_an_index = body.replace("image.index", "image.manifest");
+        let error = parse_referrers("GET referrers", &response(200, &[], &not_an_index))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("must be an OCI image index"), "{error}");
+        let unsupported =
+            parse_referrers("GET referrers", &response(404, &[], "404 page not found"))
+                .unwrap_err();
+        assert_eq!(unsupported.status(), Some(404));
     }
 }

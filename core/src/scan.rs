@@ -30,6 +30,19 @@
 //! their children, configs and subjects, like any other) and records them
 //! in [`Repository::untagged`]. Then it writes each repository's history
 //! record.
+//!
+//! Every scan also asks whether the registry serves the OCI 1.1 referrers
+//! API, right after the tagged manifests and their children: one
+//! `GET /v2/<name>/referrers/<digest>` for the first manifest read (a 404
+//! means no, and nothing more is asked; see [`Client::serves_referrers`]
+//! for a browser that cannot read that answer). Where it does, it lists the
+//! referrers of every manifest read (one request each, plus `Link` pages;
+//! never from a cache: a subject gains referrers without changing), reads
+//! those the scan did not reach otherwise, and lists theirs in turn; after
+//! history and storage, the referrers of what they found too. They enter
+//! [`Repository::untagged`] as found through [`Found::Referrers`] and,
+//! having a `subject`, follow it in the plan. One also under a fallback tag
+//! is one manifest, read once; one history knows costs no `HEAD`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,7 +57,7 @@ use crate::history::{self, HistoryRecord};
 use crate::inventory::{
     Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged, attachment,
 };
-use crate::manifest::{Manifest, parse_config_created};
+use crate::manifest::{Descriptor, Manifest, parse_config_created};
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{FetchedManifest, Reference};
 use crate::storage::{NoStorage, Storage, StorageBlobs};
@@ -120,8 +133,11 @@ pub struct ScanProgress {
     pub manifests_read: usize,
     /// Config blobs read.
     pub blobs_read: usize,
-    /// Manifests found that no tag points at (through history or storage).
+    /// Manifests found that no tag points at (through history, storage or
+    /// the referrers API).
     pub untagged_found: usize,
+    /// Manifests whose referrers the registry's referrers API listed.
+    pub referrers_listed: usize,
     /// The repository whose answer came last, if any.
     pub current: Option<RepositoryName>,
 }
@@ -137,6 +153,9 @@ impl std::fmt::Display for ScanProgress {
             self.tags_total,
             self.blobs_read
         )?;
+        if self.referrers_listed > 0 {
+            write!(f, ", referrers of {} listed", self.referrers_listed)?;
+        }
         if self.untagged_found > 0 {
             write!(f, ", {} untagged found", self.untagged_found)?;
         }
@@ -176,6 +195,13 @@ pub struct Reuse {
     /// Repositories scanned with a history store that had no record of
     /// them yet: what their tags left untagged before is not known.
     pub history_unknown: usize,
+    /// Whether the registry serves the OCI 1.1 referrers API: `None` when
+    /// the scan read no manifest to ask about.
+    pub referrers_api: Option<bool>,
+    /// Manifests whose referrers were listed through the API.
+    pub referrers_listed: usize,
+    /// Referrers the API listed that nothing else the scan read leads to.
+    pub referrers_found: usize,
 }
 
 impl Reuse {
@@ -582,9 +608,24 @@ impl<T: Transport> Client<T> {
         self.read_children(&mut reading, previous, cache, progress)
             .await?;
 
-        // 3b. Manifests no tag points at, from history and storage, with
-        // their children.
-        let (untagged, records) = self
+        // 3b. Referrers through the OCI 1.1 referrers API, where the
+        // registry serves it: of every manifest read, then of those found.
+        // Before history, so a referrer the API lists costs no HEAD there.
+        let mut asked: BTreeSet<Key> = BTreeSet::new();
+        let mut by_referrers: BTreeMap<Key, Untagged> = BTreeMap::new();
+        self.find_referrers(
+            &mut reading,
+            &mut by_referrers,
+            &mut asked,
+            previous,
+            cache,
+            progress,
+        )
+        .await?;
+
+        // 3c. Manifests no tag points at, from history and storage, with
+        // their children, and their referrers.
+        let (mut untagged, records) = self
             .find_untagged(
                 &names,
                 &tag_targets,
@@ -598,7 +639,18 @@ impl<T: Transport> Client<T> {
         if !untagged.is_empty() {
             self.read_children(&mut reading, previous, cache, progress)
                 .await?;
+            self.find_referrers(
+                &mut reading,
+                &mut untagged,
+                &mut asked,
+                previous,
+                cache,
+                progress,
+            )
+            .await?;
         }
+        // Disjoint: history and storage name only what nothing reached.
+        untagged.append(&mut by_referrers);
 
         // 4. Config blobs of images (not artifacts): once per digest, and
         // not at all when the previous inventory knows the date.
@@ -908,6 +960,130 @@ impl<T: Transport> Client<T> {
             }
         }
         Ok((found, records))
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// Lists, through the referrers API, the referrers of every manifest
+    /// read so far and not in `asked`, reads the ones not read yet (with
+    /// their children) and does the same for them, level by level. The
+    /// first request of a scan tells whether the registry serves the API at
+    /// all; once it said no, nothing more is asked.
+    async fn find_referrers<'p>(
+        &self,
+        reading: &mut Reading<'_, 'p>,
+        untagged: &mut BTreeMap<Key, Untagged>,
+        asked: &mut BTreeSet<Key>,
+        previous: Option<&Previous<'p>>,
+        cache: &impl Cache,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) -> Result<(), Error> {
+        if reading.reuse.referrers_api == Some(false) {
+            return Ok(());
+        }
+        let limit = self.concurrency();
+        // Each level asks only about manifests the previous one found; a
+        // referrer of a referrer of ... deeper than this is not followed.
+        for _ in 0..=MAX_INDEX_DEPTH {
+            let wanted: Vec<Key> = reading
+                .manifests
+                .keys()
+                .filter(|key| !asked.contains(*key))
+                .cloned()
+                .collect();
+            if wanted.is_empty() {
+                break;
+            }
+            asked.extend(wanted.iter().cloned());
+            if reading.reuse.referrers_api.is_none() {
+                let (name, digest) = &wanted[0];
+                let served = self.serves_referrers(name, digest).await?;
+                reading.reuse.referrers_api = Some(served);
+                if !served {
+                    return Ok(());
+                }
+            }
+            let mut lists: Vec<(RepositoryName, Vec<Descriptor>)> = Vec::new();
+            let mut answers = stream::iter(wanted.into_iter().map(|(name, digest)| async move {
+                let list = self.referrers(&name, &digest).await;
+                (name, digest, list)
+            }))
+            .buffer_unordered(limit);
+            while let Some((name, digest, list)) = answers.next().await {
+                reading.reuse.referrers_listed += 1;
+                reading.state.referrers_listed += 1;
+                reading.state.current = Some(name.clone());
+                match list? {
+                    Some(list) => lists.push((name, list)),
+                    None => {
+                        return Err(Error::Protocol {
+                            request: format!("listing the referrers of {digest} in {name}"),
+                            detail: "the registry answered as if it had no referrers API \
+                                     (404, 405 or 501), though it answered the first \
+                                     referrers request of this scan; a registry that \
+                                     serves the API answers for every subject"
+                                .to_owned(),
+                        });
+                    }
+                }
+                progress(reading.state);
+            }
+            drop(answers);
+
+            // Those nothing else led to: read them by digest.
+            let mut new: BTreeSet<Key> = BTreeSet::new();
+            for (name, list) in lists {
+                for referrer in list {
+                    let key = (name.clone(), referrer.digest);
+                    if reading.manifests.contains_key(&key) {
+                        // Found through history or storage as well.
+                        if let Some(found) = untagged.get_mut(&key)
+                            && !found.found.contains(&Found::Referrers)
+                        {
+                            found.found.push(Found::Referrers);
+                        }
+                    } else if !reading.missing.contains(&key) {
+                        new.insert(key);
+                    }
+                }
+            }
+            if new.is_empty() {
+                continue;
+            }
+            let mut answers = stream::iter(new.into_iter().map(|(name, digest)| async move {
+                let reference = Reference::Digest(digest.clone());
+                let fetched = self.manifest_through(cache, &name, &reference).await;
+                (name, digest, fetched)
+            }))
+            .buffer_unordered(limit);
+            while let Some((name, digest, fetched)) = answers.next().await {
+                match fetched {
+                    Ok((fetched, source)) => {
+                        reading.reuse.count_manifest(source);
+                        reading.reuse.referrers_found += 1;
+                        reading.state.manifests_read += 1;
+                        reading.state.untagged_found += 1;
+                        reading.state.current = Some(name.clone());
+                        let key = (name, digest);
+                        untagged.entry(key.clone()).or_default().found = vec![Found::Referrers];
+                        reading
+                            .manifests
+                            .insert(key, Read::Fetched(Box::new(fetched)));
+                        progress(reading.state);
+                    }
+                    // Listed, but deleted before the read (or a registry
+                    // that lists what it no longer has): nothing to plan.
+                    Err(error) if is_not_found(&error) => {
+                        reading.missing.insert((name, digest));
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            drop(answers);
+            self.read_children(reading, previous, cache, progress)
+                .await?;
+        }
+        Ok(())
     }
 }
 

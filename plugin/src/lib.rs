@@ -39,11 +39,11 @@ export interface Repository {
   images: Record<Digest, Image>;
   /** Subjects no tag leads to, and whether the registry still has them. */
   subjects?: Record<Digest, boolean>;
-  /** Manifests no tag points at, found through scan history or storage. */
+  /** Manifests no tag points at, found through scan history, storage or the referrers API. */
   untagged?: Record<Digest, Untagged>;
 }
 export interface Untagged {
-  found: ("history" | "storage")[];
+  found: ("history" | "storage" | "referrers")[];
   /** The tags it had when a scan last saw it tagged. */
   last_tags?: string[];
   /** RFC 3339: when a scan last saw a tag lead to it. */
@@ -132,7 +132,13 @@ export interface PlanEntry {
   role:
     | { role: "image" }
     | { role: "child"; indexes: Digest[]; platform?: Platform }
-    | { role: "attachment"; subject: Digest; kind: "signature" | "attestation" | "sbom" | "referrer" }
+    | {
+        role: "attachment";
+        subject: Digest;
+        kind: "signature" | "attestation" | "sbom" | "referrer";
+        /** The manifest's `artifactType`, or its non-image config media type. */
+        artifact_type?: string;
+      }
     | ({ role: "untagged" } & Untagged)
     | { role: "tag"; remaining: string[] };
   created: string | null;

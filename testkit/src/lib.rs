@@ -11,6 +11,7 @@ mod hostile;
 mod nginx;
 mod process;
 mod proxy;
+mod referrers_front;
 mod registry;
 mod scenario;
 mod seeder;
@@ -29,6 +30,7 @@ pub use hostile::{
 };
 pub use nginx::{Nginx, NginxOptions, free_loopback_port};
 pub use proxy::FailingProxy;
+pub use referrers_front::{ReferrersFront, ReferrersRequest};
 pub use registry::{Registry, RegistryOptions, TokenAuth};
 pub use scenario::{
     SeededImage, SeededRepo, assert_newest_remain, demo, demo_multiarch, many_repositories,

@@ -143,16 +143,16 @@ impl Drop for TagDeleteFront {
 }
 
 /// A request head as read: its exact lines and the parts the front needs.
-struct Head {
-    method: String,
-    target: String,
+pub(crate) struct Head {
+    pub(crate) method: String,
+    pub(crate) target: String,
     version: String,
     /// Header lines as sent, without line ends.
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
@@ -160,7 +160,7 @@ impl Head {
     }
 
     /// The head to send upstream: as read, with `Connection: close`.
-    fn forwarded(&self) -> Vec<u8> {
+    pub(crate) fn forwarded(&self) -> Vec<u8> {
         let mut text = format!("{} {} {}\r\n", self.method, self.target, self.version);
         for (name, value) in &self.headers {
             let lower = name.to_ascii_lowercase();
@@ -173,7 +173,7 @@ impl Head {
     }
 }
 
-fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
+pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
     let mut lines = Vec::new();
     let mut total = 0;
     loop {
@@ -253,7 +253,7 @@ fn tag_delete_target(head: &Head) -> Option<(String, String)> {
 
 /// An error answer; `body` is the JSON text in Distribution's field order
 /// (code, message, detail), which a JSON map would sort.
-fn json_answer(status: u16, reason: &str, body: &str) -> Vec<u8> {
+pub(crate) fn json_answer(status: u16, reason: &str, body: &str) -> Vec<u8> {
     // Distribution encodes with a trailing newline (json.Encoder).
     let body = format!("{body}\n");
     format!(
@@ -266,7 +266,7 @@ fn json_answer(status: u16, reason: &str, body: &str) -> Vec<u8> {
 }
 
 /// The status code of a raw HTTP answer.
-fn status_of(answer: &[u8]) -> Option<u16> {
+pub(crate) fn status_of(answer: &[u8]) -> Option<u16> {
     let line_end = answer.iter().position(|&b| b == b'\n')?;
     let line = std::str::from_utf8(&answer[..line_end]).ok()?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -6,7 +6,7 @@
 
 use crate::run::{Result, cmd, output_line, root};
 
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "reposfile",
     "policy",
     "www_authenticate",
@@ -14,6 +14,7 @@ pub const TARGETS: [&str; 7] = [
     "manifest",
     "error_envelope",
     "token",
+    "referrers",
 ];
 
 /// Seconds per target of the smoke pass in `cargo xtask test`.

@@ -1,0 +1,622 @@
+//! A front that gives a real Distribution 2.8 registry the OCI 1.1
+//! referrers API, which Distribution does not serve (it answers 404), as
+//! registries such as Zot, Harbor, ACR and ECR do.
+//!
+//! It follows the OCI distribution-spec v1.1, `spec.md`:
+//! - "Pushing Manifests with Subject": a manifest `PUT` through the front
+//!   whose manifest has a `subject` gets `OCI-Subject: <subject digest>` in
+//!   the registry's 201 answer, and the front records the manifest as a
+//!   referrer of that subject.
+//! - "Listing Referrers" (end-12a, end-12b): `GET /v2/<name>/referrers/<digest>`
+//!   answers 200 with `Content-Type: application/vnd.oci.image.index.v1+json`
+//!   and an image index whose `manifests` are the descriptors (`mediaType`,
+//!   `digest`, `size`, `artifactType`, `annotations`) of the manifests of
+//!   `<name>` whose `subject` is `<digest>`. `artifactType` is the
+//!   manifest's own; when it has none, an image manifest's config
+//!   `mediaType`, and an index's is left out. Annotations are the
+//!   manifest's. No referrers: an empty list, never a 404. An invalid
+//!   `<digest>`: 400 `DIGEST_INVALID`. `?artifactType=` keeps the matching
+//!   descriptors and the answer carries `OCI-Filters-Applied: artifactType`.
+//!   A list longer than the front's page size comes in pages, each with a
+//!   `Link: <...>; rel="next"` (RFC 5988) to the next; the next page's URL
+//!   carries `n` and `last` (the last digest shown), as tag lists do.
+//! - "Deleting Manifests": a `DELETE` by digest the registry answers with
+//!   202 removes that manifest from every list.
+//!
+//! Descriptors are listed in digest order. Authorisation is the registry's:
+//! before answering a referrers request the front sends the registry a
+//! `HEAD` of the subject with the request's `Authorization`, and passes a
+//! 401 or 403 back as it came. The storage stays the registry's: the front
+//! only remembers which manifest pushed through it names which subject, so
+//! a referrer pushed by digest, with no tag, is found only through the API.
+//!
+//! Every other request goes to the registry as it came and its answer comes
+//! back byte for byte, as through [`crate::TagDeleteFront`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::faulty::lock;
+use crate::registry::Registry;
+use crate::seeder::sha256_digest;
+use crate::tag_delete_front::{Head, json_answer, read_head, status_of};
+
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest manifest the front reads: what Distribution accepts.
+const MAX_MANIFEST: usize = 4 * 1024 * 1024;
+
+/// A referrers request the front answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferrersRequest {
+    pub repository: String,
+    pub subject: String,
+    /// The request target (path and query).
+    pub target: String,
+    pub status: u16,
+}
+
+/// Repository → subject → referrer digest → descriptor.
+type Lists = BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>>;
+
+struct Shared {
+    upstream: String,
+    page_size: usize,
+    stopping: AtomicBool,
+    lists: Mutex<Lists>,
+    answered: Mutex<Vec<ReferrersRequest>>,
+}
+
+/// A running front on a free loopback port; dropping it stops accepting.
+pub struct ReferrersFront {
+    port: u16,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for ReferrersFront {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReferrersFront")
+            .field("port", &self.port)
+            .field("upstream", &self.shared.upstream)
+            .field("page_size", &self.shared.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReferrersFront {
+    /// Starts a front for `registry` (plain HTTP) that lists at most
+    /// `page_size` referrers per answer (at least 1).
+    pub fn start(registry: &Registry, page_size: usize) -> io::Result<ReferrersFront> {
+        let upstream = registry
+            .url()
+            .strip_prefix("http://")
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the referrers front forwards to a plain-http registry only",
+                )
+            })?;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared {
+            upstream,
+            page_size: page_size.max(1),
+            stopping: AtomicBool::new(false),
+            lists: Mutex::new(BTreeMap::new()),
+            answered: Mutex::new(Vec::new()),
+        });
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name(format!("referrers-front-{port}"))
+                .spawn(move || {
+                    for stream in listener.incoming() {
+                        if shared.stopping.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Ok(stream) = stream else { continue };
+                        let shared = Arc::clone(&shared);
+                        let _ = thread::Builder::new()
+                            .name("referrers-front-conn".into())
+                            .spawn(move || {
+                                let _ = shared.serve(stream);
+                            });
+                    }
+                })?
+        };
+        Ok(ReferrersFront {
+            port,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// Base URL without trailing slash, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The referrers requests the front answered, in order.
+    pub fn referrers_requests(&self) -> Vec<ReferrersRequest> {
+        lock(&self.shared.answered).clone()
+    }
+
+    /// The digests the front lists as referrers of `subject` in `repository`.
+    pub fn referrers_of(&self, repository: &str, subject: &str) -> Vec<String> {
+        lock(&self.shared.lists)
+            .get(repository)
+            .and_then(|subjects| subjects.get(subject))
+            .map(|list| list.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ReferrersFront {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// What the front does with a request.
+enum Route {
+    Referrers { name: String, subject: String },
+    PutManifest { name: String },
+    DeleteManifest { name: String, digest: String },
+    Forward,
+}
+
+fn path_of(target: &str) -> &str {
+    target.split_once('?').map_or(target, |(path, _)| path)
+}
+
+fn query_of(target: &str) -> Vec<(String, String)> {
+    target
+        .split_once('?')
+        .map(|(_, query)| {
+            query
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (percent_decode(key), percent_decode(value))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'%' if at + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[at + 1..at + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        at += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        at += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                at += 1;
+            }
+            byte => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn route(head: &Head) -> Route {
+    let path = path_of(&head.target);
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return Route::Forward;
+    };
+    if head.method == "GET"
+        && let Some((name, subject)) = rest.rsplit_once("/referrers/")
+    {
+        return Route::Referrers {
+            name: name.to_owned(),
+            subject: subject.to_owned(),
+        };
+    }
+    let Some((name, reference)) = rest.rsplit_once("/manifests/") else {
+        return Route::Forward;
+    };
+    match head.method.as_str() {
+        "PUT" => Route::PutManifest {
+            name: name.to_owned(),
+        },
+        "DELETE" if reference.starts_with("sha256:") => Route::DeleteManifest {
+            name: name.to_owned(),
+            digest: reference.to_owned(),
+        },
+        _ => Route::Forward,
+    }
+}
+
+fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// The descriptor the referrers API lists for a manifest, and its subject;
+/// `None` when the manifest has no subject.
+fn referrer_of(content_type: Option<&str>, body: &[u8]) -> Option<(String, Value)> {
+    let manifest: Value = serde_json::from_slice(body).ok()?;
+    let subject = manifest.get("subject")?.get("digest")?.as_str()?.to_owned();
+    let media_type = manifest
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .or(content_type)
+        .unwrap_or_default()
+        .to_owned();
+    let own_type = manifest
+        .get("artifactType")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    let artifact_type = match own_type {
+        Some(own) => Some(own.to_owned()),
+        None if media_type == OCI_INDEX => None,
+        None => manifest
+            .get("config")
+            .and_then(|config| config.get("mediaType"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    let mut descriptor = Map::new();
+    descriptor.insert("mediaType".into(), json!(media_type));
+    descriptor.insert("digest".into(), json!(sha256_digest(body)));
+    descriptor.insert("size".into(), json!(body.len()));
+    if let Some(artifact_type) = artifact_type {
+        descriptor.insert("artifactType".into(), json!(artifact_type));
+    }
+    if let Some(annotations) = manifest.get("annotations").filter(|a| a.is_object()) {
+        descriptor.insert("annotations".into(), annotations.clone());
+    }
+    Some((subject, Value::Object(descriptor)))
+}
+
+/// A request body: `Content-Length` bytes, or a chunked body decoded.
+fn read_body(reader: &mut impl BufRead, head: &Head) -> io::Result<Vec<u8>> {
+    let too_long = || io::Error::other("the manifest is longer than a registry accepts");
+    if head
+        .header("Transfer-Encoding")
+        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
+    {
+        let mut body = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let size = line.trim().split(';').next().unwrap_or_default();
+            let size = usize::from_str_radix(size, 16)
+                .map_err(|_| io::Error::other("malformed chunk size"))?;
+            if body.len() + size > MAX_MANIFEST {
+                return Err(too_long());
+            }
+            if size == 0 {
+                // Trailers end with an empty line.
+                loop {
+                    let mut trailer = String::new();
+                    if reader.read_line(&mut trailer)? == 0 || trailer.trim().is_empty() {
+                        return Ok(body);
+                    }
+                }
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            let mut end = [0u8; 2];
+            reader.read_exact(&mut end)?;
+        }
+    }
+    let length: usize = head
+        .header("Content-Length")
+        .map(|value| value.trim().parse())
+        .transpose()
+        .map_err(|_| io::Error::other("malformed Content-Length"))?
+        .unwrap_or(0);
+    if length > MAX_MANIFEST {
+        return Err(too_long());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+/// The head to send upstream with a body of `length` bytes.
+fn head_with_length(head: &Head, length: usize) -> Vec<u8> {
+    let text = String::from_utf8(head.forwarded()).expect("heads are text");
+    let mut lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
+    lines.retain(|line| {
+        let name = line.split(':').next().unwrap_or_default().trim();
+        !name.eq_ignore_ascii_case("content-length")
+            && !name.eq_ignore_ascii_case("transfer-encoding")
+    });
+    let mut out = lines.join("\r\n");
+    out.push_str(&format!("\r\nContent-Length: {length}\r\n\r\n"));
+    out.into_bytes()
+}
+
+/// `answer` with one more header line right after its status line.
+fn with_header(answer: &[u8], name: &str, value: &str) -> Vec<u8> {
+    let Some(line_end) = answer.iter().position(|&b| b == b'\n') else {
+        return answer.to_vec();
+    };
+    let mut out = answer[..=line_end].to_vec();
+    out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    out.extend_from_slice(&answer[line_end + 1..]);
+    out
+}
+
+impl Shared {
+    fn connect(&self) -> io::Result<TcpStream> {
+        let upstream = TcpStream::connect(&self.upstream)?;
+        upstream.set_read_timeout(Some(IO_TIMEOUT))?;
+        upstream.set_write_timeout(Some(IO_TIMEOUT))?;
+        Ok(upstream)
+    }
+
+    /// Sends a whole request upstream and reads the whole answer.
+    fn exchange(&self, head: &[u8], body: &[u8]) -> io::Result<Vec<u8>> {
+        let mut upstream = self.connect()?;
+        upstream.write_all(head)?;
+        upstream.write_all(body)?;
+        let mut answer = Vec::new();
+        upstream.read_to_end(&mut answer)?;
+        Ok(answer)
+    }
+
+    fn serve(&self, client: TcpStream) -> io::Result<()> {
+        client.set_read_timeout(Some(IO_TIMEOUT))?;
+        client.set_write_timeout(Some(IO_TIMEOUT))?;
+        let mut reader = BufReader::new(client.try_clone()?);
+        let Some(head) = read_head(&mut reader)? else {
+            return Ok(());
+        };
+        let mut writer = client;
+        let answer = match route(&head) {
+            Route::Referrers { name, subject } => Some(self.referrers(&head, &name, &subject)?),
+            Route::PutManifest { name } => {
+                let body = read_body(&mut reader, &head)?;
+                let answer = self.exchange(&head_with_length(&head, body.len()), &body)?;
+                Some(self.pushed(&head, &name, &body, answer))
+            }
+            Route::DeleteManifest { name, digest } => {
+                let answer = self.exchange(&head_with_length(&head, 0), &[])?;
+                if status_of(&answer) == Some(202)
+                    && let Some(subjects) = lock(&self.lists).get_mut(&name)
+                {
+                    for list in subjects.values_mut() {
+                        list.remove(&digest);
+                    }
+                }
+                Some(answer)
+            }
+            Route::Forward => None,
+        };
+        if let Some(answer) = answer {
+            writer.write_all(&answer)?;
+            writer.flush()?;
+            return writer.shutdown(Shutdown::Both);
+        }
+        let mut upstream = self.connect()?;
+        upstream.write_all(&head.forwarded())?;
+        upstream.write_all(reader.buffer())?;
+        let consumed = reader.buffer().len();
+        reader.consume(consumed);
+        let mut body_to = upstream.try_clone()?;
+        let mut body_from = reader.into_inner();
+        let body = thread::spawn(move || {
+            let _ = io::copy(&mut body_from, &mut body_to);
+        });
+        let copied = io::copy(&mut upstream, &mut writer);
+        let _ = writer.flush();
+        let _ = writer.shutdown(Shutdown::Both);
+        let _ = upstream.shutdown(Shutdown::Both);
+        let _ = body.join();
+        copied.map(drop)
+    }
+
+    /// Records a manifest the registry accepted (201) that has a subject,
+    /// and says so with `OCI-Subject`.
+    fn pushed(&self, head: &Head, name: &str, body: &[u8], answer: Vec<u8>) -> Vec<u8> {
+        if status_of(&answer) != Some(201) {
+            return answer;
+        }
+        let Some((subject, descriptor)) = referrer_of(head.header("Content-Type"), body) else {
+            return answer;
+        };
+        let digest = sha256_digest(body);
+        lock(&self.lists)
+            .entry(name.to_owned())
+            .or_default()
+            .entry(subject.clone())
+            .or_default()
+            .insert(digest, descriptor);
+        with_header(&answer, "OCI-Subject", &subject)
+    }
+
+    fn referrers(&self, head: &Head, name: &str, subject: &str) -> io::Result<Vec<u8>> {
+        let (status, answer) = self.referrers_answer(head, name, subject)?;
+        lock(&self.answered).push(ReferrersRequest {
+            repository: name.to_owned(),
+            subject: subject.to_owned(),
+            target: head.target.clone(),
+            status,
+        });
+        Ok(answer)
+    }
+
+    fn referrers_answer(
+        &self,
+        head: &Head,
+        name: &str,
+        subject: &str,
+    ) -> io::Result<(u16, Vec<u8>)> {
+        if !is_digest(subject) {
+            return Ok((
+                400,
+                json_answer(
+                    400,
+                    "Bad Request",
+                    r#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#,
+                ),
+            ));
+        }
+        // The registry's own access check, with the request's credentials.
+        let mut probe = format!(
+            "HEAD /v2/{name}/manifests/{subject} HTTP/1.1\r\nHost: {}\r\n",
+            head.header("Host").unwrap_or(&self.upstream)
+        );
+        if let Some(authorization) = head.header("Authorization") {
+            probe.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
+        probe.push_str("Connection: close\r\n\r\n");
+        let checked = self.exchange(probe.as_bytes(), &[])?;
+        if let Some(status @ (401 | 403)) = status_of(&checked) {
+            return Ok((status, checked));
+        }
+
+        let query = query_of(&head.target);
+        let param = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let filter = param("artifactType");
+        let last = param("last");
+        let size = param("n")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .map_or(self.page_size, |n| n.min(self.page_size));
+        let matching: Vec<(String, Value)> = lock(&self.lists)
+            .get(name)
+            .and_then(|subjects| subjects.get(subject))
+            .map(|list| {
+                list.iter()
+                    .filter(|(digest, _)| last.as_ref().is_none_or(|last| *digest > last))
+                    .filter(|(_, descriptor)| {
+                        filter.as_ref().is_none_or(|wanted| {
+                            descriptor.get("artifactType").and_then(Value::as_str)
+                                == Some(wanted.as_str())
+                        })
+                    })
+                    .map(|(digest, descriptor)| (digest.clone(), descriptor.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let more = matching.len() > size;
+        let page: Vec<Value> = matching
+            .iter()
+            .take(size)
+            .map(|(_, descriptor)| descriptor.clone())
+            .collect();
+        let body = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": page,
+        }))
+        .expect("JSON values serialise");
+        let mut text = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {OCI_INDEX}\r\n\
+             Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if filter.is_some() {
+            text.push_str("OCI-Filters-Applied: artifactType\r\n");
+        }
+        if more {
+            let last_shown = &matching[size - 1].0;
+            let mut next = format!("/v2/{name}/referrers/{subject}?n={size}&last={last_shown}");
+            if let Some(filter) = &filter {
+                next.push_str(&format!("&artifactType={}", percent_encode(filter)));
+            }
+            text.push_str(&format!("Link: <{next}>; rel=\"next\"\r\n"));
+        }
+        text.push_str("Connection: close\r\n\r\n");
+        let mut answer = text.into_bytes();
+        answer.extend_from_slice(&body);
+        Ok((200, answer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_descriptor_takes_the_artifact_type_the_spec_names() {
+        let subject = format!("sha256:{}", "a".repeat(64));
+        let own = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{subject}","size":2}},"layers":[],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{subject}","size":1}},"annotations":{{"k":"v"}}}}"#
+        );
+        let (named, descriptor) = referrer_of(None, own.as_bytes()).unwrap();
+        assert_eq!(named, subject);
+        assert_eq!(descriptor["artifactType"], "application/spdx+json");
+        assert_eq!(descriptor["annotations"]["k"], "v");
+        assert_eq!(descriptor["size"], own.len());
+        let config_typed = own.replace(r#""artifactType":"application/spdx+json","#, "");
+        let (_, descriptor) = referrer_of(None, config_typed.as_bytes()).unwrap();
+        assert_eq!(
+            descriptor["artifactType"],
+            "application/vnd.oci.empty.v1+json"
+        );
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[],"subject":{{"mediaType":"x","digest":"{subject}","size":1}}}}"#
+        );
+        let (_, descriptor) = referrer_of(None, index.as_bytes()).unwrap();
+        assert!(descriptor.get("artifactType").is_none());
+        assert!(referrer_of(None, b"{\"schemaVersion\":2}").is_none());
+    }
+
+    #[test]
+    fn queries_decode_and_encode() {
+        assert_eq!(
+            query_of("/v2/a/referrers/x?artifactType=application%2Fspdx%2Bjson&n=2"),
+            vec![
+                (
+                    "artifactType".to_owned(),
+                    "application/spdx+json".to_owned()
+                ),
+                ("n".to_owned(), "2".to_owned())
+            ]
+        );
+        assert_eq!(
+            percent_encode("application/spdx+json"),
+            "application%2Fspdx%2Bjson"
+        );
+    }
+}
