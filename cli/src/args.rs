@@ -212,6 +212,12 @@ pub enum Command {
         /// planned, its registry, what it holds) and restore nothing
         #[arg(long = "list", conflicts_with = "file")]
         list: bool,
+
+        /// With --list: the registry's filesystem storage (its
+        /// `rootdirectory`), read-only, to say whether each file's blobs
+        /// are still there
+        #[arg(long = "storage", value_name = "DIR", conflicts_with = "file")]
+        storage: Option<PathBuf>,
     },
 }
 
@@ -376,7 +382,7 @@ mod tests {
     fn restore_is_a_subcommand_that_takes_the_connection_flags() {
         let args = parse("restore saved.json -r http://r:5000 -u admin -y").unwrap();
         assert!(
-            matches!(args.command, Some(Command::Restore { ref file, list: false }) if file.as_deref() == Some(std::path::Path::new("saved.json")))
+            matches!(args.command, Some(Command::Restore { ref file, list: false, .. }) if file.as_deref() == Some(std::path::Path::new("saved.json")))
         );
         assert_eq!(args.user.as_deref(), Some("admin"));
         let listing = parse("restore --list --recovery-dir /srv/recovery").unwrap();
@@ -384,9 +390,11 @@ mod tests {
             listing.command,
             Some(Command::Restore {
                 file: None,
-                list: true
+                list: true,
+                storage: None,
             })
         ));
+        assert!(parse("restore saved.json --storage /srv/registry").is_err());
         assert_eq!(listing.recovery_dir, Some(PathBuf::from("/srv/recovery")));
         assert!(parse("restore").is_err(), "a file or --list");
         assert!(parse("restore saved.json --list").is_err());

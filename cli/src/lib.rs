@@ -103,8 +103,13 @@ pub fn run(
 }
 
 fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Result<u8, Stop> {
-    if let Some(Command::Restore { list: true, .. }) = &args.command {
-        return list_recovery_files(args, console);
+    if let Some(Command::Restore {
+        list: true,
+        storage,
+        ..
+    }) = &args.command
+    {
+        return list_recovery_files(args, storage.as_deref(), console);
     }
     let credentials = credentials(args, input)?;
     if let Some(Command::Restore {
@@ -582,9 +587,14 @@ fn recovery_dir(args: &Args) -> PathBuf {
 }
 
 /// `cleanreg restore --list`: offline, reads only the recovery directory.
-fn list_recovery_files(args: &Args, console: &mut Console) -> Result<u8, Stop> {
+fn list_recovery_files(
+    args: &Args,
+    storage: Option<&Path>,
+    console: &mut Console,
+) -> Result<u8, Stop> {
+    let storage = storage.map(DirStorage::open).transpose().map_err(usage)?;
     let dir = recovery_dir(args);
-    let listed = recovery_dir::list(&dir).map_err(error)?;
+    let listed = recovery_dir::list(&dir, storage.as_ref()).map_err(error)?;
     if console.json {
         let text = serde_json::to_string_pretty(&listed)
             .map_err(|e| error(format!("encoding JSON: {e}")))?;

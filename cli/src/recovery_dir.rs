@@ -8,16 +8,22 @@
 //! that name is taken anyway; the file is created only where no file is,
 //! so runs in the same second never collide and never replace each other's
 //! file. Nothing here deletes a recovery file: the admin prunes them.
+//!
+//! Whether a file still restores everything depends on garbage collections
+//! since it was planned, which cleanreg cannot see; the list shows each
+//! file's age, and given the registry's storage it checks the blobs the
+//! file's manifests need (a missing one was collected).
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use cleanreg_core::{RecoveryFile, format};
+use cleanreg_core::{RecoveryFile, format, parse_manifest};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::files;
+use crate::storage::DirStorage;
 
 /// Names tried after the first before giving up (a counter is appended).
 const NAME_ATTEMPTS: u32 = 1000;
@@ -117,14 +123,46 @@ pub struct Listed {
     pub manifests: usize,
     /// Images it holds removed tags of (`tags_only` entries).
     pub tag_removals: usize,
+    /// With `--storage`: the blobs its manifests reference (configs and
+    /// layers) and how many of them the storage no longer holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blobs: Option<BlobCheck>,
     /// Why the file could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<String>,
 }
 
+/// What the registry's storage says about a file's blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BlobCheck {
+    pub referenced: usize,
+    /// Gone from the blob store: a garbage collection ran since the file
+    /// was planned, and the manifests that need them cannot come back.
+    pub missing: usize,
+}
+
+/// Checks every config and layer the file's manifests reference against
+/// the storage's blob store.
+fn check_blobs(file: &RecoveryFile, storage: &DirStorage) -> BlobCheck {
+    let mut digests = std::collections::BTreeSet::new();
+    for entry in &file.entries {
+        let Ok(bytes) = entry.manifest_bytes() else {
+            continue;
+        };
+        if let Ok((_, manifest)) = parse_manifest(Some(entry.media_type.as_str()), &bytes) {
+            digests.extend(manifest.blobs().into_iter().map(|blob| blob.digest.clone()));
+        }
+    }
+    BlobCheck {
+        referenced: digests.len(),
+        missing: digests.iter().filter(|d| !storage.has_blob(d)).count(),
+    }
+}
+
 /// Every `*.json` file of `dir`, oldest plan first (unreadable ones last,
-/// by name). A missing directory has none.
-pub fn list(dir: &Path) -> Result<Vec<Listed>, String> {
+/// by name), its blobs checked against `storage` when given. A missing
+/// directory has none.
+pub fn list(dir: &Path, storage: Option<&DirStorage>) -> Result<Vec<Listed>, String> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -146,6 +184,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, String> {
                 registry: Some(file.registry.clone()),
                 manifests: file.entries.iter().filter(|e| !e.tags_only).count(),
                 tag_removals: file.entries.iter().filter(|e| e.tags_only).count(),
+                blobs: storage.map(|storage| check_blobs(&file, storage)),
                 unreadable: None,
             },
             Err(reason) => Listed {
@@ -154,6 +193,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, String> {
                 registry: None,
                 manifests: 0,
                 tag_removals: 0,
+                blobs: None,
                 unreadable: Some(reason),
             },
         });
@@ -176,19 +216,36 @@ pub fn print_list(
         return writeln!(out, "No recovery files in {}.", dir.display());
     }
     writeln!(out, "Recovery files in {}:", dir.display())?;
+    let checked = listed.iter().any(|item| item.blobs.is_some());
+    let blobs_heading = if checked {
+        format!("  {:<16}", "BLOBS")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{:<20}  {:<16}  {:<32}  {:>9}  {:>6}  FILE",
+        "{:<20}  {:<16}  {:<32}  {:>9}  {:>6}{blobs_heading}  FILE",
         "PLANNED", "AGE", "REGISTRY", "MANIFESTS", "TAGS"
     )?;
     for item in listed {
         let name = Path::new(&item.file)
             .file_name()
             .map_or_else(|| item.file.clone(), |n| n.to_string_lossy().into_owned());
+        let blobs = match (checked, item.blobs) {
+            (false, _) => String::new(),
+            (true, None) => format!("  {:<16}", "-"),
+            (true, Some(check)) if check.missing == 0 => {
+                format!("  {:<16}", format!("all {} there", check.referenced))
+            }
+            (true, Some(check)) => format!(
+                "  {:<16}",
+                format!("{} of {} gone", check.missing, check.referenced)
+            ),
+        };
         match (&item.unreadable, item.created, &item.registry) {
             (None, Some(created), Some(registry)) => writeln!(
                 out,
-                "{:<20}  {:<16}  {:<32}  {:>9}  {:>6}  {name}",
+                "{:<20}  {:<16}  {:<32}  {:>9}  {:>6}{blobs}  {name}",
                 format::date(created),
                 format::age(created, now),
                 registry,
@@ -197,7 +254,7 @@ pub fn print_list(
             )?,
             (reason, _, _) => writeln!(
                 out,
-                "{:<20}  {:<16}  {:<32}  {:>9}  {:>6}  {name} (unreadable: {})",
+                "{:<20}  {:<16}  {:<32}  {:>9}  {:>6}{blobs}  {name} (unreadable: {})",
                 "-",
                 "-",
                 "-",
@@ -207,12 +264,26 @@ pub fn print_list(
             )?,
         }
     }
+    if checked {
+        writeln!(
+            out,
+            "BLOBS: the configs and layers the file's manifests need, checked in the given \
+             storage; one that is gone was removed by a garbage collection, and the manifests \
+             that need it cannot be put back. Check the storage of the registry each file was \
+             made for."
+        )?;
+    } else {
+        writeln!(
+            out,
+            "A file puts everything back only if no garbage collection ran on its registry \
+             since it was planned. cleanreg cannot tell from here; add --storage DIR (the \
+             registry's storage) to check each file's blobs, or run `cleanreg restore FILE`, \
+             which says per entry what it could not put back."
+        )?;
+    }
     writeln!(
         out,
-        "A file still puts everything back if no garbage collection ran on its registry since \
-         it was planned; cleanreg cannot see when one ran, so the older a file, the likelier \
-         its blobs are gone. `cleanreg restore FILE` says per entry what it could not put \
-         back. Nothing here is ever deleted by cleanreg: remove files you no longer need."
+        "cleanreg never deletes recovery files: remove those you no longer need."
     )
 }
 
@@ -269,13 +340,13 @@ mod tests {
                 "earlier run\n"
             );
         }
-        let listed = list(&nested).unwrap();
+        let listed = list(&nested, None).unwrap();
         assert_eq!(listed.len(), 3);
         let readable: Vec<&Listed> = listed.iter().filter(|l| l.unreadable.is_none()).collect();
         assert_eq!(readable.len(), 1);
         assert_eq!(readable[0].registry.as_deref(), Some("http://127.0.0.1:9"));
         assert!(listed[0].unreadable.is_none(), "readable files first");
-        assert_eq!(list(&dir.path().join("absent")).unwrap().len(), 0);
+        assert_eq!(list(&dir.path().join("absent"), None).unwrap().len(), 0);
     }
 
     #[test]

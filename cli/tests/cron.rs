@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cleanreg_testkit::{ImageSpec, Registry, RegistryOptions, Seeder};
+use cleanreg_testkit::{GcOptions, ImageSpec, Registry, RegistryOptions, Seeder, garbage_collect};
 use common::binary::{Cleanreg, arg};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -157,6 +157,28 @@ fn a_shell_loop_of_ten_runs_gives_ten_recovery_files_and_restore_lists_them() {
     for (name, _, _) in &seeded {
         assert_eq!(seeder.tags(name).unwrap(), ["new"], "{name}");
     }
+
+    // restore --list --storage: each file's blobs are there until a garbage
+    // collection (run here on the idle registry) removes them.
+    let storage = registry.storage_root().to_path_buf();
+    let blob_column = |args: &[&str]| -> Vec<String> {
+        let ran = cli.run(args).exits(0);
+        ran.stdout
+            .lines()
+            .filter(|line| line.contains(&url))
+            .map(|line| {
+                // After PLANNED (3 words), AGE (2), REGISTRY, MANIFESTS and
+                // TAGS, before FILE.
+                let words: Vec<&str> = line.split_whitespace().collect();
+                words[8..words.len() - 1].join(" ")
+            })
+            .collect()
+    };
+    let listing = ["restore", "--list", "--storage", arg(&storage)];
+    assert_eq!(blob_column(&listing), vec!["all 2 there"; REPOSITORIES]);
+    let gc = garbage_collect(registry.config_path(), GcOptions::default()).unwrap();
+    assert!(!gc.eligible_blobs.is_empty(), "{gc:?}");
+    assert_eq!(blob_column(&listing), vec!["2 of 2 gone"; REPOSITORIES]);
 
     // restore --list: offline (the registry is stopped), every file listed,
     // nothing removed.
