@@ -209,5 +209,39 @@ fn a_schema1_manifest_stops_the_scan_with_the_reason_and_its_push_is_refused() {
         "{error}"
     );
     assert_eq!(direct.tags("v3/legacy").unwrap(), ["new"]);
+
+    // A recovery file from 2.x days that holds the schema1 manifest: the
+    // restore reports it cannot come back, and why.
+    let bytes = manifest.as_slice();
+    let recovery = serde_json::json!({
+        "format": 1,
+        "registry": url,
+        "created": "2026-05-04T10:20:30Z",
+        "entries": [{
+            "repository": "v3/legacy",
+            "digest": cleanreg_testkit::sha256_digest(bytes),
+            "media_type": "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            "tags": ["again"],
+            "manifest": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
+        }]
+    });
+    let path = cli.work().join("legacy-recovery.json");
+    std::fs::write(&path, recovery.to_string()).unwrap();
+    let restored = cli
+        .run(&["restore", common::binary::arg(&path), "--json"])
+        .exits(3);
+    let report = restored.json();
+    let reason = report["outcomes"][0]["result"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        restored
+            .text()
+            .contains("no longer accepts manifests of the old schema1 format"),
+        "{reason}\n{}",
+        restored.shown()
+    );
+    assert_eq!(direct.tags("v3/legacy").unwrap(), ["new"]);
     assert!(!schema1.is_empty());
 }

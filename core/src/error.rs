@@ -202,6 +202,11 @@ impl RegistryError {
                 "the registry rejected the page size; report this as a cleanreg bug"
             }
             (None, 404) => "check the registry URL: it does not serve the /v2/ API there",
+            (Some(ErrorCode::ManifestInvalid), _)
+                if self.message.contains("distribution.manifest.v1+") =>
+            {
+                "the registry no longer accepts manifests of the old schema1 format (Distribution 3 dropped them), so this one cannot be put back there; push the image again in a current format"
+            }
             (_, 500)
                 if self
                     .message
@@ -283,6 +288,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("schema1"), "{text}");
+        let refused = br#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":"unsupported manifest media type and no default available: application/vnd.docker.distribution.manifest.v1+prettyjws"}]}"#;
+        let text = RegistryError::from_response("PUT x".into(), 400, None, refused).to_string();
+        assert!(
+            text.contains("v1+prettyjws). Fix: the registry no longer accepts"),
+            "{text}"
+        );
         let other = br#"{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{}}]}"#;
         let text = RegistryError::from_response("GET x".into(), 500, None, other).to_string();
         assert!(
