@@ -86,7 +86,8 @@ Stop the registry (or set `storage: {maintenance: {readonly: {enabled: true}}}`)
 Distribution 2.x (Debian's package: `docker-registry garbage-collect \
 /etc/docker/registry/config.yml`) and `/etc/distribution/config.yml` on Distribution 3 \
 (`registry:3`), and start it again. Add `--delete-untagged` only on Distribution 3: \
-on 2.x it also deletes the platform images of every multi-platform index.";
+on 2.x it also deletes the platform images that multi-platform indexes list, which breaks \
+those images.";
 
 pub mod format;
 pub use plan::{PlanBuilder, RepositoryReclaim};
