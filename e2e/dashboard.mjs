@@ -58,6 +58,10 @@ await run.main(async () => {
   const strays = outcomes.filter((o) => !planned.has(`${o.repository}@${o.digest}`));
   if (strays.length > 0) await run.fail(`outcomes for manifests the plan did not delete: ${JSON.stringify(strays)}`);
   await run.need('gc-hint', 'the garbage-collect command after apply');
+  const gcHint = await run.text('gc-hint');
+  for (const expected of ['/etc/docker/registry/config.yml', '/etc/distribution/config.yml', '--delete-untagged']) {
+    if (!gcHint.includes(expected)) await run.fail(`the garbage-collect hint does not name ${expected}: ${gcHint}`);
+  }
   const unplanned404s = run.gone404s.filter((g) => !planned.has(`${g.repository}@${g.digest}`));
   if (unplanned404s.length > 0) {
     await run.fail(`the registry answered 404 for manifests the plan does not delete: ${JSON.stringify(unplanned404s)}`);

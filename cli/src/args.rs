@@ -185,10 +185,18 @@ pub struct Args {
     #[arg(long = "apply-plan", value_name = "FILE", conflicts_with_all = ["repositories", "reposfile", "full_catalog", "policy", "keep", "since", "regex", "ignore_ref_tags", "plan_out", "delete_untagged", "history_dir", "no_history"])]
     pub apply_plan: Option<PathBuf>,
 
-    /// Where to write the recovery file before deleting (default:
-    /// cleanreg-recovery-<time>.json in the current directory)
+    /// Where to write the recovery file before deleting; an existing FILE is
+    /// never replaced (the run stops before any delete). Default: a new
+    /// file of its own in the recovery directory
     #[arg(long = "recovery-file", value_name = "FILE")]
     pub recovery_file: Option<PathBuf>,
+
+    /// The recovery directory: where each run writes its recovery file
+    /// unless --recovery-file is given, and what `restore --list` lists
+    /// (default $XDG_STATE_HOME/cleanreg/recovery or
+    /// ~/.local/state/cleanreg/recovery)
+    #[arg(long = "recovery-dir", value_name = "DIR", global = true)]
+    pub recovery_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,7 +205,19 @@ pub enum Command {
     /// registry's garbage collection removes their blobs)
     Restore {
         /// The recovery file written before a delete
-        file: PathBuf,
+        #[arg(required_unless_present = "list")]
+        file: Option<PathBuf>,
+
+        /// List the recovery files of the recovery directory (when each was
+        /// planned, its registry, what it holds) and restore nothing
+        #[arg(long = "list", conflicts_with = "file")]
+        list: bool,
+
+        /// With --list: the registry's filesystem storage (its
+        /// `rootdirectory`), read-only, to say whether each file's blobs
+        /// are still there
+        #[arg(long = "storage", value_name = "DIR", conflicts_with = "file")]
+        storage: Option<PathBuf>,
     },
 }
 
@@ -235,7 +255,7 @@ const LEGACY_FLAGS: [(&str, &str); 4] = [
 ];
 
 /// Flags whose next argument is a value, never a flag to rewrite.
-const TAKES_VALUE: [&str; 26] = [
+const TAKES_VALUE: [&str; 27] = [
     "-w",
     "--metadata-workers",
     "-r",
@@ -259,6 +279,7 @@ const TAKES_VALUE: [&str; 26] = [
     "--plan-out",
     "--apply-plan",
     "--recovery-file",
+    "--recovery-dir",
     "--storage",
     "--history-dir",
     "restore",
@@ -361,9 +382,22 @@ mod tests {
     fn restore_is_a_subcommand_that_takes_the_connection_flags() {
         let args = parse("restore saved.json -r http://r:5000 -u admin -y").unwrap();
         assert!(
-            matches!(args.command, Some(Command::Restore { ref file }) if file == &PathBuf::from("saved.json"))
+            matches!(args.command, Some(Command::Restore { ref file, list: false, .. }) if file.as_deref() == Some(std::path::Path::new("saved.json")))
         );
         assert_eq!(args.user.as_deref(), Some("admin"));
+        let listing = parse("restore --list --recovery-dir /srv/recovery").unwrap();
+        assert!(matches!(
+            listing.command,
+            Some(Command::Restore {
+                file: None,
+                list: true,
+                storage: None,
+            })
+        ));
+        assert!(parse("restore saved.json --storage /srv/registry").is_err());
+        assert_eq!(listing.recovery_dir, Some(PathBuf::from("/srv/recovery")));
+        assert!(parse("restore").is_err(), "a file or --list");
+        assert!(parse("restore saved.json --list").is_err());
     }
 
     #[test]

@@ -10,11 +10,22 @@ use std::path::{Path, PathBuf};
 /// existing file is never replaced. `what` names the file in errors
 /// ("the plan file").
 pub fn write_new(path: &Path, what: &str, bytes: &[u8]) -> Result<(), String> {
+    if write_new_if_free(path, what, bytes)? {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {} already exists; it is not replaced: choose another name",
+            path.display()
+        ))
+    }
+}
+
+/// [`write_new`], but a taken name is `Ok(false)` (nothing written), so a
+/// caller can try another name; an error is anything else that failed.
+pub fn write_new_if_free(path: &Path, what: &str, bytes: &[u8]) -> Result<bool, String> {
     let shown = path.display();
-    let exists =
-        || format!("{what} {shown} already exists; it is not replaced: choose another name");
     if path.exists() {
-        return Err(exists());
+        return Ok(false);
     }
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -37,9 +48,9 @@ pub fn write_new(path: &Path, what: &str, bytes: &[u8]) -> Result<(), String> {
     match placed {
         Ok(()) => {
             sync_directory(&directory);
-            Ok(())
+            Ok(true)
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(format!("cannot write {what} {shown}: {e}")),
     }
 }

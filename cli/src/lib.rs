@@ -6,6 +6,7 @@ pub mod cache;
 mod files;
 pub mod history;
 mod progress;
+pub mod recovery_dir;
 mod report;
 pub mod restore;
 pub mod storage;
@@ -102,8 +103,19 @@ pub fn run(
 }
 
 fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Result<u8, Stop> {
+    if let Some(Command::Restore {
+        list: true,
+        storage,
+        ..
+    }) = &args.command
+    {
+        return list_recovery_files(args, storage.as_deref(), console);
+    }
     let credentials = credentials(args, input)?;
-    if let Some(Command::Restore { file }) = &args.command {
+    if let Some(Command::Restore {
+        file: Some(file), ..
+    }) = &args.command
+    {
         return restore(args, credentials, file, console);
     }
     if let Some(path) = &args.apply_plan {
@@ -340,10 +352,6 @@ async fn delete(
             return Ok(EXIT_OK);
         }
     }
-    let recovery_path = args
-        .recovery_file
-        .clone()
-        .unwrap_or_else(default_recovery_path);
     // Exact bytes from the cache or the storage cost no request.
     let cache = scan_cache(args);
     let bytes = StorageBlobs {
@@ -358,8 +366,11 @@ async fn delete(
                 "could not read the manifests for the recovery file, nothing was deleted: {e}"
             ))
         })?;
-    restore::write_recovery(&recovery_path, &recovery)
-        .map_err(|e| error(format!("{e}; nothing was deleted")))?;
+    let recovery_path = match &args.recovery_file {
+        Some(path) => restore::write_recovery(path, &recovery).map(|()| path.clone()),
+        None => recovery_dir::write_unique(&recovery_dir(args), &recovery),
+    }
+    .map_err(|e| error(format!("{e}; nothing was deleted")))?;
     writeln!(
         console.human(),
         "Recovery file: {} (until garbage collection runs, `cleanreg restore {}` puts these \
@@ -623,15 +634,31 @@ fn read_file(path: &Path) -> Result<String, Stop> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
-fn default_recovery_path() -> PathBuf {
-    let now = OffsetDateTime::now_utc();
-    PathBuf::from(format!(
-        "cleanreg-recovery-{:04}{:02}{:02}T{:02}{:02}{:02}Z.json",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    ))
+/// `--recovery-dir`, else the XDG state default, else the current
+/// directory (no `HOME` either).
+fn recovery_dir(args: &Args) -> PathBuf {
+    args.recovery_dir.clone().unwrap_or_else(|| {
+        recovery_dir::default_root(|name| std::env::var(name).ok())
+            .unwrap_or_else(|| PathBuf::from("."))
+    })
+}
+
+/// `cleanreg restore --list`: offline, reads only the recovery directory.
+fn list_recovery_files(
+    args: &Args,
+    storage: Option<&Path>,
+    console: &mut Console,
+) -> Result<u8, Stop> {
+    let storage = storage.map(DirStorage::open).transpose().map_err(usage)?;
+    let dir = recovery_dir(args);
+    let listed = recovery_dir::list(&dir, storage.as_ref()).map_err(error)?;
+    if console.json {
+        let text = serde_json::to_string_pretty(&listed)
+            .map_err(|e| error(format!("encoding JSON: {e}")))?;
+        writeln!(console.out, "{text}").map_err(io_error)?;
+    } else {
+        recovery_dir::print_list(&dir, &listed, OffsetDateTime::now_utc(), console.out)
+            .map_err(io_error)?;
+    }
+    Ok(EXIT_OK)
 }

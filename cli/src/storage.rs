@@ -48,6 +48,12 @@ impl DirStorage {
         &self.root
     }
 
+    /// Whether the blob store still holds `digest`'s data (garbage
+    /// collection removes it).
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.root.join(blob_data(digest)).is_file()
+    }
+
     fn read_revisions(
         &self,
         repository: &RepositoryName,

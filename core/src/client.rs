@@ -437,13 +437,27 @@ impl<T: Transport> Client<T> {
             .await
     }
 
-    /// Every tag of a repository, following pagination.
+    /// Every tag of a repository, following pagination. Pages ask for
+    /// [`protocol::TAG_PAGE`] tags; a registry whose maximum is lower and
+    /// says so (`PAGINATION_NUMBER_INVALID`, as Distribution 3.1.0 does with a
+    /// smaller `tags.maxtags`) is asked again without a size.
     pub async fn tags(&self, repository: &RepositoryName) -> Result<Vec<Tag>, Error> {
-        self.every_page(
-            protocol::tags(&self.registry, repository),
-            protocol::parse_tags,
-        )
-        .await
+        let sized = self
+            .every_page(
+                protocol::tags(&self.registry, repository),
+                protocol::parse_tags,
+            )
+            .await;
+        match sized {
+            Err(error) if error.registry_code() == Some(&ErrorCode::PaginationNumberInvalid) => {
+                self.every_page(
+                    protocol::tags_unsized(&self.registry, repository),
+                    protocol::parse_tags,
+                )
+                .await
+            }
+            other => other,
+        }
     }
 
     /// Whether the registry serves the OCI 1.1 referrers API, asked with
@@ -860,6 +874,41 @@ mod tests {
         let error = run(client.catalog()).unwrap_err().to_string();
         assert!(error.contains("outside the registry"), "{error}");
         assert_eq!(client.transport.seen.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_refused_page_size_is_asked_again_without_one_and_an_empty_last_page_ends_the_list() {
+        let client = client(
+            Scripted::default()
+                .answer(
+                    400,
+                    &[("content-type", "application/json")],
+                    r#"{"errors":[{"code":"PAGINATION_NUMBER_INVALID","message":"invalid number of results requested","detail":{"n":1000}}]}"#,
+                )
+                .answer(
+                    200,
+                    &[("link", "</v2/t/tags/list?last=b&n=2>; rel=\"next\"")],
+                    r#"{"name":"t","tags":["a","b"]}"#,
+                )
+                .answer(200, &[], r#"{"name":"t","tags":null}"#),
+        );
+        let tags = run(client.tags(&"t".parse().unwrap())).unwrap();
+        assert_eq!(tags, ["a".parse().unwrap(), "b".parse().unwrap()]);
+        let seen: Vec<String> = client
+            .transport
+            .seen
+            .borrow()
+            .iter()
+            .map(|(url, _)| url.clone())
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "http://registry.test:5000/v2/t/tags/list?n=1000",
+                "http://registry.test:5000/v2/t/tags/list",
+                "http://registry.test:5000/v2/t/tags/list?last=b&n=2",
+            ]
+        );
     }
 
     #[test]

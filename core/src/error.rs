@@ -187,12 +187,35 @@ impl RegistryError {
             code: String,
             #[serde(default)]
             message: String,
+            #[serde(default)]
+            detail: Option<serde_json::Value>,
         }
         let first = serde_json::from_slice::<Body>(body)
             .ok()
             .and_then(|b| b.errors.into_iter().next());
         let (code, message, not_registry) = match first {
-            Some(entry) => (Some(ErrorCode::parse(&entry.code)), entry.message, None),
+            Some(entry) => {
+                // A text detail is the registry's own reason (Distribution
+                // puts a Go error's text there): worth showing.
+                let message = match entry.detail {
+                    Some(serde_json::Value::String(detail)) if !detail.trim().is_empty() => {
+                        let detail = detail.trim();
+                        let detail = if detail.chars().count() > 200 {
+                            let cut: String = detail.chars().take(200).collect();
+                            format!("{cut}...")
+                        } else {
+                            detail.to_owned()
+                        };
+                        if entry.message.is_empty() {
+                            detail
+                        } else {
+                            format!("{}: {detail}", entry.message)
+                        }
+                    }
+                    _ => entry.message,
+                };
+                (Some(ErrorCode::parse(&entry.code)), message, None)
+            }
             None if body.iter().all(u8::is_ascii_whitespace) => (None, String::new(), None),
             None => (
                 None,
@@ -242,6 +265,18 @@ impl RegistryError {
                 "the registry rejected the page size; report this as a cleanreg bug"
             }
             (None, 404) => "check the registry URL: it does not serve the /v2/ API there",
+            (Some(ErrorCode::ManifestInvalid), _)
+                if self.message.contains("distribution.manifest.v1+") =>
+            {
+                "the registry no longer accepts manifests of the old schema1 format (Distribution 3 dropped them), so this one cannot be put back there; push the image again in a current format"
+            }
+            (_, 500)
+                if self
+                    .message
+                    .contains("unrecognized manifest schema version") =>
+            {
+                "Distribution 3 no longer reads manifests of the old schema1 format (pushed under 2.x), and cleanreg plans nothing while a manifest cannot be read: push a current image to that tag, or remove the tag with Distribution 3's tag delete (`DELETE /v2/<name>/manifests/<tag>`), then run cleanreg again"
+            }
             (_, 503) => {
                 "the registry (or a proxy in front of it) is unavailable and stayed so after the retries; check that it runs, then try again"
             }
@@ -357,6 +392,37 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("HTTP 405 UNSUPPORTED"), "{text}");
         assert!(text.contains("delete: {enabled: true}"), "{text}");
+    }
+
+    #[test]
+    fn a_text_detail_is_shown_and_distribution_3_on_schema1_gets_its_own_fix() {
+        let body = br#"{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"unrecognized manifest schema version 1"}]}"#;
+        let error = RegistryError::from_response(
+            "GET http://r/v2/old/manifests/v1".into(),
+            500,
+            None,
+            body,
+        );
+        let text = error.to_string();
+        assert!(
+            text.contains(
+                "HTTP 500 UNKNOWN (unknown error: unrecognized manifest schema version 1)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("schema1"), "{text}");
+        let refused = br#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":"unsupported manifest media type and no default available: application/vnd.docker.distribution.manifest.v1+prettyjws"}]}"#;
+        let text = RegistryError::from_response("PUT x".into(), 400, None, refused).to_string();
+        assert!(
+            text.contains("v1+prettyjws). Fix: the registry no longer accepts"),
+            "{text}"
+        );
+        let other = br#"{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{}}]}"#;
+        let text = RegistryError::from_response("GET x".into(), 500, None, other).to_string();
+        assert!(
+            text.contains("(unknown error). Fix: the registry failed"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -78,12 +78,18 @@ pub use transport::{Transport, TransportError};
 pub use untag::{EMPTY_BLOB, RemovedBy};
 
 /// What the admin runs after deleting: the registry frees blobs only in a
-/// garbage collection, with the registry stopped or read-only.
+/// garbage collection, with the registry stopped or read-only. The config
+/// lives at `/etc/docker/registry/config.yml` in Distribution 2.x and at
+/// `/etc/distribution/config.yml` in 3.x; `--delete-untagged` keeps the
+/// children of multi-platform indexes only from 3.0 on.
 pub const GARBAGE_COLLECT_HINT: &str = "Space is freed only by the registry's garbage collection. \
 Stop the registry (or set `storage: {maintenance: {readonly: {enabled: true}}}`), then run \
-`registry garbage-collect /etc/docker/registry/config.yml` \
-(Debian's package: `docker-registry garbage-collect /etc/docker/registry/config.yml`), \
-and start it again.";
+`registry garbage-collect CONFIG`, where CONFIG is `/etc/docker/registry/config.yml` on \
+Distribution 2.x (Debian's package: `docker-registry garbage-collect \
+/etc/docker/registry/config.yml`) and `/etc/distribution/config.yml` on Distribution 3 \
+(`registry:3`), and start it again. Add `--delete-untagged` only on Distribution 3: \
+on 2.x it also deletes the platform images that multi-platform indexes list, which breaks \
+those images.";
 
 pub mod format;
 pub use plan::{PlanBuilder, RepositoryReclaim};

@@ -15,6 +15,11 @@ use crate::name::{RepositoryName, Tag};
 /// Repositories asked for per catalog page; every registry accepts 100.
 pub const CATALOG_PAGE: usize = 100;
 
+/// Tags asked for per tag list page: Distribution 3's default maximum
+/// (`tags.maxtags`). 2.x ignores it and sends every tag; 3.x without `n`
+/// would too, but pages keep each answer bounded.
+pub const TAG_PAGE: usize = 1000;
+
 /// The base URL of a registry: `http(s)://host[:port][/prefix]`, no trailing `/`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RegistryUrl {
@@ -127,8 +132,14 @@ pub fn catalog(registry: &RegistryUrl) -> Request<Vec<u8>> {
     get(registry.join(&format!("/v2/_catalog?n={CATALOG_PAGE}")))
 }
 
-/// The first page of a repository's tags.
+/// The first page of a repository's tags, [`TAG_PAGE`] of them.
 pub fn tags(registry: &RegistryUrl, repository: &RepositoryName) -> Request<Vec<u8>> {
+    get(registry.join(&format!("/v2/{repository}/tags/list?n={TAG_PAGE}")))
+}
+
+/// The first page of a repository's tags, its size left to the registry:
+/// for a registry that refuses [`TAG_PAGE`] as too many.
+pub fn tags_unsized(registry: &RegistryUrl, repository: &RepositoryName) -> Request<Vec<u8>> {
     get(registry.join(&format!("/v2/{repository}/tags/list")))
 }
 

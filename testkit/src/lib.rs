@@ -19,6 +19,7 @@ mod skopeo;
 mod tag_delete_front;
 mod tls;
 mod token;
+mod v3_front;
 
 pub use bench::{BenchImage, BenchRegistry, bench_registry, bench_tags, clone_tags_on_disk};
 pub use chaos::{ChaosOptions, ChaosProxy, Fault};
@@ -53,3 +54,4 @@ pub use skopeo::{OciImage, skopeo_push};
 pub use tag_delete_front::{TagDelete, TagDeleteFront};
 pub use tls::{TestTls, TlsFiles};
 pub use token::{Access, TokenRequest, TokenServer, TokenServerOptions, TokenUser};
+pub use v3_front::{Distribution3, TagPage, store_schema1_manifest};

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use crate::faulty::lock;
 use crate::registry::Registry;
+use crate::v3_front::{Distribution3, TagPage};
 
 /// A tag delete the front answered itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +43,16 @@ pub struct TagDelete {
     pub status: u16,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     /// `127.0.0.1:<port>` of the registry.
-    upstream: String,
-    storage_root: PathBuf,
+    pub(crate) upstream: String,
+    pub(crate) storage_root: PathBuf,
     stopping: AtomicBool,
     handled: Mutex<Vec<TagDelete>>,
+    /// Distribution 3's other answers, when started as its front.
+    distribution3: Option<Distribution3>,
+    /// Tag list pages the front answered (Distribution 3 only), in order.
+    pub(crate) tag_pages: Mutex<Vec<TagPage>>,
 }
 
 /// A running front on a free loopback port; dropping it stops accepting.
@@ -76,6 +81,23 @@ const MAX_HEAD: usize = 64 * 1024;
 impl TagDeleteFront {
     /// Starts a front for `registry`, which must serve plain HTTP.
     pub fn start(registry: &Registry) -> io::Result<TagDeleteFront> {
+        TagDeleteFront::start_with(registry, None)
+    }
+
+    /// Starts a front that answers as Distribution 3 does: the tag delete,
+    /// and also schema1 refused and paginated tag lists (see
+    /// [`crate::v3_front`]).
+    pub fn start_distribution3(
+        registry: &Registry,
+        options: Distribution3,
+    ) -> io::Result<TagDeleteFront> {
+        TagDeleteFront::start_with(registry, Some(options))
+    }
+
+    fn start_with(
+        registry: &Registry,
+        distribution3: Option<Distribution3>,
+    ) -> io::Result<TagDeleteFront> {
         let upstream = registry
             .url()
             .strip_prefix("http://")
@@ -93,6 +115,8 @@ impl TagDeleteFront {
             storage_root: registry.storage_root().to_path_buf(),
             stopping: AtomicBool::new(false),
             handled: Mutex::new(Vec::new()),
+            distribution3,
+            tag_pages: Mutex::new(Vec::new()),
         });
         let acceptor = {
             let shared = Arc::clone(&shared);
@@ -128,6 +152,12 @@ impl TagDeleteFront {
     /// The tag deletes the front answered itself, in order.
     pub fn tag_deletes(&self) -> Vec<TagDelete> {
         lock(&self.shared.handled).clone()
+    }
+
+    /// The tag list pages the front answered itself, in order (only when
+    /// started with [`TagDeleteFront::start_distribution3`]).
+    pub fn tag_pages(&self) -> Vec<TagPage> {
+        lock(&self.shared.tag_pages).clone()
     }
 }
 
@@ -273,7 +303,7 @@ pub(crate) fn status_of(answer: &[u8]) -> Option<u16> {
 }
 
 impl Shared {
-    fn connect(&self) -> io::Result<TcpStream> {
+    pub(crate) fn connect(&self) -> io::Result<TcpStream> {
         let upstream = TcpStream::connect(&self.upstream)?;
         upstream.set_read_timeout(Some(IO_TIMEOUT))?;
         upstream.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -290,6 +320,13 @@ impl Shared {
         let mut writer = client;
         if let Some((name, tag)) = tag_delete_target(&head) {
             let answer = self.delete_tag(&head, &name, &tag)?;
+            writer.write_all(&answer)?;
+            writer.flush()?;
+            return writer.shutdown(Shutdown::Both);
+        }
+        if let Some(options) = &self.distribution3
+            && let Some(answer) = crate::v3_front::answer(self, options, &head, &mut reader)?
+        {
             writer.write_all(&answer)?;
             writer.flush()?;
             return writer.shutdown(Shutdown::Both);

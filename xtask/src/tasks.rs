@@ -123,12 +123,15 @@ pub fn test() -> Result {
     // The browser tests are ignored in a plain `cargo test`: they need dist/.
     // The e2e scenarios run one test binary at a time, each one scenario.
     let mut counts = TestCounts::default();
-    // The commands the tests run keep their scan cache in a directory of
-    // this run, not in the user's.
+    // The commands the tests run keep their scan cache, scan history and
+    // recovery files in directories of this run, not in the user's.
     let cache_home = root().join("target/test-cache-home");
+    let state_home = root().join("target/test-state-home");
     let _ = std::fs::remove_dir_all(&cache_home);
+    let _ = std::fs::remove_dir_all(&state_home);
     let mut native = cmd("cargo", &["test", "--workspace", "--", "--include-ignored"]);
     native.env("XDG_CACHE_HOME", &cache_home);
+    native.env("XDG_STATE_HOME", &state_home);
     let native = run_counting_tests(native, &mut counts);
     // Component tests: the dashboard mounted in headless Chromium through
     // wasm-bindgen-test-runner (the runner set in .cargo/config.toml).
