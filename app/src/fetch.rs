@@ -53,7 +53,8 @@ impl Transport for FetchTransport {
         init.set_cache(RequestCache::NoStore);
         init.set_redirect(RequestRedirect::Follow);
         // The client sends Authorization itself. Omitting browser credentials keeps the
-        // browser's own login dialog and its cached logins out (REGISTRY.md 20), and a
+        // browser's own login dialog and its cached logins out (a 401 with a Basic challenge
+        // would otherwise open it), and a
         // cross-origin registry then needs no Access-Control-Allow-Credentials.
         init.set_credentials(RequestCredentials::Omit);
         init.set_headers(&headers);

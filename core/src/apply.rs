@@ -486,7 +486,8 @@ impl<T: Transport> Client<T> {
             };
             return (Outcome::Skipped { reason }, Halt::No);
         }
-        // The last look, right before the DELETE (REGISTRY.md item 9).
+        // The last look, right before the DELETE: a tag moved since the re-list
+        // would otherwise lose its image with this digest.
         for tag in &entry.tags {
             match self.resolve_tag(&entry.repository, tag).await {
                 Ok(Some(digest)) if digest == entry.digest => {}
@@ -630,7 +631,8 @@ impl<T: Transport> Client<T> {
         Ok(None)
     }
 
-    /// A 202 is not proof (REGISTRY.md item 11): the manifest must be gone.
+    /// A 202 is not proof (Distribution has answered 202 for a digest it did
+    /// not delete): the manifest must be gone.
     async fn confirm_gone(&self, entry: &PlanEntry) -> Outcome {
         match self.manifest_exists(&entry.repository, &entry.digest).await {
             Ok(false) => Outcome::Deleted,

@@ -31,7 +31,8 @@ pub enum ManifestKind {
 
 impl MediaType {
     /// Every manifest type a scan must accept, so the registry never answers
-    /// with a down-converted manifest or a child's digest (REGISTRY.md item 1).
+    /// with a down-converted manifest or a child's digest (a registry answers a
+    /// request that does not accept an index with one of its children).
     pub const ACCEPTED_MANIFESTS: [MediaType; 4] = [
         MediaType::OciIndex,
         MediaType::DockerManifestList,

@@ -184,7 +184,8 @@ fn docker_manifest_list_round_trips() {
     assert_eq!(list.newest_child_created(), Some(NOW));
 
     // A client accepting only schema2 gets the linux/amd64 child instead
-    // (REGISTRY.md 1): the substitution a cleaner must avoid.
+    // (the registry picks a child when the index type is not accepted): the
+    // substitution a cleaner must avoid.
     let substituted = seeder
         .fetch_manifest_as(repo, "1.0", media_types::DOCKER_MANIFEST)
         .unwrap()
