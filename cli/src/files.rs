@@ -4,6 +4,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// `$XDG_STATE_HOME/cleanreg/<leaf>` when that variable is an absolute
+/// path, else `$HOME/.local/state/cleanreg/<leaf>`; `None` when neither is
+/// set. `vars` reads the environment (a parameter, so tests can pass one).
+pub fn state_dir(vars: impl Fn(&str) -> Option<String>, leaf: &str) -> Option<PathBuf> {
+    let non_empty = |name: &str| vars(name).filter(|value| !value.is_empty());
+    non_empty("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".local/state")))
+        .map(|base| base.join("cleanreg").join(leaf))
+}
+
 /// Writes `bytes` to `path`, which must not exist. They go to a temporary
 /// file in the same directory (mode 0600 on Unix), are flushed to disk, and
 /// only then appear under `path`, so `path` never holds half a file and an

@@ -36,12 +36,7 @@ impl HistoryDir {
     /// The default directory: `$XDG_STATE_HOME/cleanreg/history`, else
     /// `$HOME/.local/state/cleanreg/history`; `None` when neither is set.
     pub fn default_root(vars: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        let non_empty = |name: &str| vars(name).filter(|value| !value.is_empty());
-        non_empty("XDG_STATE_HOME")
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute())
-            .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".local/state")))
-            .map(|base| base.join("cleanreg").join("history"))
+        crate::files::state_dir(vars, "history")
     }
 
     pub fn root(&self) -> &Path {

@@ -32,12 +32,7 @@ const NAME_ATTEMPTS: u32 = 1000;
 /// `$HOME/.local/state/cleanreg/recovery`; `None` when neither is set (then
 /// the current directory takes the files, as before).
 pub fn default_root(vars: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let non_empty = |name: &str| vars(name).filter(|value| !value.is_empty());
-    non_empty("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|path| path.is_absolute())
-        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".local/state")))
-        .map(|base| base.join("cleanreg").join("recovery"))
+    crate::files::state_dir(vars, "recovery")
 }
 
 /// `cleanreg-recovery-<YYYYMMDD>T<HHMMSS>.<micros>Z-<pid>[-<n>].json`; `n`

@@ -46,7 +46,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, Stream, StreamExt};
 use time::OffsetDateTime;
 
 use crate::cache::{self, Cache, NoCache};
@@ -780,7 +780,41 @@ type FoundUntagged = (
     BTreeMap<RepositoryName, HistoryRecord>,
 );
 
+impl Reading<'_, '_> {
+    /// Records a manifest that no tag points at, read by digest.
+    fn untagged_read(
+        &mut self,
+        key: Key,
+        fetched: FetchedManifest,
+        source: Source,
+        progress: &mut dyn FnMut(&ScanProgress),
+    ) {
+        self.reuse.count_manifest(source);
+        self.state.manifests_read += 1;
+        self.state.untagged_found += 1;
+        self.state.current = Some(key.0.clone());
+        self.manifests.insert(key, Read::Fetched(Box::new(fetched)));
+        progress(self.state);
+    }
+}
+
 impl<T: Transport> Client<T> {
+    /// Reads each manifest of `keys` by digest (from the cache when it has
+    /// it), as many at once as the client's concurrency allows; the answers
+    /// come as they arrive.
+    fn read_by_digest<'a, C: Cache>(
+        &'a self,
+        cache: &'a C,
+        keys: Vec<Key>,
+    ) -> impl Stream<Item = (Key, Result<(FetchedManifest, Source), Error>)> + 'a {
+        stream::iter(keys.into_iter().map(move |(name, digest)| async move {
+            let reference = Reference::Digest(digest.clone());
+            let fetched = self.manifest_through(cache, &name, &reference).await;
+            ((name, digest), fetched)
+        }))
+        .buffer_unordered(self.concurrency())
+    }
+
     /// Reads the children of every index read so far that are not read
     /// yet, by digest, level by level.
     async fn read_children<'p>(
@@ -790,7 +824,6 @@ impl<T: Transport> Client<T> {
         cache: &impl Cache,
         progress: &mut dyn FnMut(&ScanProgress),
     ) -> Result<(), Error> {
-        let limit = self.concurrency();
         for _ in 0..MAX_INDEX_DEPTH {
             let wanted: BTreeSet<Key> = reading
                 .manifests
@@ -818,13 +851,8 @@ impl<T: Transport> Client<T> {
                     None => fetch.push((name, digest)),
                 }
             }
-            let mut answers = stream::iter(fetch.into_iter().map(|(name, digest)| async move {
-                let reference = Reference::Digest(digest.clone());
-                let fetched = self.manifest_through(cache, &name, &reference).await;
-                (name, digest, fetched)
-            }))
-            .buffer_unordered(limit);
-            while let Some((name, digest, fetched)) = answers.next().await {
+            let mut answers = self.read_by_digest(cache, fetch);
+            while let Some(((name, digest), fetched)) = answers.next().await {
                 let fetched = match fetched {
                     Ok((fetched, source)) => {
                         reading.reuse.count_manifest(source);
@@ -934,23 +962,11 @@ impl<T: Transport> Client<T> {
 
         // Read the ones still there like any other manifest.
         let wanted: Vec<Key> = found.keys().cloned().collect();
-        let mut answers = stream::iter(wanted.into_iter().map(|(name, digest)| async move {
-            let reference = Reference::Digest(digest.clone());
-            let fetched = self.manifest_through(cache, &name, &reference).await;
-            (name, digest, fetched)
-        }))
-        .buffer_unordered(limit);
-        while let Some((name, digest, fetched)) = answers.next().await {
+        let mut answers = self.read_by_digest(cache, wanted);
+        while let Some(((name, digest), fetched)) = answers.next().await {
             match fetched {
                 Ok((fetched, source)) => {
-                    reading.reuse.count_manifest(source);
-                    reading.state.manifests_read += 1;
-                    reading.state.untagged_found += 1;
-                    reading.state.current = Some(name.clone());
-                    reading
-                        .manifests
-                        .insert((name, digest), Read::Fetched(Box::new(fetched)));
-                    progress(reading.state);
+                    reading.untagged_read((name, digest), fetched, source, progress);
                 }
                 // Deleted between the HEAD (or the listing) and the read.
                 Err(error) if is_not_found(&error) => {
@@ -1050,26 +1066,14 @@ impl<T: Transport> Client<T> {
             if new.is_empty() {
                 continue;
             }
-            let mut answers = stream::iter(new.into_iter().map(|(name, digest)| async move {
-                let reference = Reference::Digest(digest.clone());
-                let fetched = self.manifest_through(cache, &name, &reference).await;
-                (name, digest, fetched)
-            }))
-            .buffer_unordered(limit);
-            while let Some((name, digest, fetched)) = answers.next().await {
+            let mut answers = self.read_by_digest(cache, new.into_iter().collect());
+            while let Some(((name, digest), fetched)) = answers.next().await {
                 match fetched {
                     Ok((fetched, source)) => {
-                        reading.reuse.count_manifest(source);
                         reading.reuse.referrers_found += 1;
-                        reading.state.manifests_read += 1;
-                        reading.state.untagged_found += 1;
-                        reading.state.current = Some(name.clone());
                         let key = (name, digest);
                         untagged.entry(key.clone()).or_default().found = vec![Found::Referrers];
-                        reading
-                            .manifests
-                            .insert(key, Read::Fetched(Box::new(fetched)));
-                        progress(reading.state);
+                        reading.untagged_read(key, fetched, source, progress);
                     }
                     // Listed, but deleted before the read (or a registry
                     // that lists what it no longer has): nothing to plan.

@@ -6,6 +6,7 @@ mod chaos;
 pub mod deploy;
 mod disk;
 mod faulty;
+mod front;
 mod gc;
 mod hostile;
 mod nginx;

@@ -35,22 +35,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{self, BufRead, BufReader};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 use crate::faulty::lock;
+use crate::front::{self, Acceptor, Head, json_answer, query_escape, read_head, status_of};
 use crate::registry::Registry;
 use crate::seeder::sha256_digest;
-use crate::tag_delete_front::{Head, json_answer, read_head, status_of};
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest manifest the front reads: what Distribution accepts.
 const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 
@@ -70,22 +66,20 @@ type Lists = BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>>;
 struct Shared {
     upstream: String,
     page_size: usize,
-    stopping: AtomicBool,
     lists: Mutex<Lists>,
     answered: Mutex<Vec<ReferrersRequest>>,
 }
 
 /// A running front on a free loopback port; dropping it stops accepting.
 pub struct ReferrersFront {
-    port: u16,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl fmt::Debug for ReferrersFront {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReferrersFront")
-            .field("port", &self.port)
+            .field("port", &self.acceptor.port())
             .field("upstream", &self.shared.upstream)
             .field("page_size", &self.shared.page_size)
             .finish_non_exhaustive()
@@ -96,54 +90,20 @@ impl ReferrersFront {
     /// Starts a front for `registry` (plain HTTP) that lists at most
     /// `page_size` referrers per answer (at least 1).
     pub fn start(registry: &Registry, page_size: usize) -> io::Result<ReferrersFront> {
-        let upstream = registry
-            .url()
-            .strip_prefix("http://")
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "the referrers front forwards to a plain-http registry only",
-                )
-            })?;
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
-            upstream,
+            upstream: front::plain_upstream(registry, "referrers front")?,
             page_size: page_size.max(1),
-            stopping: AtomicBool::new(false),
             lists: Mutex::new(BTreeMap::new()),
             answered: Mutex::new(Vec::new()),
         });
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name(format!("referrers-front-{port}"))
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if shared.stopping.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let shared = Arc::clone(&shared);
-                        let _ = thread::Builder::new()
-                            .name("referrers-front-conn".into())
-                            .spawn(move || {
-                                let _ = shared.serve(stream);
-                            });
-                    }
-                })?
-        };
-        Ok(ReferrersFront {
-            port,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        let serving = Arc::clone(&shared);
+        let acceptor = Acceptor::start("referrers-front", move |client| serving.serve(client))?;
+        Ok(ReferrersFront { shared, acceptor })
     }
 
     /// Base URL without trailing slash, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.acceptor.url()
     }
 
     /// The referrers requests the front answered, in order.
@@ -161,16 +121,6 @@ impl ReferrersFront {
     }
 }
 
-impl Drop for ReferrersFront {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
 /// What the front does with a request.
 enum Route {
     Referrers { name: String, subject: String },
@@ -179,72 +129,8 @@ enum Route {
     Forward,
 }
 
-fn path_of(target: &str) -> &str {
-    target.split_once('?').map_or(target, |(path, _)| path)
-}
-
-fn query_of(target: &str) -> Vec<(String, String)> {
-    target
-        .split_once('?')
-        .map(|(_, query)| {
-            query
-                .split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    (percent_decode(key), percent_decode(value))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'%' if at + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[at + 1..at + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        at += 3;
-                    }
-                    Err(_) => {
-                        out.push(b'%');
-                        at += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                at += 1;
-            }
-            byte => {
-                out.push(byte);
-                at += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 fn route(head: &Head) -> Route {
-    let path = path_of(&head.target);
-    let Some(rest) = path.strip_prefix("/v2/") else {
+    let Some(rest) = head.path().strip_prefix("/v2/") else {
         return Route::Forward;
     };
     if head.method == "GET"
@@ -386,31 +272,15 @@ fn with_header(answer: &[u8], name: &str, value: &str) -> Vec<u8> {
 }
 
 impl Shared {
-    fn connect(&self) -> io::Result<TcpStream> {
-        let upstream = TcpStream::connect(&self.upstream)?;
-        upstream.set_read_timeout(Some(IO_TIMEOUT))?;
-        upstream.set_write_timeout(Some(IO_TIMEOUT))?;
-        Ok(upstream)
-    }
-
-    /// Sends a whole request upstream and reads the whole answer.
     fn exchange(&self, head: &[u8], body: &[u8]) -> io::Result<Vec<u8>> {
-        let mut upstream = self.connect()?;
-        upstream.write_all(head)?;
-        upstream.write_all(body)?;
-        let mut answer = Vec::new();
-        upstream.read_to_end(&mut answer)?;
-        Ok(answer)
+        front::exchange(&self.upstream, head, body)
     }
 
     fn serve(&self, client: TcpStream) -> io::Result<()> {
-        client.set_read_timeout(Some(IO_TIMEOUT))?;
-        client.set_write_timeout(Some(IO_TIMEOUT))?;
         let mut reader = BufReader::new(client.try_clone()?);
         let Some(head) = read_head(&mut reader)? else {
             return Ok(());
         };
-        let mut writer = client;
         let answer = match route(&head) {
             Route::Referrers { name, subject } => Some(self.referrers(&head, &name, &subject)?),
             Route::PutManifest { name } => {
@@ -431,27 +301,10 @@ impl Shared {
             }
             Route::Forward => None,
         };
-        if let Some(answer) = answer {
-            writer.write_all(&answer)?;
-            writer.flush()?;
-            return writer.shutdown(Shutdown::Both);
+        match answer {
+            Some(answer) => front::answer_whole(client, &answer),
+            None => front::pass_through(&self.upstream, &head, reader, client),
         }
-        let mut upstream = self.connect()?;
-        upstream.write_all(&head.forwarded())?;
-        upstream.write_all(reader.buffer())?;
-        let consumed = reader.buffer().len();
-        reader.consume(consumed);
-        let mut body_to = upstream.try_clone()?;
-        let mut body_from = reader.into_inner();
-        let body = thread::spawn(move || {
-            let _ = io::copy(&mut body_from, &mut body_to);
-        });
-        let copied = io::copy(&mut upstream, &mut writer);
-        let _ = writer.flush();
-        let _ = writer.shutdown(Shutdown::Both);
-        let _ = upstream.shutdown(Shutdown::Both);
-        let _ = body.join();
-        copied.map(drop)
     }
 
     /// Records a manifest the registry accepted (201) that has a subject,
@@ -501,20 +354,17 @@ impl Shared {
             ));
         }
         // The registry's own access check, with the request's credentials.
-        let mut probe = format!(
-            "HEAD /v2/{name}/manifests/{subject} HTTP/1.1\r\nHost: {}\r\n",
-            head.header("Host").unwrap_or(&self.upstream)
-        );
-        if let Some(authorization) = head.header("Authorization") {
-            probe.push_str(&format!("Authorization: {authorization}\r\n"));
-        }
-        probe.push_str("Connection: close\r\n\r\n");
-        let checked = self.exchange(probe.as_bytes(), &[])?;
-        if let Some(status @ (401 | 403)) = status_of(&checked) {
+        let (status, checked) = front::ask(
+            &self.upstream,
+            head,
+            "HEAD",
+            &format!("/v2/{name}/manifests/{subject}"),
+        )?;
+        if matches!(status, 401 | 403) {
             return Ok((status, checked));
         }
 
-        let query = query_of(&head.target);
+        let query = head.query();
         let param = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let filter = param("artifactType");
         let last = param("last");
@@ -562,7 +412,7 @@ impl Shared {
             let last_shown = &matching[size - 1].0;
             let mut next = format!("/v2/{name}/referrers/{subject}?n={size}&last={last_shown}");
             if let Some(filter) = &filter {
-                next.push_str(&format!("&artifactType={}", percent_encode(filter)));
+                next.push_str(&format!("&artifactType={}", query_escape(filter)));
             }
             text.push_str(&format!("Link: <{next}>; rel=\"next\"\r\n"));
         }
@@ -600,23 +450,5 @@ mod tests {
         let (_, descriptor) = referrer_of(None, index.as_bytes()).unwrap();
         assert!(descriptor.get("artifactType").is_none());
         assert!(referrer_of(None, b"{\"schemaVersion\":2}").is_none());
-    }
-
-    #[test]
-    fn queries_decode_and_encode() {
-        assert_eq!(
-            query_of("/v2/a/referrers/x?artifactType=application%2Fspdx%2Bjson&n=2"),
-            vec![
-                (
-                    "artifactType".to_owned(),
-                    "application/spdx+json".to_owned()
-                ),
-                ("n".to_owned(), "2".to_owned())
-            ]
-        );
-        assert_eq!(
-            percent_encode("application/spdx+json"),
-            "application%2Fspdx%2Bjson"
-        );
     }
 }

@@ -22,15 +22,13 @@
 //! stays the registry's.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{self, BufReader};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use crate::faulty::lock;
+use crate::front::{self, Acceptor, Head, json_answer, read_head};
 use crate::registry::Registry;
 use crate::v3_front::{Distribution3, TagPage};
 
@@ -47,7 +45,6 @@ pub(crate) struct Shared {
     /// `127.0.0.1:<port>` of the registry.
     pub(crate) upstream: String,
     pub(crate) storage_root: PathBuf,
-    stopping: AtomicBool,
     handled: Mutex<Vec<TagDelete>>,
     /// Distribution 3's other answers, when started as its front.
     distribution3: Option<Distribution3>,
@@ -57,15 +54,14 @@ pub(crate) struct Shared {
 
 /// A running front on a free loopback port; dropping it stops accepting.
 pub struct TagDeleteFront {
-    port: u16,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 impl fmt::Debug for TagDeleteFront {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TagDeleteFront")
-            .field("port", &self.port)
+            .field("port", &self.acceptor.port())
             .field("upstream", &self.shared.upstream)
             .finish_non_exhaustive()
     }
@@ -75,8 +71,6 @@ impl fmt::Debug for TagDeleteFront {
 /// would be allowed: no manifest has it.
 const PROBE_DIGEST: &str =
     "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
-const MAX_HEAD: usize = 64 * 1024;
 
 impl TagDeleteFront {
     /// Starts a front for `registry`, which must serve plain HTTP.
@@ -98,55 +92,21 @@ impl TagDeleteFront {
         registry: &Registry,
         distribution3: Option<Distribution3>,
     ) -> io::Result<TagDeleteFront> {
-        let upstream = registry
-            .url()
-            .strip_prefix("http://")
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "the tag delete front forwards to a plain-http registry only",
-                )
-            })?;
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
-            upstream,
+            upstream: front::plain_upstream(registry, "tag delete front")?,
             storage_root: registry.storage_root().to_path_buf(),
-            stopping: AtomicBool::new(false),
             handled: Mutex::new(Vec::new()),
             distribution3,
             tag_pages: Mutex::new(Vec::new()),
         });
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name(format!("tag-delete-front-{port}"))
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if shared.stopping.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let shared = Arc::clone(&shared);
-                        let _ = thread::Builder::new()
-                            .name("tag-delete-front-conn".into())
-                            .spawn(move || {
-                                let _ = shared.serve(stream);
-                            });
-                    }
-                })?
-        };
-        Ok(TagDeleteFront {
-            port,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        let serving = Arc::clone(&shared);
+        let acceptor = Acceptor::start("tag-delete-front", move |client| serving.serve(client))?;
+        Ok(TagDeleteFront { shared, acceptor })
     }
 
     /// Base URL without trailing slash, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.acceptor.url()
     }
 
     /// The tag deletes the front answered itself, in order.
@@ -161,107 +121,16 @@ impl TagDeleteFront {
     }
 }
 
-impl Drop for TagDeleteFront {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the thread sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-/// A request head as read: its exact lines and the parts the front needs.
-pub(crate) struct Head {
-    pub(crate) method: String,
-    pub(crate) target: String,
-    version: String,
-    /// Header lines as sent, without line ends.
-    pub(crate) headers: Vec<(String, String)>,
-}
-
-impl Head {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The head to send upstream: as read, with `Connection: close`.
-    pub(crate) fn forwarded(&self) -> Vec<u8> {
-        let mut text = format!("{} {} {}\r\n", self.method, self.target, self.version);
-        for (name, value) in &self.headers {
-            let lower = name.to_ascii_lowercase();
-            if lower != "connection" && lower != "keep-alive" && lower != "proxy-connection" {
-                text.push_str(&format!("{name}: {value}\r\n"));
-            }
-        }
-        text.push_str("Connection: close\r\n\r\n");
-        text.into_bytes()
-    }
-}
-
-pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
-    let mut lines = Vec::new();
-    let mut total = 0;
-    loop {
-        let mut line = String::new();
-        let read = reader.read_line(&mut line)?;
-        total += read;
-        if read == 0 {
-            if lines.is_empty() {
-                return Ok(None);
-            }
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the connection ended inside a request head",
-            ));
-        }
-        if total > MAX_HEAD {
-            return Err(io::Error::other("request head too long"));
-        }
-        let line = line.trim_end_matches(['\r', '\n']).to_owned();
-        if line.is_empty() {
-            if lines.is_empty() {
-                continue;
-            }
-            break;
-        }
-        lines.push(line);
-    }
-    let mut parts = lines[0].split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(io::Error::other("malformed request line"));
-    };
-    let mut headers = Vec::new();
-    for line in &lines[1..] {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| io::Error::other("malformed header line"))?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-    Ok(Some(Head {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        version: version.to_owned(),
-        headers,
-    }))
-}
-
 /// `(name, tag)` of `DELETE /v2/<name>/manifests/<tag>`, when the
 /// reference is a tag (not `algorithm:hex`) and both are well formed.
 fn tag_delete_target(head: &Head) -> Option<(String, String)> {
     if head.method != "DELETE" {
         return None;
     }
-    let path = head
-        .target
-        .split_once('?')
-        .map_or(&*head.target, |(p, _)| p);
-    let (name, reference) = path.strip_prefix("/v2/")?.rsplit_once("/manifests/")?;
+    let (name, reference) = head
+        .path()
+        .strip_prefix("/v2/")?
+        .rsplit_once("/manifests/")?;
     let component_ok = |part: &str| {
         !part.is_empty()
             && part != "."
@@ -281,93 +150,32 @@ fn tag_delete_target(head: &Head) -> Option<(String, String)> {
     (name.split('/').all(component_ok) && tag_ok).then(|| (name.to_owned(), reference.to_owned()))
 }
 
-/// An error answer; `body` is the JSON text in Distribution's field order
-/// (code, message, detail), which a JSON map would sort.
-pub(crate) fn json_answer(status: u16, reason: &str, body: &str) -> Vec<u8> {
-    // Distribution encodes with a trailing newline (json.Encoder).
-    let body = format!("{body}\n");
-    format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
-         Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-/// The status code of a raw HTTP answer.
-pub(crate) fn status_of(answer: &[u8]) -> Option<u16> {
-    let line_end = answer.iter().position(|&b| b == b'\n')?;
-    let line = std::str::from_utf8(&answer[..line_end]).ok()?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 impl Shared {
-    pub(crate) fn connect(&self) -> io::Result<TcpStream> {
-        let upstream = TcpStream::connect(&self.upstream)?;
-        upstream.set_read_timeout(Some(IO_TIMEOUT))?;
-        upstream.set_write_timeout(Some(IO_TIMEOUT))?;
-        Ok(upstream)
-    }
-
     fn serve(&self, client: TcpStream) -> io::Result<()> {
-        client.set_read_timeout(Some(IO_TIMEOUT))?;
-        client.set_write_timeout(Some(IO_TIMEOUT))?;
         let mut reader = BufReader::new(client.try_clone()?);
         let Some(head) = read_head(&mut reader)? else {
             return Ok(());
         };
-        let mut writer = client;
         if let Some((name, tag)) = tag_delete_target(&head) {
             let answer = self.delete_tag(&head, &name, &tag)?;
-            writer.write_all(&answer)?;
-            writer.flush()?;
-            return writer.shutdown(Shutdown::Both);
+            return front::answer_whole(client, &answer);
         }
         if let Some(options) = &self.distribution3
             && let Some(answer) = crate::v3_front::answer(self, options, &head, &mut reader)?
         {
-            writer.write_all(&answer)?;
-            writer.flush()?;
-            return writer.shutdown(Shutdown::Both);
+            return front::answer_whole(client, &answer);
         }
-        let mut upstream = self.connect()?;
-        upstream.write_all(&head.forwarded())?;
-        // Body bytes read along with the head go first, the rest as it comes.
-        upstream.write_all(reader.buffer())?;
-        let consumed = reader.buffer().len();
-        reader.consume(consumed);
-        let mut body_to = upstream.try_clone()?;
-        let mut body_from = reader.into_inner();
-        let body = thread::spawn(move || {
-            let _ = io::copy(&mut body_from, &mut body_to);
-        });
-        let copied = io::copy(&mut upstream, &mut writer);
-        let _ = writer.flush();
-        // The answer is complete: end both sides, which also ends the body copy.
-        let _ = writer.shutdown(Shutdown::Both);
-        let _ = upstream.shutdown(Shutdown::Both);
-        let _ = body.join();
-        copied.map(drop)
+        front::pass_through(&self.upstream, &head, reader, client)
     }
 
     /// Distribution 3's answer to a tag delete (see the module documentation).
     fn delete_tag(&self, head: &Head, name: &str, tag: &str) -> io::Result<Vec<u8>> {
-        let mut probe = format!(
-            "DELETE /v2/{name}/manifests/{PROBE_DIGEST} HTTP/1.1\r\nHost: {}\r\n",
-            head.header("Host").unwrap_or(&self.upstream)
-        );
-        if let Some(authorization) = head.header("Authorization") {
-            probe.push_str(&format!("Authorization: {authorization}\r\n"));
-        }
-        probe.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
-        let mut upstream = self.connect()?;
-        upstream.write_all(probe.as_bytes())?;
-        let mut answer = Vec::new();
-        upstream.read_to_end(&mut answer)?;
-        let status = status_of(&answer).ok_or_else(|| {
-            io::Error::other("the registry's answer to the delete probe has no status line")
-        })?;
+        let (status, answer) = front::ask(
+            &self.upstream,
+            head,
+            "DELETE",
+            &format!("/v2/{name}/manifests/{PROBE_DIGEST}"),
+        )?;
         let (status, answer) = match status {
             401 | 403 => (status, answer),
             405 => (
@@ -449,6 +257,7 @@ mod tests {
 
     #[test]
     fn the_forwarded_head_keeps_host_and_closes() {
+        use crate::front::status_of;
         let mut request = head("GET", "/v2/");
         request
             .headers

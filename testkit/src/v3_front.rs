@@ -39,14 +39,15 @@
 //!   (tag link, revision link, blob data) after the registry allowed the
 //!   read (its tag list with the request's `Authorization`).
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use serde_json::json;
 
 use crate::faulty::lock;
+use crate::front::{self, Head, json_answer, query_escape, query_pairs};
 use crate::registry::Registry;
-use crate::tag_delete_front::{Head, Shared, json_answer, status_of};
+use crate::tag_delete_front::Shared;
 
 /// Settings of a Distribution 3 front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +182,12 @@ pub(crate) fn answer(
             if version == 2 {
                 return Ok(None);
             }
-            let (status, answer) = upstream(shared, head, "GET", &format!("/v2/{name}/tags/list"))?;
+            let (status, answer) = front::ask(
+                &shared.upstream,
+                head,
+                "GET",
+                &format!("/v2/{name}/tags/list"),
+            )?;
             if matches!(status, 401 | 403) {
                 return Ok(Some(answer));
             }
@@ -206,7 +212,12 @@ pub(crate) fn answer(
 /// `name`: an upload is started with its `Authorization` and, when
 /// allowed, cancelled.
 fn push_refused(shared: &Shared, head: &Head, name: &str) -> io::Result<Option<Vec<u8>>> {
-    let (status, answer) = upstream(shared, head, "POST", &format!("/v2/{name}/blobs/uploads/"))?;
+    let (status, answer) = front::ask(
+        &shared.upstream,
+        head,
+        "POST",
+        &format!("/v2/{name}/blobs/uploads/"),
+    )?;
     if status != 202 {
         return Ok(Some(answer));
     }
@@ -215,7 +226,7 @@ fn push_refused(shared: &Shared, head: &Head, name: &str) -> io::Result<Option<V
         let path = location
             .find("/v2/")
             .map_or(location.as_str(), |at| &location[at..]);
-        upstream(shared, head, "DELETE", path)?;
+        front::ask(&shared.upstream, head, "DELETE", path)?;
     }
     Ok(None)
 }
@@ -252,27 +263,6 @@ fn stored_schema_version(root: &Path, name: &str, reference: &str) -> Option<u64
         .ok()?
         .get("schemaVersion")?
         .as_u64()
-}
-
-/// One request to the registry as HTTP/1.0 (so its answer is never
-/// chunked), with the client's `Host` and `Authorization`; the status and
-/// the raw answer.
-fn upstream(shared: &Shared, head: &Head, method: &str, path: &str) -> io::Result<(u16, Vec<u8>)> {
-    let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {}\r\n",
-        head.header("Host").unwrap_or(&shared.upstream)
-    );
-    if let Some(authorization) = head.header("Authorization") {
-        request.push_str(&format!("Authorization: {authorization}\r\n"));
-    }
-    request.push_str("Content-Length: 0\r\n\r\n");
-    let mut stream = shared.connect()?;
-    stream.write_all(request.as_bytes())?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let status = status_of(&answer)
-        .ok_or_else(|| io::Error::other("the registry's answer has no status line"))?;
-    Ok((status, answer))
 }
 
 /// Head lines (after the status line) and body of a raw answer.
@@ -318,7 +308,12 @@ fn tag_list(
             link,
         });
     };
-    let (status, answer) = upstream(shared, head, "GET", &format!("/v2/{name}/tags/list"))?;
+    let (status, answer) = front::ask(
+        &shared.upstream,
+        head,
+        "GET",
+        &format!("/v2/{name}/tags/list"),
+    )?;
     if status != 200 {
         record(status, None, None);
         return Ok(answer);
@@ -429,52 +424,6 @@ fn atoi(text: &str) -> Option<i64> {
         return None;
     }
     text.parse().ok()
-}
-
-/// `url.ParseQuery`'s pairs: `&`-separated, `+` a space, `%XX` decoded;
-/// a malformed pair is dropped.
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((unescape(key)?, unescape(value)?))
-        })
-        .collect()
-}
-
-fn unescape(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = text.get(at + 1..at + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                at += 2;
-            }
-            byte => out.push(byte),
-        }
-        at += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Go's `url.QueryEscape` for the characters a tag may hold: letters,
-/// digits, `_`, `.` and `-` stay.
-fn query_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Puts a schema1 manifest into `registry`'s storage under `tag`, as
