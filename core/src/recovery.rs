@@ -590,11 +590,18 @@ impl<T: Transport> Client<T> {
             return Ok(copy);
         }
         let reference = Reference::Digest(entry.digest.clone());
-        let request = protocol::manifest(self.registry(), &entry.repository, &reference);
-        let (described, response) = self.send(request).await?;
-        let fetched = protocol::parse_manifest_response(&described, &reference, &response)?;
-        let bytes = response.body();
-        if !entry.digest.matches(bytes) {
+        // A damaged answer (a proxy cutting or rewriting it) is read again,
+        // as the scan does: the copy must not fail on one bad answer.
+        let (described, fetched, bytes) = self
+            .read_parsed(
+                || protocol::manifest(self.registry(), &entry.repository, &reference),
+                |described, response| {
+                    protocol::parse_manifest_response(described, &reference, response)
+                        .map(|fetched| (described.to_owned(), fetched, response.body().clone()))
+                },
+            )
+            .await?;
+        if !entry.digest.matches(&bytes) {
             // A signed schema1 manifest: its digest leaves out the signature.
             return Err(Error::Protocol {
                 request: described,
@@ -609,7 +616,7 @@ impl<T: Transport> Client<T> {
             entry.repository.clone(),
             fetched.media_type,
             entry.tags.clone(),
-            bytes,
+            &bytes,
         );
         copy.digest = entry.digest.clone();
         Ok(copy)
