@@ -3,6 +3,7 @@
 mod bench;
 mod bench_untagged;
 mod fuzz;
+mod phases;
 mod plugin;
 mod run;
 mod setup;
@@ -12,12 +13,15 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
-  setup   install what is missing (apt packages, wasm target, trunk, wasm-bindgen, npm packages)
-  demo    set up, build the dashboard, start a seeded demo registry and serve both on
+  setup   install what is missing (apt packages, wasm target, trunk, wasm-bindgen,
+          cargo-fuzz, npm packages)
+  demo    install what the demo needs (the registry, nginx, trunk, wasm-bindgen, npm
+          packages), build the dashboard, start a seeded demo registry and serve both on
           http://127.0.0.1:8080 (--port N to change)
   test    set up, then run every check and test: fmt, clippy, unit and registry tests,
           the release build, the browser end-to-end scenarios against it (e2e/*.mjs),
-          and the component tests in headless Chromium (wasm-bindgen-test)
+          and the component tests in headless Chromium (wasm-bindgen-test); the time of
+          each phase is printed at the end
   plugin  build the planner as an ES module (cleanreg.js, .wasm, .d.ts) with its JSON
           Schemas and example page into dist/plugin/ (--out DIR); trunk runs it after
           every build

@@ -5,18 +5,30 @@ use crate::run::{Result, cmd, output_line, root, run};
 pub const TRUNK: &str = "0.21.14";
 pub const WASM_BINDGEN: &str = "0.2.130";
 pub const CARGO_FUZZ: &str = "0.13.2";
-const APT_PACKAGES: [&str; 6] = [
-    "chromium",
-    "chromium-driver",
-    "docker-registry",
-    "nginx",
-    "apache2-utils",
-    // An independent client that pushes images in the CLI's tests.
-    "skopeo",
-];
+/// What the demo needs: the registry, nginx, and htpasswd for its basic
+/// auth.
+const DEMO_APT_PACKAGES: [&str; 3] = ["docker-registry", "nginx", "apache2-utils"];
+/// What the tests need besides: Chromium and its driver, and an independent
+/// client that pushes images in the CLI's tests.
+const TEST_APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "skopeo"];
 
+/// Everything the tests and the benchmark need (`cargo xtask setup`).
 pub fn install() -> Result {
-    apt_packages()?;
+    install_demo()?;
+    apt_packages(&TEST_APT_PACKAGES)?;
+    cargo_tool(
+        "cargo-fuzz",
+        CARGO_FUZZ,
+        &["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ],
+    )?;
+    eprintln!("setup: everything is installed");
+    Ok(())
+}
+
+/// What `cargo xtask demo` needs to build the dashboard and serve it with
+/// a seeded registry, and nothing more.
+pub fn install_demo() -> Result {
+    apt_packages(&DEMO_APT_PACKAGES)?;
     wasm_target()?;
     cargo_tool(
         "trunk",
@@ -29,14 +41,7 @@ pub fn install() -> Result {
         WASM_BINDGEN,
         &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN],
     )?;
-    cargo_tool(
-        "cargo-fuzz",
-        CARGO_FUZZ,
-        &["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ],
-    )?;
-    npm_packages()?;
-    eprintln!("setup: everything is installed");
-    Ok(())
+    npm_packages()
 }
 
 fn installed(package: &str) -> bool {
@@ -44,8 +49,8 @@ fn installed(package: &str) -> bool {
         .is_some_and(|status| status.ends_with(" installed"))
 }
 
-fn apt_packages() -> Result {
-    let missing: Vec<&str> = APT_PACKAGES.into_iter().filter(|p| !installed(p)).collect();
+fn apt_packages(packages: &[&'static str]) -> Result {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -87,7 +92,15 @@ fn cargo_tool(binary: &str, version: &str, install: &[&str]) -> Result {
     eprintln!(
         "setup: {binary} {version} is missing (found {found:?}); building it, this takes minutes"
     );
-    run(cmd("cargo", install))
+    let mut command = cmd("cargo", install);
+    // These tools run briefly and do little work: a build without
+    // link-time optimisation and with parallel code generation takes a
+    // fraction of the time their own release profiles ask for (trunk's:
+    // fat LTO, one codegen unit).
+    command
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+    run(command)
 }
 
 fn npm_packages() -> Result {

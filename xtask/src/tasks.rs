@@ -8,6 +8,7 @@ use cleanreg_testkit::{
 };
 
 use crate::fuzz;
+use crate::phases::Phases;
 use crate::run::{Result, cmd, root, run};
 use crate::setup;
 
@@ -28,7 +29,7 @@ pub fn demo(args: &[String]) -> Result {
             .map_err(|_| format!("--port wants a number, got {port:?}"))?,
         _ => return Err("usage: cargo xtask demo [--port N]".into()),
     };
-    setup::install()?;
+    setup::install_demo()?;
     let dist = build_release()?;
     let registry = Registry::start(RegistryOptions {
         basic_auth: Some((DEMO_USER.into(), DEMO_PASSWORD.into())),
@@ -88,38 +89,53 @@ Press Ctrl-C to stop; the registry's storage is temporary.",
     Ok(())
 }
 
+/// Every check and test; the time of each phase is printed at the end,
+/// also when one fails.
 pub fn test() -> Result {
-    setup::install()?;
-    run(cmd("cargo", &["fmt", "--all", "--", "--check"]))?;
-    run(cmd(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    ))?;
-    run(cmd(
-        "cargo",
-        &[
-            "clippy",
-            "-p",
-            "cleanreg-core",
-            "-p",
-            "cleanreg-app",
-            "-p",
-            "cleanreg-plugin",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    ))?;
-    build_release()?;
+    let mut phases = Phases::default();
+    let result = test_phases(&mut phases);
+    println!("\n{}", phases.report());
+    result
+}
+
+fn test_phases(phases: &mut Phases) -> Result {
+    phases.time("setup", setup::install)?;
+    phases.time("fmt", || {
+        run(cmd("cargo", &["fmt", "--all", "--", "--check"]))
+    })?;
+    phases.time("clippy (native)", || {
+        run(cmd(
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ))
+    })?;
+    phases.time("clippy (wasm)", || {
+        run(cmd(
+            "cargo",
+            &[
+                "clippy",
+                "-p",
+                "cleanreg-core",
+                "-p",
+                "cleanreg-app",
+                "-p",
+                "cleanreg-plugin",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ))
+    })?;
+    phases.time("release bundle", build_release)?;
     // The browser tests are ignored in a plain `cargo test`: they need dist/.
     // The e2e scenarios run one test binary at a time, each one scenario.
     let mut counts = TestCounts::default();
@@ -132,7 +148,9 @@ pub fn test() -> Result {
     let mut native = cmd("cargo", &["test", "--workspace", "--", "--include-ignored"]);
     native.env("XDG_CACHE_HOME", &cache_home);
     native.env("XDG_STATE_HOME", &state_home);
-    let native = run_counting_tests(native, &mut counts);
+    let native = phases.time("native and browser tests", || {
+        run_counting_tests(native, &mut counts)
+    });
     // Component tests: the dashboard mounted in headless Chromium through
     // wasm-bindgen-test-runner (the runner set in .cargo/config.toml).
     let mut wasm = cmd(
@@ -146,23 +164,27 @@ pub fn test() -> Result {
         ],
     );
     wasm.env("CHROMEDRIVER", CHROMEDRIVER);
-    let components = run_counting_tests(wasm, &mut counts);
+    let components = phases.time("component tests (wasm)", || {
+        run_counting_tests(wasm, &mut counts)
+    });
     // A short pass of every fuzz target (`cargo xtask fuzz` runs long ones).
-    let fuzzed = if fuzz::nightly_available() {
-        let result = fuzz::run_targets(&fuzz::TARGETS, fuzz::SMOKE_SECONDS);
-        match &result {
-            Ok(results) => {
-                fuzz::report(results);
-                counts.passed += results.len() as u64;
+    let fuzzed = phases.time("fuzz smoke", || {
+        if fuzz::nightly_available() {
+            let result = fuzz::run_targets(&fuzz::TARGETS, fuzz::SMOKE_SECONDS);
+            match &result {
+                Ok(results) => {
+                    fuzz::report(results);
+                    counts.passed += results.len() as u64;
+                }
+                Err(_) => counts.failed += 1,
             }
-            Err(_) => counts.failed += 1,
+            result.map(|_| ())
+        } else {
+            println!("fuzz smoke skipped: no nightly toolchain");
+            counts.ignored += fuzz::TARGETS.len() as u64;
+            Ok(())
         }
-        result.map(|_| ())
-    } else {
-        println!("fuzz smoke skipped: no nightly toolchain");
-        counts.ignored += fuzz::TARGETS.len() as u64;
-        Ok(())
-    };
+    });
     println!(
         "\ntests: {} passed, {} failed, {} skipped (native, in the browser, and fuzz smoke \
          targets)",
