@@ -447,31 +447,13 @@ fn read_line(
 }
 
 fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, RequestError> {
-    let mut body = Vec::new();
-    loop {
-        let mut size_line = String::new();
-        reader.read_line(&mut size_line)?;
-        let size = size_line
-            .trim()
-            .split(';')
-            .next()
-            .and_then(|hex| usize::from_str_radix(hex.trim(), 16).ok())
-            .ok_or_else(|| bad(400, "bad chunk size"))?;
-        if size == 0 {
-            // Skip trailers up to the empty line.
-            loop {
-                let mut trailer = String::new();
-                if reader.read_line(&mut trailer)? == 0 || trailer.trim().is_empty() {
-                    return Ok(body);
-                }
-            }
+    crate::front::read_chunked(reader, usize::MAX).map_err(|error| {
+        if error.kind() == io::ErrorKind::InvalidData {
+            bad(400, "bad chunk size")
+        } else {
+            error.into()
         }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        let mut crlf = [0; 2];
-        reader.read_exact(&mut crlf)?;
-    }
+    })
 }
 
 fn write_reply(writer: &mut TcpStream, method: &str, reply: &Reply) -> io::Result<()> {

@@ -279,6 +279,43 @@ pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
     }))
 }
 
+/// A chunked request body, decoded (trailers are read and dropped). A
+/// malformed chunk size is an `InvalidData` error, and so is a body longer
+/// than `limit` bytes, found before it is read.
+pub(crate) fn read_chunked(reader: &mut impl BufRead, limit: usize) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line)?;
+        let size = size_line
+            .trim()
+            .split(';')
+            .next()
+            .and_then(|hex| usize::from_str_radix(hex.trim(), 16).ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+        if body.len().saturating_add(size) > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the body is longer than {limit} bytes"),
+            ));
+        }
+        if size == 0 {
+            // Trailers end with an empty line.
+            loop {
+                let mut trailer = String::new();
+                if reader.read_line(&mut trailer)? == 0 || trailer.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        let mut crlf = [0; 2];
+        reader.read_exact(&mut crlf)?;
+    }
+}
+
 /// An error answer; `body` is the JSON text in Distribution's field order
 /// (code, message, detail), which a JSON map would sort.
 pub(crate) fn json_answer(status: u16, reason: &str, body: &str) -> Vec<u8> {

@@ -206,31 +206,7 @@ fn read_body(reader: &mut impl BufRead, head: &Head) -> io::Result<Vec<u8>> {
         .header("Transfer-Encoding")
         .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
     {
-        let mut body = Vec::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let size = line.trim().split(';').next().unwrap_or_default();
-            let size = usize::from_str_radix(size, 16)
-                .map_err(|_| io::Error::other("malformed chunk size"))?;
-            if body.len() + size > MAX_MANIFEST {
-                return Err(too_long());
-            }
-            if size == 0 {
-                // Trailers end with an empty line.
-                loop {
-                    let mut trailer = String::new();
-                    if reader.read_line(&mut trailer)? == 0 || trailer.trim().is_empty() {
-                        return Ok(body);
-                    }
-                }
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..])?;
-            let mut end = [0u8; 2];
-            reader.read_exact(&mut end)?;
-        }
+        return front::read_chunked(reader, MAX_MANIFEST);
     }
     let length: usize = head
         .header("Content-Length")
