@@ -73,6 +73,12 @@ pub struct Client<T> {
     paused_until: Mutex<Option<OffsetDateTime>>,
 }
 
+/// The answers to a referrers request of a registry without the API: 404
+/// (which a registry serving it never gives), 405 or 501.
+fn lacks_referrers_api(status: u16) -> bool {
+    matches!(status, 404 | 405 | 501)
+}
+
 impl<T: Transport> Client<T> {
     pub fn new(transport: T, registry: RegistryUrl, credentials: Option<Credentials>) -> Self {
         Client {
@@ -476,10 +482,8 @@ impl<T: Transport> Client<T> {
     ) -> Result<bool, Error> {
         let request = protocol::referrers(&self.registry, repository, digest);
         match self.send_retrying(request, false).await {
-            Ok((described, response)) => match response.status().as_u16() {
-                404 | 405 | 501 => Ok(false),
-                _ => protocol::check(&described, &response).map(|()| true),
-            },
+            Ok((_, response)) if lacks_referrers_api(response.status().as_u16()) => Ok(false),
+            Ok((described, response)) => protocol::check(&described, &response).map(|()| true),
             Err(lost @ Error::Network { .. }) => {
                 match self.manifest_exists(repository, digest).await {
                     Ok(_) => Ok(false),
@@ -506,7 +510,7 @@ impl<T: Transport> Client<T> {
             .await
         {
             Ok(referrers) => Ok(Some(referrers)),
-            Err(error) if matches!(error.status(), Some(404 | 405 | 501)) => Ok(None),
+            Err(error) if error.status().is_some_and(lacks_referrers_api) => Ok(None),
             Err(error) => Err(error),
         }
     }
