@@ -67,23 +67,31 @@ pub fn command(args: &[String]) -> Result {
         .filter(|t| only.as_deref().is_none_or(|name| name == *t))
         .collect();
     let results = run_targets(&targets, seconds)?;
-    report(&results);
+    print!("{}", report(&results));
     Ok(())
 }
 
-/// Prints one line per target and the total.
-pub fn report(results: &[Fuzzed]) {
+/// One line per target and the total.
+pub fn report(results: &[Fuzzed]) -> String {
+    let mut text = String::new();
     for fuzzed in results {
-        println!(
-            "fuzz {:<16} {:>12} executions in {} s, 0 crashes",
+        text.push_str(&format!(
+            "fuzz {:<16} {:>12} executions in {} s, 0 crashes\n",
             fuzzed.target, fuzzed.executions, fuzzed.seconds
-        );
+        ));
     }
     let total: u64 = results.iter().map(|f| f.executions).sum();
-    println!(
-        "fuzz: {} targets, {total} executions, 0 crashes",
+    text.push_str(&format!(
+        "fuzz: {} targets, {total} executions, 0 crashes\n",
         results.len()
-    );
+    ));
+    text
+}
+
+/// The command that builds every target at once (`cargo fuzz run` then
+/// finds its target built, with the same options).
+pub fn build_command() -> std::process::Command {
+    cmd("cargo", &["+nightly", "fuzz", "build"])
 }
 
 /// Runs each target for `seconds`; fails on the first crash, naming the

@@ -8,6 +8,7 @@ mod plugin;
 mod run;
 mod setup;
 mod tasks;
+mod test;
 
 use std::process::ExitCode;
 
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::install(),
         Some("demo") => tasks::demo(&args[1..]),
-        Some("test") => tasks::test(),
+        Some("test") => test::test(),
         Some("bench") => bench::bench(&args[1..]),
         Some("plugin") => plugin::build(&args[1..]),
         Some("fuzz") => fuzz::command(&args[1..]),

@@ -12,15 +12,35 @@ const DEMO_APT_PACKAGES: [&str; 3] = ["docker-registry", "nginx", "apache2-utils
 /// client that pushes images in the CLI's tests.
 const TEST_APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "skopeo"];
 
+/// A tool built from source with `cargo install`.
+struct CargoTool {
+    binary: &'static str,
+    version: &'static str,
+    install: &'static [&'static str],
+}
+
+const TRUNK_TOOL: CargoTool = CargoTool {
+    binary: "trunk",
+    version: TRUNK,
+    install: &["install", "--locked", "trunk", "--version", TRUNK],
+};
+// Without --locked: its lockfile pins a crate version the index lacks.
+const WASM_BINDGEN_TOOL: CargoTool = CargoTool {
+    binary: "wasm-bindgen",
+    version: WASM_BINDGEN,
+    install: &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN],
+};
+const CARGO_FUZZ_TOOL: CargoTool = CargoTool {
+    binary: "cargo-fuzz",
+    version: CARGO_FUZZ,
+    install: &["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ],
+};
+
 /// Everything the tests and the benchmark need (`cargo xtask setup`).
 pub fn install() -> Result {
-    install_demo()?;
-    apt_packages(&TEST_APT_PACKAGES)?;
-    cargo_tool(
-        "cargo-fuzz",
-        CARGO_FUZZ,
-        &["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ],
-    )?;
+    let mut packages = DEMO_APT_PACKAGES.to_vec();
+    packages.extend(TEST_APT_PACKAGES);
+    install_all(&packages, &[TRUNK_TOOL, WASM_BINDGEN_TOOL, CARGO_FUZZ_TOOL])?;
     eprintln!("setup: everything is installed");
     Ok(())
 }
@@ -28,20 +48,34 @@ pub fn install() -> Result {
 /// What `cargo xtask demo` needs to build the dashboard and serve it with
 /// a seeded registry, and nothing more.
 pub fn install_demo() -> Result {
-    apt_packages(&DEMO_APT_PACKAGES)?;
+    install_all(&DEMO_APT_PACKAGES, &[TRUNK_TOOL, WASM_BINDGEN_TOOL])
+}
+
+/// Installs what is missing side by side: the apt and npm packages (mostly
+/// downloads) on one thread, each cargo tool on its own (their builds fill
+/// each other's single-threaded stretches, such as the final link).
+fn install_all(packages: &[&'static str], tools: &[CargoTool]) -> Result {
     wasm_target()?;
-    cargo_tool(
-        "trunk",
-        TRUNK,
-        &["install", "--locked", "trunk", "--version", TRUNK],
-    )?;
-    // Without --locked: its lockfile pins a crate version the index lacks.
-    cargo_tool(
-        "wasm-bindgen",
-        WASM_BINDGEN,
-        &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN],
-    )?;
-    npm_packages()
+    std::thread::scope(|scope| {
+        let system = scope.spawn(|| apt_packages(packages).and_then(|()| npm_packages()));
+        let built: Vec<_> = tools
+            .iter()
+            .map(|tool| scope.spawn(move || cargo_tool(tool)))
+            .collect();
+        let mut failures = Vec::new();
+        for handle in std::iter::once(system).chain(built) {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failures.push(e),
+                Err(_) => failures.push("an install thread panicked".to_owned()),
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("\n"))
+        }
+    })
 }
 
 fn installed(package: &str) -> bool {
@@ -81,7 +115,12 @@ fn wasm_target() -> Result {
     run(cmd("rustup", &["target", "add", "wasm32-unknown-unknown"]))
 }
 
-fn cargo_tool(binary: &str, version: &str, install: &[&str]) -> Result {
+fn cargo_tool(tool: &CargoTool) -> Result {
+    let CargoTool {
+        binary,
+        version,
+        install,
+    } = *tool;
     let found = output_line(binary, &["--version"]);
     if found
         .as_deref()
@@ -90,17 +129,44 @@ fn cargo_tool(binary: &str, version: &str, install: &[&str]) -> Result {
         return Ok(());
     }
     eprintln!(
-        "setup: {binary} {version} is missing (found {found:?}); building it, this takes minutes"
+        "setup: {binary} {version} is missing (found {found:?}); building it, this takes minutes \
+         (output in target/xtask-logs/install-{binary}.log)"
     );
     let mut command = cmd("cargo", install);
     // These tools run briefly and do little work: a build without
-    // link-time optimisation and with parallel code generation takes a
-    // fraction of the time their own release profiles ask for (trunk's:
-    // fat LTO, one codegen unit).
+    // link-time optimisation, with parallel code generation and light
+    // optimisation takes a fraction of the time their own release profiles
+    // ask for (trunk's: fat LTO, one codegen unit).
     command
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
-    run(command)
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
+    let logs = root().join("target/xtask-logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let log = logs.join(format!("install-{binary}.log"));
+    let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let status = command
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot start cargo install for {binary}: {e}"))?;
+    if status.success() {
+        eprintln!("setup: {binary} {version} installed");
+        Ok(())
+    } else {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Err(format!(
+            "installing {binary} {version} failed with {status} ({}):\n{}",
+            log.display(),
+            tail.join("\n")
+        ))
+    }
 }
 
 fn npm_packages() -> Result {

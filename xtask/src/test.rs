@@ -1,0 +1,343 @@
+//! `cargo xtask test`: every check and test, as CI runs it.
+//!
+//! After setup and fmt, the work that only needs the processor runs in
+//! three lanes side by side, each writing to its own log (printed whole
+//! when the lane ends): static checks then the component tests, the release
+//! bundle then the build of every native test, and the fuzz targets' build
+//! then their smoke pass. The lanes fill each other's single-threaded
+//! stretches (the release wasm's link, wasm-opt, a libFuzzer run). The
+//! native and browser tests run last, alone, on a quiet machine: they
+//! start registries, nginx and Chromium. The time of each phase is
+//! printed at the end, also when one fails.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::fuzz;
+use crate::phases::Phases;
+use crate::run::{Result, cmd, root};
+use crate::setup;
+
+/// Debian's chromedriver (package chromium-driver), matching its Chromium.
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub fn test() -> Result {
+    let phases = Phases::default();
+    let result = test_phases(&phases);
+    println!("\n{}", phases.report());
+    result
+}
+
+fn test_phases(phases: &Phases) -> Result {
+    phases.time("setup", setup::install)?;
+    phases.time("fmt", || {
+        crate::run::run(cmd("cargo", &["fmt", "--all", "--", "--check"]))
+    })?;
+    let logs = root().join("target/xtask-logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    // The commands the tests run keep their scan cache, scan history and
+    // recovery files in directories of this run, not in the user's.
+    let cache_home = root().join("target/test-cache-home");
+    let state_home = root().join("target/test-state-home");
+    let _ = std::fs::remove_dir_all(&cache_home);
+    let _ = std::fs::remove_dir_all(&state_home);
+    let native_tests = || {
+        let mut native = cmd("cargo", &["test", "--workspace"]);
+        native.env("XDG_CACHE_HOME", &cache_home);
+        native.env("XDG_STATE_HOME", &state_home);
+        native
+    };
+
+    // The checks lane builds into a target directory of its own, so it
+    // never waits for the build lock that the builds lane holds.
+    let checks_target = root().join("target/checks");
+    let checked_cmd = |args: &[&str]| {
+        let mut command = cmd("cargo", args);
+        command.env("CARGO_TARGET_DIR", &checks_target);
+        command
+    };
+    let checks = Lane::new("checks", &logs);
+    let builds = Lane::new("builds", &logs);
+    let fuzzing = Lane::new("fuzz", &logs);
+    let (checked, built, fuzzed) = std::thread::scope(|scope| {
+        let checked = scope.spawn(|| {
+            checks.step(phases, "clippy (native)", |lane| {
+                lane.run(checked_cmd(&[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))
+            })?;
+            checks.step(phases, "clippy (wasm)", |lane| {
+                lane.run(checked_cmd(&[
+                    "clippy",
+                    "-p",
+                    "cleanreg-core",
+                    "-p",
+                    "cleanreg-app",
+                    "-p",
+                    "cleanreg-plugin",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))
+            })?;
+            // Component tests: the dashboard mounted in headless Chromium
+            // through wasm-bindgen-test-runner (the runner set in
+            // .cargo/config.toml).
+            checks.step(phases, "component tests (wasm)", |lane| {
+                let mut wasm = checked_cmd(&[
+                    "test",
+                    "-p",
+                    "cleanreg-app",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ]);
+                wasm.env("CHROMEDRIVER", CHROMEDRIVER);
+                lane.run(wasm)
+            })
+        });
+        let built = scope.spawn(|| {
+            builds.step(phases, "release bundle", |lane| {
+                lane.run(crate::tasks::release_command())
+            })?;
+            builds.step(phases, "build native tests", |lane| {
+                let mut build = native_tests();
+                build.arg("--no-run");
+                lane.run(build)
+            })
+        });
+        let fuzzed = scope.spawn(|| {
+            if !fuzz::nightly_available() {
+                fuzzing.note("fuzz smoke skipped: no nightly toolchain\n");
+                return Ok(None);
+            }
+            fuzzing.step(phases, "fuzz build", |lane| lane.run(fuzz::build_command()))?;
+            // A short pass of every fuzz target (`cargo xtask fuzz` runs
+            // long ones).
+            fuzzing
+                .step(phases, "fuzz smoke", |lane| {
+                    let results = fuzz::run_targets(&fuzz::TARGETS, fuzz::SMOKE_SECONDS)?;
+                    lane.note(&fuzz::report(&results));
+                    Ok(results.len())
+                })
+                .map(Some)
+        });
+        (join(checked), join(built), join(fuzzed))
+    });
+    let mut counts = TestCounts::default();
+    for lane in [&checks, &builds, &fuzzing] {
+        lane.print();
+        counts.add_from(&lane.text());
+    }
+    match &fuzzed {
+        Ok(Some(targets)) => counts.passed += *targets as u64,
+        Ok(None) => counts.ignored += fuzz::TARGETS.len() as u64,
+        Err(_) => counts.failed += 1,
+    }
+
+    // The browser tests are ignored in a plain `cargo test`: they need
+    // dist/, which the builds lane made.
+    let native = if built.is_ok() {
+        let mut native = native_tests();
+        native.args(["--", "--include-ignored"]);
+        phases.time("native and browser tests", || {
+            run_counting_tests(native, &mut counts)
+        })
+    } else {
+        Err("the native and browser tests did not run: their build failed".into())
+    };
+    println!(
+        "\ntests: {} passed, {} failed, {} skipped (native, in the browser, and fuzz smoke \
+         targets)",
+        counts.passed, counts.failed, counts.ignored
+    );
+    let lanes = [("checks", checked), ("builds", built.map(|_| ()))];
+    let mut failures: Vec<String> = lanes
+        .into_iter()
+        .filter_map(|(lane, result)| result.err().map(|e| format!("{lane}: {e}")))
+        .collect();
+    if let Err(e) = fuzzed {
+        failures.push(format!("fuzz: {e}"));
+    }
+    if let Err(e) = native {
+        failures.push(format!("native and browser tests: {e}"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// A lane's result; a lane that panicked failed.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    handle
+        .join()
+        .unwrap_or_else(|_| Err("a lane panicked".into()))
+}
+
+/// A sequence of phases on its own thread, their output in one log file.
+struct Lane {
+    name: &'static str,
+    log: PathBuf,
+}
+
+impl Lane {
+    fn new(name: &'static str, logs: &Path) -> Lane {
+        let log = logs.join(format!("{name}.log"));
+        let _ = std::fs::remove_file(&log);
+        Lane { name, log }
+    }
+
+    /// Runs one phase of this lane, timed.
+    fn step<T>(
+        &self,
+        phases: &Phases,
+        phase: &'static str,
+        work: impl FnOnce(&Lane) -> Result<T>,
+    ) -> Result<T> {
+        eprintln!("[{}] {phase}: started", self.name);
+        let result = phases.time_in(self.name, phase, || work(self));
+        match &result {
+            Ok(_) => eprintln!("[{}] {phase}: done", self.name),
+            Err(e) => {
+                eprintln!("[{}] {phase}: FAILED ({e})", self.name);
+                self.note(&format!("{phase} failed: {e}\n"));
+            }
+        }
+        result
+    }
+
+    fn file(&self) -> Result<File> {
+        File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| format!("{}: {e}", self.log.display()))
+    }
+
+    /// Runs a command with its output in the lane's log.
+    fn run(&self, mut command: Command) -> Result {
+        let shown = format!("{command:?}").replace('"', "");
+        self.note(&format!("$ {shown}\n"));
+        let out = self.file()?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", self.log.display()))?;
+        let status = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .status()
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{shown} failed with {status}"))
+        }
+    }
+
+    /// Adds a line of our own to the log.
+    fn note(&self, text: &str) {
+        use std::io::Write;
+        if let Ok(mut file) = self.file() {
+            let _ = file.write_all(text.as_bytes());
+        }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Prints the whole log under a heading.
+    fn print(&self) {
+        println!("\n===== lane {} ({}) =====", self.name, self.log.display());
+        print!("{}", self.text());
+    }
+}
+
+/// Test results added up over several `cargo test` runs.
+#[derive(Default)]
+struct TestCounts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl TestCounts {
+    /// Adds every `test result:` line of `output` (wasm-bindgen-test prints
+    /// the same line as libtest).
+    fn add_from(&mut self, output: &str) {
+        for line in output.lines() {
+            self.add_line(line);
+        }
+    }
+
+    fn add_line(&mut self, line: &str) {
+        let Some(result) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in result.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let number: u64 = number.parse().unwrap_or(0);
+            match label {
+                "passed" => self.passed += number,
+                "failed" => self.failed += number,
+                "ignored" => self.ignored += number,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `cargo test`, passing its output through, and adds every test
+/// binary's `test result:` line to `counts`.
+fn run_counting_tests(mut command: Command, counts: &mut TestCounts) -> Result {
+    use std::io::{BufRead, BufReader};
+    eprintln!("$ {command:?}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start cargo test: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        println!("{line}");
+        counts.add_line(&line);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo test: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed with {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_every_result_line() {
+        let mut counts = TestCounts::default();
+        counts.add_from(
+            "running 3 tests\n\
+             test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out\n\
+             noise\n\
+             test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n",
+        );
+        assert_eq!((counts.passed, counts.failed, counts.ignored), (5, 1, 1));
+    }
+}
