@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::apply::{Outcome, RepositoryNow, refused_reason};
+use crate::client::apply::{Outcome, RepositoryNow, refused_reason};
 use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
@@ -226,7 +226,7 @@ impl<T: Transport> Client<T> {
             return outcome;
         }
         if stop() {
-            return skipped(crate::apply::CANCELLED);
+            return skipped(crate::client::apply::CANCELLED);
         }
         let tried = removal.borrow().tag_delete;
         let mut by = None;
@@ -243,7 +243,7 @@ impl<T: Transport> Client<T> {
                     learnt.deletes_work = true;
                     by = Some(RemovedBy::TagDelete);
                 }
-                Err(error) if crate::apply::is_delete_refused(&error) => {
+                Err(error) if crate::client::apply::is_delete_refused(&error) => {
                     return (
                         Outcome::Failed {
                             reason: refused_reason(&error),
@@ -287,7 +287,7 @@ impl<T: Transport> Client<T> {
                             return failed(format!(
                                 "{}: removing tag {tag} failed ({error}) and so did reading \
                                  where it points ({check})",
-                                crate::apply::UNVERIFIED
+                                crate::client::apply::UNVERIFIED
                             ));
                         }
                     }
@@ -358,7 +358,7 @@ impl<T: Transport> Client<T> {
             match self.delete_manifest(repository, &probe).await {
                 Err(error) if is_not_found(&error) => removal.borrow_mut().deletes_work = true,
                 Ok(()) => removal.borrow_mut().deletes_work = true,
-                Err(error) if crate::apply::is_delete_refused(&error) => {
+                Err(error) if crate::client::apply::is_delete_refused(&error) => {
                     return Err((
                         Outcome::Failed {
                             reason: refused_reason(&error),
@@ -415,7 +415,7 @@ impl<T: Transport> Client<T> {
             return Err(outcome);
         }
         if stop() {
-            return Err(skipped(crate::apply::CANCELLED));
+            return Err(skipped(crate::client::apply::CANCELLED));
         }
         let put = protocol::put_manifest(
             self.registry(),
@@ -536,7 +536,7 @@ impl<T: Transport> Client<T> {
             Err(error) => {
                 return failed(format!(
                     "{}: tag {tag} may be removed, but reading it failed: {error}",
-                    crate::apply::UNVERIFIED
+                    crate::client::apply::UNVERIFIED
                 ));
             }
         }

@@ -8,6 +8,7 @@ use std::fmt;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::client::untag::{RemovedBy, TagRemoval};
 use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
@@ -15,7 +16,6 @@ use crate::name::{RepositoryName, Tag};
 use crate::plan::{Plan, PlanEntry, Role};
 use crate::protocol::Reference;
 use crate::transport::Transport;
-use crate::untag::{RemovedBy, TagRemoval};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -180,7 +180,7 @@ struct Progress {
 
 impl<T: Transport> Client<T> {
     /// Deletes the plan's deletes and removes its tags (see
-    /// [`crate::untag`]), each repository's in plan order: an
+    /// [`crate::client::untag`]), each repository's in plan order: an
     /// index before its children, a subject before its attachments, and a
     /// child or attachment only once what it belongs to is gone. Up to
     /// [`Client::concurrency`] repositories are worked on side by side (a
