@@ -466,65 +466,8 @@ impl<T: Transport> Client<T> {
                 );
             }
         };
-        match self.blocked_by_relations(entry, now, planned, run).await {
-            Ok(None) => {}
-            Ok(Some(reason)) => return (Outcome::Skipped { reason }, Halt::No),
-            Err(reason) => return (Outcome::Failed { reason }, Halt::No),
-        }
-        let planned_tags: BTreeSet<Tag> = entry.tags.iter().cloned().collect();
-        let empty = BTreeSet::new();
-        let found = now.tags.get(&entry.digest).unwrap_or(&empty);
-        if let Some(added) = found.difference(&planned_tags).next() {
-            return (tag_added(added), Halt::No);
-        }
-        if let Some(gone) = planned_tags.difference(found).next() {
-            // Deleting a manifest deletes its tags: someone else may have
-            // deleted the manifest itself.
-            let reason = match self.manifest_exists(&entry.repository, &entry.digest).await {
-                Ok(false) => ALREADY_GONE.to_owned(),
-                _ => format!("tag {gone} moved or was deleted since the scan"),
-            };
-            return (Outcome::Skipped { reason }, Halt::No);
-        }
-        // The last look, right before the DELETE: a tag moved since the re-list
-        // would otherwise lose its image with this digest.
-        for tag in &entry.tags {
-            match self.resolve_tag(&entry.repository, tag).await {
-                Ok(Some(digest)) if digest == entry.digest => {}
-                Ok(Some(digest)) => {
-                    return (
-                        Outcome::Skipped {
-                            reason: format!("tag {tag} moved to {} since the scan", digest.short()),
-                        },
-                        Halt::No,
-                    );
-                }
-                Ok(None) => {
-                    return (
-                        Outcome::Skipped {
-                            reason: format!("tag {tag} was deleted since the scan"),
-                        },
-                        Halt::No,
-                    );
-                }
-                Err(error) => {
-                    return (
-                        Outcome::Failed {
-                            reason: format!("could not re-check tag {tag}: {error}"),
-                        },
-                        Halt::No,
-                    );
-                }
-            }
-        }
-        // A tag put on it after the repository was re-read (a rollback
-        // retag while this apply runs), or on an index that lists it (a
-        // multi-platform push finishing): list the tags once more and look
-        // at any the re-read did not have.
-        match self.tag_added_since(entry, now).await {
-            Ok(None) => {}
-            Ok(Some(outcome)) => return (outcome, Halt::No),
-            Err(reason) => return (Outcome::Failed { reason }, Halt::No),
+        if let Some(outcome) = self.not_as_planned(entry, now, planned, run).await {
+            return (outcome, Halt::No);
         }
         if stop() {
             return (
@@ -534,6 +477,81 @@ impl<T: Transport> Client<T> {
                 Halt::No,
             );
         }
+        self.delete_entry(entry).await
+    }
+
+    /// Why the entry must not be deleted now, if anything changed since the
+    /// scan: what it belongs to, its tags as re-read, each tag read once
+    /// more, and tags added since the re-read.
+    async fn not_as_planned(
+        &self,
+        entry: &PlanEntry,
+        now: &RepositoryNow,
+        planned: &BTreeSet<(&RepositoryName, &Digest)>,
+        run: &Progress,
+    ) -> Option<Outcome> {
+        match self.blocked_by_relations(entry, now, planned, run).await {
+            Ok(None) => {}
+            Ok(Some(reason)) => return Some(Outcome::Skipped { reason }),
+            Err(reason) => return Some(Outcome::Failed { reason }),
+        }
+        let planned_tags: BTreeSet<Tag> = entry.tags.iter().cloned().collect();
+        let empty = BTreeSet::new();
+        let found = now.tags.get(&entry.digest).unwrap_or(&empty);
+        if let Some(added) = found.difference(&planned_tags).next() {
+            return Some(tag_added(added));
+        }
+        if let Some(gone) = planned_tags.difference(found).next() {
+            // Deleting a manifest deletes its tags: someone else may have
+            // deleted the manifest itself.
+            let reason = match self.manifest_exists(&entry.repository, &entry.digest).await {
+                Ok(false) => ALREADY_GONE.to_owned(),
+                _ => format!("tag {gone} moved or was deleted since the scan"),
+            };
+            return Some(Outcome::Skipped { reason });
+        }
+        if let Some(outcome) = self.tag_moved(entry).await {
+            return Some(outcome);
+        }
+        // A tag put on it after the repository was re-read (a rollback
+        // retag while this apply runs), or on an index that lists it (a
+        // multi-platform push finishing): list the tags once more and look
+        // at any the re-read did not have.
+        match self.tag_added_since(entry, now).await {
+            Ok(None) => None,
+            Ok(Some(outcome)) => Some(outcome),
+            Err(reason) => Some(Outcome::Failed { reason }),
+        }
+    }
+
+    /// The last look, right before the DELETE: a tag moved since the re-list
+    /// would otherwise lose its image with this digest.
+    async fn tag_moved(&self, entry: &PlanEntry) -> Option<Outcome> {
+        for tag in &entry.tags {
+            match self.resolve_tag(&entry.repository, tag).await {
+                Ok(Some(digest)) if digest == entry.digest => {}
+                Ok(Some(digest)) => {
+                    return Some(Outcome::Skipped {
+                        reason: format!("tag {tag} moved to {} since the scan", digest.short()),
+                    });
+                }
+                Ok(None) => {
+                    return Some(Outcome::Skipped {
+                        reason: format!("tag {tag} was deleted since the scan"),
+                    });
+                }
+                Err(error) => {
+                    return Some(Outcome::Failed {
+                        reason: format!("could not re-check tag {tag}: {error}"),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The DELETE itself, and what its answer (or its lack) means.
+    async fn delete_entry(&self, entry: &PlanEntry) -> (Outcome, Halt) {
         match self.delete_manifest(&entry.repository, &entry.digest).await {
             Ok(()) => (self.confirm_gone(entry).await, Halt::No),
             Err(error) if is_not_found(&error) => (

@@ -186,6 +186,35 @@ fn failed(reason: impl Into<String>) -> (Outcome, bool) {
     )
 }
 
+/// The image's other tags, when `tag` is still on it as apply re-read the
+/// repository (`now`) and is not its last; else the entry's outcome.
+fn still_removable(
+    tag: &Tag,
+    digest: &Digest,
+    now: &RepositoryNow,
+) -> Result<Vec<Tag>, (Outcome, bool)> {
+    let on_image: BTreeSet<Tag> = now.tags.get(digest).cloned().unwrap_or_default();
+    if !on_image.contains(tag) {
+        let moved = now
+            .tags
+            .iter()
+            .find(|(_, tags)| tags.contains(tag))
+            .map(|(other, _)| other.clone());
+        return Err(skipped(match moved {
+            Some(other) => format!("tag {tag} moved to {} since the scan", other.short()),
+            None => format!("tag {tag} was deleted since the scan"),
+        }));
+    }
+    let others: Vec<Tag> = on_image.iter().filter(|t| *t != tag).cloned().collect();
+    if others.is_empty() {
+        return Err(skipped(format!(
+            "tag {tag} is the last tag of {} now: removing it would leave the image untagged",
+            digest.short()
+        )));
+    }
+    Ok(others)
+}
+
 impl<T: Transport> Client<T> {
     /// Removes the tag of an untag entry (see the module documentation).
     /// `now` is the repository as apply re-read it; a removal is recorded
@@ -203,103 +232,23 @@ impl<T: Transport> Client<T> {
         let Some(tag) = entry.tags.first() else {
             return failed("the plan entry names no tag");
         };
-        let on_image: BTreeSet<Tag> = now.tags.get(digest).cloned().unwrap_or_default();
-        if !on_image.contains(tag) {
-            let moved = now
-                .tags
-                .iter()
-                .find(|(_, tags)| tags.contains(tag))
-                .map(|(other, _)| other.clone());
-            return skipped(match moved {
-                Some(other) => format!("tag {tag} moved to {} since the scan", other.short()),
-                None => format!("tag {tag} was deleted since the scan"),
-            });
-        }
-        let others: Vec<Tag> = on_image.iter().filter(|t| *t != tag).cloned().collect();
-        if others.is_empty() {
-            return skipped(format!(
-                "tag {tag} is the last tag of {} now: removing it would leave the image untagged",
-                digest.short()
-            ));
-        }
+        let others = match still_removable(tag, digest, now) {
+            Ok(others) => others,
+            Err(outcome) => return outcome,
+        };
         if let Some(outcome) = self.tag_still_on(repository, tag, digest).await {
             return outcome;
         }
         if stop() {
             return skipped(crate::client::apply::CANCELLED);
         }
-        let tried = removal.borrow().tag_delete;
-        let mut by = None;
-        if tried != Some(false) {
-            let request = protocol::delete_tag(self.registry(), repository, tag);
-            let answer = match self.send(request).await {
-                Ok((described, response)) => protocol::parse_delete(&described, &response),
-                Err(error) => Err(error),
-            };
-            match answer {
-                Ok(()) => {
-                    let mut learnt = removal.borrow_mut();
-                    learnt.tag_delete = Some(true);
-                    learnt.deletes_work = true;
-                    by = Some(RemovedBy::TagDelete);
-                }
-                Err(error) if crate::client::apply::is_delete_refused(&error) => {
-                    return (
-                        Outcome::Failed {
-                            reason: refused_reason(&error),
-                        },
-                        true,
-                    );
-                }
-                Err(error) if is_forbidden(&error) => {
-                    return skipped(format!(
-                        "the registry refused to remove tag {tag}: {error} (the account may not \
-                         delete in {repository})"
-                    ));
-                }
-                Err(error) => {
-                    // Anything but 202 may still have acted (a lost answer)
-                    // or found the tag gone: the registry says.
-                    match self.tag_digest(repository, tag).await {
-                        Ok(None) if tried == Some(true) || error.status().is_none() => {
-                            by = Some(RemovedBy::TagDelete);
-                        }
-                        Ok(None) => {
-                            return skipped(format!(
-                                "tag {tag} was removed by someone else meanwhile"
-                            ));
-                        }
-                        Ok(Some(found)) if found == *digest => {
-                            if tried == Some(true) || error.status().is_none_or(|s| s >= 500) {
-                                return failed(format!("removing tag {tag} failed: {error}"));
-                            }
-                            let mut learnt = removal.borrow_mut();
-                            learnt.tag_delete = Some(false);
-                            learnt.tag_delete_answer = Some(short_answer(&error));
-                        }
-                        Ok(Some(found)) => {
-                            return skipped(format!(
-                                "tag {tag} moved to {} meanwhile",
-                                found.short()
-                            ));
-                        }
-                        Err(check) => {
-                            return failed(format!(
-                                "{}: removing tag {tag} failed ({error}) and so did reading \
-                                 where it points ({check})",
-                                crate::client::apply::UNVERIFIED
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        let by = match by {
-            Some(by) => by,
-            None => match self.replace_tag(entry, tag, removal, stop).await {
+        let by = match self.tag_delete(repository, tag, digest, removal).await {
+            Ok(Some(by)) => by,
+            Ok(None) => match self.replace_tag(entry, tag, removal, stop).await {
                 Ok(by) => by,
                 Err(outcome) => return outcome,
             },
+            Err(outcome) => return outcome,
         };
         let outcome = self
             .confirm_untag(repository, tag, digest, &others, by)
@@ -310,6 +259,78 @@ impl<T: Transport> Client<T> {
             tags.remove(tag);
         }
         outcome
+    }
+
+    /// The first way: the registry's tag delete, unless this run learnt
+    /// that it does not work here. `Ok(None)`: not this way, try a
+    /// replacement; `Err` is the entry's outcome.
+    async fn tag_delete(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        digest: &Digest,
+        removal: &std::cell::RefCell<TagRemoval>,
+    ) -> Result<Option<RemovedBy>, (Outcome, bool)> {
+        let tried = removal.borrow().tag_delete;
+        if tried == Some(false) {
+            return Ok(None);
+        }
+        let request = protocol::delete_tag(self.registry(), repository, tag);
+        let answer = match self.send(request).await {
+            Ok((described, response)) => protocol::parse_delete(&described, &response),
+            Err(error) => Err(error),
+        };
+        let error = match answer {
+            Ok(()) => {
+                let mut learnt = removal.borrow_mut();
+                learnt.tag_delete = Some(true);
+                learnt.deletes_work = true;
+                return Ok(Some(RemovedBy::TagDelete));
+            }
+            Err(error) => error,
+        };
+        if crate::client::apply::is_delete_refused(&error) {
+            return Err((
+                Outcome::Failed {
+                    reason: refused_reason(&error),
+                },
+                true,
+            ));
+        }
+        if is_forbidden(&error) {
+            return Err(skipped(format!(
+                "the registry refused to remove tag {tag}: {error} (the account may not \
+                 delete in {repository})"
+            )));
+        }
+        // Anything but 202 may still have acted (a lost answer) or found
+        // the tag gone: the registry says.
+        match self.tag_digest(repository, tag).await {
+            Ok(None) if tried == Some(true) || error.status().is_none() => {
+                Ok(Some(RemovedBy::TagDelete))
+            }
+            Ok(None) => Err(skipped(format!(
+                "tag {tag} was removed by someone else meanwhile"
+            ))),
+            Ok(Some(found)) if found == *digest => {
+                if tried == Some(true) || error.status().is_none_or(|s| s >= 500) {
+                    return Err(failed(format!("removing tag {tag} failed: {error}")));
+                }
+                let mut learnt = removal.borrow_mut();
+                learnt.tag_delete = Some(false);
+                learnt.tag_delete_answer = Some(short_answer(&error));
+                Ok(None)
+            }
+            Ok(Some(found)) => Err(skipped(format!(
+                "tag {tag} moved to {} meanwhile",
+                found.short()
+            ))),
+            Err(check) => Err(failed(format!(
+                "{}: removing tag {tag} failed ({error}) and so did reading where it points \
+                 ({check})",
+                crate::client::apply::UNVERIFIED
+            ))),
+        }
     }
 
     /// Skips when the tag no longer points at the digest (read right now).
@@ -354,29 +375,7 @@ impl<T: Transport> Client<T> {
         // A replacement that cannot be deleted would leave the tag on it:
         // make sure deletes by digest work first.
         if !removal.borrow().deletes_work {
-            let probe = Digest::sha256_of(format!("cleanreg delete probe {repository}").as_bytes());
-            match self.delete_manifest(repository, &probe).await {
-                Err(error) if is_not_found(&error) => removal.borrow_mut().deletes_work = true,
-                Ok(()) => removal.borrow_mut().deletes_work = true,
-                Err(error) if crate::client::apply::is_delete_refused(&error) => {
-                    return Err((
-                        Outcome::Failed {
-                            reason: refused_reason(&error),
-                        },
-                        true,
-                    ));
-                }
-                Err(error) if is_forbidden(&error) => {
-                    return Err(cannot(format!(
-                        "the account may not delete in {repository} ({error})"
-                    )));
-                }
-                Err(error) => {
-                    return Err(failed(format!(
-                        "could not check that the registry takes deletes: {error}"
-                    )));
-                }
-            }
+            self.probe_deletes(repository, removal, &cannot).await?;
         }
         let nonce = {
             let mut learnt = removal.borrow_mut();
@@ -391,6 +390,73 @@ impl<T: Transport> Client<T> {
             self.now(),
             nonce,
         );
+        self.push_replacement_blobs(repository, tag, &stand_in, &cannot)
+            .await?;
+        // The last look before the tag moves.
+        if let Some(outcome) = self.tag_still_on(repository, tag, digest).await {
+            return Err(outcome);
+        }
+        if stop() {
+            return Err(skipped(crate::client::apply::CANCELLED));
+        }
+        self.put_replacement(repository, tag, digest, &stand_in, &cannot)
+            .await?;
+        // The tag now points at the replacement: deleting that by digest
+        // takes the tag with it.
+        self.delete_replacement(repository, tag, digest, &stand_in)
+            .await?;
+        Ok(RemovedBy::Replacement {
+            manifest: stand_in.digest.clone(),
+            blobs: stand_in.blobs(),
+        })
+    }
+
+    /// Whether deletes by digest work here: a DELETE of a digest no
+    /// repository has, which a registry that takes deletes answers 404.
+    async fn probe_deletes(
+        &self,
+        repository: &RepositoryName,
+        removal: &std::cell::RefCell<TagRemoval>,
+        cannot: &dyn Fn(String) -> (Outcome, bool),
+    ) -> Result<(), (Outcome, bool)> {
+        let probe = Digest::sha256_of(format!("cleanreg delete probe {repository}").as_bytes());
+        match self.delete_manifest(repository, &probe).await {
+            Err(error) if is_not_found(&error) => {
+                removal.borrow_mut().deletes_work = true;
+            }
+            Ok(()) => {
+                removal.borrow_mut().deletes_work = true;
+            }
+            Err(error) if crate::client::apply::is_delete_refused(&error) => {
+                return Err((
+                    Outcome::Failed {
+                        reason: refused_reason(&error),
+                    },
+                    true,
+                ));
+            }
+            Err(error) if is_forbidden(&error) => {
+                return Err(cannot(format!(
+                    "the account may not delete in {repository} ({error})"
+                )));
+            }
+            Err(error) => {
+                return Err(failed(format!(
+                    "could not check that the registry takes deletes: {error}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes the replacement's config and the empty blob.
+    async fn push_replacement_blobs(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        stand_in: &Replacement,
+        cannot: &dyn Fn(String) -> (Outcome, bool),
+    ) -> Result<(), (Outcome, bool)> {
         for (blob, bytes) in [
             (Digest::sha256_of(EMPTY_BLOB), EMPTY_BLOB.to_vec()),
             (stand_in.config_digest.clone(), stand_in.config.clone()),
@@ -410,13 +476,19 @@ impl<T: Transport> Client<T> {
                 }
             }
         }
-        // The last look before the tag moves.
-        if let Some(outcome) = self.tag_still_on(repository, tag, digest).await {
-            return Err(outcome);
-        }
-        if stop() {
-            return Err(skipped(crate::client::apply::CANCELLED));
-        }
+        Ok(())
+    }
+
+    /// Pushes the replacement to the tag; a PUT whose answer was lost
+    /// counts when the tag points at the replacement now.
+    async fn put_replacement(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        digest: &Digest,
+        stand_in: &Replacement,
+        cannot: &dyn Fn(String) -> (Outcome, bool),
+    ) -> Result<(), (Outcome, bool)> {
         let put = protocol::put_manifest(
             self.registry(),
             repository,
@@ -454,8 +526,18 @@ impl<T: Transport> Client<T> {
                 }
             }
         }
-        // The tag now points at the replacement: deleting that by digest
-        // takes the tag with it.
+        Ok(())
+    }
+
+    /// Deletes the replacement by digest, which takes the tag with it; when
+    /// it stays, puts the tag back on `digest`.
+    async fn delete_replacement(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        digest: &Digest,
+        stand_in: &Replacement,
+    ) -> Result<(), (Outcome, bool)> {
         let deleted = self.delete_manifest(repository, &stand_in.digest).await;
         let gone = match deleted {
             Ok(()) => true,
@@ -482,10 +564,7 @@ impl<T: Transport> Client<T> {
                 ),
             }));
         }
-        Ok(RemovedBy::Replacement {
-            manifest: stand_in.digest.clone(),
-            blobs: stand_in.blobs(),
-        })
+        Ok(())
     }
 
     /// Puts a tag back on a digest with the digest's exact bytes.
