@@ -61,15 +61,16 @@ pub struct RecoveryFile {
     /// `http(s)://host[:port][/prefix]` without a trailing `/` (the form
     /// [`RegistryUrl::as_str`] gives). A restore goes to that registry only.
     pub registry: String,
-    /// When the plan whose deletes this file holds was made ([`Plan::now`]),
-    /// RFC 3339. Garbage collection that ran after it may have removed blobs
-    /// the entries need.
+    /// When the plan whose deletes this file holds was made
+    /// ([`Plan::now`](crate::Plan::now)), RFC 3339. Garbage collection that
+    /// ran after it may have removed blobs the entries need.
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     /// One entry per manifest the plan deletes, in plan order: an index
     /// before its children, a subject before what is attached to it; then
     /// one per image the plan removes tags from (`tags_only`), with those
-    /// tags. A restore reorders them itself (see [`Client::restore`]).
+    /// tags. A restore reorders them itself (see
+    /// [`Client::restore`](crate::Client::restore)).
     pub entries: Vec<RecoveryEntry>,
 }
 

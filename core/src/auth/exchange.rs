@@ -138,9 +138,10 @@ fn realm_uri(realm: &str) -> Result<http::Uri, AuthError> {
 /// (joined with `&` when the realm already has a query), with
 /// `Authorization: Basic` when credentials are given.
 ///
-/// `scope` is normally the challenge's own `scope`, else [`scope_for`] of the
-/// request; `None` asks for a token without scope. Several scopes separated
-/// by spaces become several `scope` parameters. Values are percent-encoded.
+/// `scope` is normally the challenge's own `scope`, else
+/// [`scope_for`](super::scope_for) of the request; `None` asks for a token
+/// without scope. Several scopes separated by spaces become several `scope`
+/// parameters. Values are percent-encoded.
 ///
 /// The credentials go to whatever realm the challenge holds: the caller
 /// passes only a challenge that the registry itself sent, and decides

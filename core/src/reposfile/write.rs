@@ -8,7 +8,7 @@ use crate::policy::{Policy, Rule};
 
 /// Writes `policy` as a repository file of `format`, for the original
 /// cleanreg (`-f FILE`, without `-cf`, `-k`, `-s`, `-re` or `-i`) and for
-/// [`parse_reposfile`] with [`crate::reposfile_policy`].
+/// [`parse_reposfile`](super::parse_reposfile) with [`crate::reposfile_policy`].
 ///
 /// Such a file can say only this: the repositories it names, by exact
 /// name, each keeping its newest N images (text and YAML) and images

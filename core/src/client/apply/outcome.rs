@@ -127,8 +127,8 @@ impl ApplyReport {
     }
 }
 
-/// The skip reason of an entry a stopped [`Client::apply_until`] did not
-/// attempt.
+/// The skip reason of an entry a stopped
+/// [`Client::apply_until`](crate::Client::apply_until) did not attempt.
 pub const CANCELLED: &str = "cancelled before it was deleted";
 
 /// The plan that retries a run's failures: `plan` with only the deletes
