@@ -5,7 +5,6 @@
 //! provides (native HTTP in the CLI, `fetch` in the dashboard), and the
 //! planner takes the time as a parameter of [`plan()`].
 
-mod apply;
 mod auth;
 mod cache;
 mod client;
@@ -25,20 +24,25 @@ mod policy;
 pub mod protocol;
 mod recovery;
 mod reposfile;
-mod scan;
 mod since;
 pub mod storage;
 mod transport;
-mod untag;
 
-pub use apply::{ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused};
-pub use apply::{CANCELLED, UNVERIFIED, retry_plan};
 pub use auth::{
     AuthError, BearerChallenge, Challenge, ChallengeError, DEFAULT_TOKEN_LIFETIME,
     MAX_TOKEN_LIFETIME, TOKEN_MARGIN, Token, TokenCache, parse_token_response,
     parse_www_authenticate, scope_for, token_request,
 };
 pub use cache::{Cache, NoCache};
+pub use client::apply::{
+    ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused,
+};
+pub use client::apply::{CANCELLED, UNVERIFIED, retry_plan};
+pub use client::restore::{
+    RestoreCounts, RestoreOutcome, RestoreReport, RestoreResult, SkippedTag,
+};
+pub use client::scan::{Reuse, ScanProgress, ScanScope, ScanSources};
+pub use client::untag::{EMPTY_BLOB, RemovedBy};
 pub use client::{Client, DEFAULT_CONCURRENCY, RetryPolicy};
 pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};
@@ -65,17 +69,12 @@ pub use policy::{
     AgeLimit, Policy, PolicyError, PolicyFormat, RepositoryPattern, Rule, Since, TagPattern,
 };
 pub use protocol::{MAX_BODY_BYTES, MAX_MANIFEST_BYTES, RegistryUrl, UrlError};
-pub use recovery::{
-    EntryProblem, RECOVERY_FORMAT, RecoveryEntry, RecoveryError, RecoveryFile, RestoreCounts,
-    RestoreOutcome, RestoreReport, RestoreResult, SkippedTag,
-};
+pub use recovery::{EntryProblem, RECOVERY_FORMAT, RecoveryEntry, RecoveryError, RecoveryFile};
 pub use reposfile::write_reposfile;
 pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, parse_reposfile};
-pub use scan::{Reuse, ScanProgress, ScanScope, ScanSources};
 pub use since::{SinceError, format_since, parse_since};
 pub use storage::{NoStorage, Storage, StorageBlobs};
 pub use transport::{Transport, TransportError};
-pub use untag::{EMPTY_BLOB, RemovedBy};
 
 /// What the admin runs after deleting: the registry frees blobs only in a
 /// garbage collection, with the registry stopped or read-only. The config

@@ -1,0 +1,117 @@
+//! One rule's verdict on an image of a repository: the keep clauses, the
+//! newest-N rank and the age limits.
+
+use time::OffsetDateTime;
+
+use super::{Decision, DeleteReason, KeepReason};
+use crate::name::Tag;
+use crate::policy::{AgeLimit, Rule, TagPattern};
+
+/// One rule's verdict on the images of one repository.
+pub(super) struct RuleJudge<'r> {
+    rule: &'r Rule,
+    tags: &'r [Vec<Tag>],
+    /// Age limits with the moment each keeps from.
+    limits: Vec<(AgeLimit, OffsetDateTime)>,
+}
+
+impl<'r> RuleJudge<'r> {
+    pub(super) fn new(rule: &'r Rule, now: OffsetDateTime, tags: &'r [Vec<Tag>]) -> Self {
+        RuleJudge {
+            rule,
+            tags,
+            limits: rule.age_limits(now),
+        }
+    }
+
+    fn tags(&self, id: usize) -> &[Tag] {
+        &self.tags[id]
+    }
+
+    /// Keep clauses that hold whatever the image's age: no limit, outside
+    /// the filter, a kept tag. Checked before ranking.
+    fn unranked_keep(&self, id: usize) -> Option<KeepReason> {
+        if !self.rule.has_limit() {
+            return Some(KeepReason::NoLimit);
+        }
+        let tags = self.tags(id);
+        if let Some(filter) = &self.rule.only_tags
+            && let Some(outside) = tags.iter().find(|tag| !filter.matches(tag.as_str()))
+        {
+            return Some(KeepReason::OutsideFilter {
+                tag: outside.clone(),
+                pattern: filter.as_str().to_owned(),
+                shared: tags.iter().any(|tag| filter.matches(tag.as_str())),
+            });
+        }
+        None
+    }
+
+    /// Keep clauses that a ranked or undated image may still meet.
+    fn tag_keep(&self, id: usize) -> Option<KeepReason> {
+        let tags = self.tags(id);
+        for tag in tags {
+            if let Some(pattern) = self
+                .rule
+                .keep_tags
+                .iter()
+                .find(|p: &&TagPattern| p.matches(tag.as_str()))
+            {
+                return Some(KeepReason::TagMatches {
+                    tag: tag.clone(),
+                    pattern: pattern.as_str().to_owned(),
+                });
+            }
+        }
+        if self.rule.skip_shared_digests && tags.len() > 1 {
+            return Some(KeepReason::SharedDigest { tags: tags.len() });
+        }
+        None
+    }
+
+    /// `rank` counts the images the rule considers, newest first.
+    pub(super) fn dated(&self, id: usize, created: OffsetDateTime, rank: &mut usize) -> Decision {
+        if let Some(reason) = self.unranked_keep(id) {
+            return Decision::Keep { reason };
+        }
+        *rank += 1;
+        let rank = *rank;
+        if let Some(keep) = self.rule.keep_newest
+            && rank <= keep
+        {
+            return Decision::Keep {
+                reason: KeepReason::Newest { rank, keep },
+            };
+        }
+        if let Some(reason) = self.tag_keep(id) {
+            return Decision::Keep { reason };
+        }
+        if let Some((limit, _)) = self.limits.iter().find(|(_, from)| created >= *from) {
+            return Decision::Keep {
+                reason: KeepReason::Recent {
+                    limit: limit.clone(),
+                },
+            };
+        }
+        Decision::Delete {
+            reason: DeleteReason::Expired {
+                rank,
+                keep_newest: self.rule.keep_newest,
+                older_than: self.limits.iter().map(|(limit, _)| limit.clone()).collect(),
+            },
+        }
+    }
+
+    pub(super) fn undated(&self, id: usize) -> Decision {
+        let reason = self
+            .unranked_keep(id)
+            .or_else(|| self.tag_keep(id))
+            .or_else(|| (!self.rule.delete_unknown_age).then_some(KeepReason::UnknownAge));
+        match reason {
+            Some(reason) => Decision::Keep { reason },
+            None => Decision::Delete {
+                reason: DeleteReason::UnknownAge,
+            },
+        }
+    }
+}

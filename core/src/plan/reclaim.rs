@@ -1,0 +1,150 @@
+//! Reclaimable bytes: the blobs a plan's deletes free, counted once and
+//! in the first repository (name order) that frees them.
+
+use super::Reclaimable;
+use super::digest_key::{DigestKey, DigestMap};
+use crate::digest::Digest;
+use crate::inventory::{Image, Inventory};
+use crate::name::RepositoryName;
+
+/// Collects, repository by repository, what garbage collection frees: blobs
+/// (manifests, configs, layers) that deleted manifests reference and no
+/// remaining manifest in any scanned repository does.
+#[derive(Default)]
+pub(super) struct Reclaim<'a> {
+    /// Everything a delete references, with what freeing it is worth as the
+    /// last delete to reference it, in (repository, digest) order, says, and
+    /// the position of the first repository whose deletes reference it.
+    /// Whether a remaining manifest uses it is found out at the end.
+    candidates: DigestMap<'a, Candidate>,
+    /// Everything the remaining manifests reference, checked at the end.
+    kept: Vec<&'a Digest>,
+    /// How many of `kept` are checked already (see [`Reclaim::mark`]).
+    marked: usize,
+    /// The position (in the inventory) of the repository being noted.
+    pub(super) repository: usize,
+}
+
+struct Candidate {
+    worth: Worth,
+    used: bool,
+    /// Where it is counted when freed: the first repository, in name
+    /// order, whose deletes reference it.
+    repository: usize,
+}
+
+/// What freeing a digest is worth: a manifest's own size, or a blob's size
+/// from the inventory, looked up only if it is freed.
+#[derive(Clone, Copy)]
+enum Worth {
+    Manifest(u64),
+    Blob,
+}
+
+impl<'a> Reclaim<'a> {
+    /// One manifest; called in (repository, digest) order.
+    pub(super) fn note(&mut self, digest: &'a Digest, image: &'a Image, deleted: bool) {
+        if deleted {
+            let repository = self.repository;
+            self.candidate(
+                DigestKey::new(digest),
+                Worth::Manifest(image.manifest_size),
+                repository,
+            );
+            for blob in &image.blobs {
+                self.candidate(DigestKey::new(blob), Worth::Blob, repository);
+            }
+        } else {
+            self.kept.push(digest);
+            self.kept.extend(&image.blobs);
+        }
+    }
+
+    /// A later note replaces the worth and keeps the first repository.
+    fn candidate(&mut self, key: DigestKey<'a>, worth: Worth, repository: usize) {
+        self.candidates
+            .entry(key)
+            .and_modify(|known| known.worth = worth)
+            .or_insert(Candidate {
+                worth,
+                used: false,
+                repository,
+            });
+    }
+
+    /// Takes in what a run of later repositories noted, as if noted here.
+    pub(super) fn absorb(&mut self, later: Reclaim<'a>) {
+        if self.candidates.is_empty() {
+            self.candidates = later.candidates;
+        } else {
+            self.candidates.reserve(later.candidates.len());
+            for (key, candidate) in later.candidates {
+                self.candidate(key, candidate.worth, candidate.repository);
+            }
+        }
+        self.kept.extend(later.kept);
+        self.repository = later.repository;
+    }
+
+    /// Checks up to `count` more kept references against the candidates;
+    /// only once every repository is noted. Says how many it checked.
+    pub(super) fn mark(&mut self, count: usize) -> usize {
+        let end = self.marked.saturating_add(count).min(self.kept.len());
+        if !self.candidates.is_empty() {
+            for digest in &self.kept[self.marked..end] {
+                if let Some(candidate) = self.candidates.get_mut(&DigestKey::new(digest)) {
+                    candidate.used = true;
+                }
+            }
+        }
+        let checked = end - self.marked;
+        self.marked = end;
+        checked
+    }
+
+    /// What is freed in all, and per repository (by position; each freed
+    /// blob counted once, so the figures add up to the whole).
+    pub(super) fn finish(
+        mut self,
+        inventory: &Inventory,
+        repositories: usize,
+    ) -> (Reclaimable, Vec<(u64, usize)>) {
+        let mut freed = Reclaimable {
+            bytes: 0,
+            blobs: 0,
+            whole_registry: inventory.whole_registry,
+        };
+        let mut by_repository = vec![(0, 0); repositories];
+        if self.candidates.is_empty() {
+            return (freed, by_repository);
+        }
+        self.mark(usize::MAX);
+        for (digest, candidate) in &self.candidates {
+            if candidate.used {
+                continue;
+            }
+            let bytes = match candidate.worth {
+                Worth::Manifest(size) => size,
+                Worth::Blob => inventory.blobs.get(digest.digest).copied().unwrap_or(0),
+            };
+            freed.blobs += 1;
+            freed.bytes += bytes;
+            if let Some(figure) = by_repository.get_mut(candidate.repository) {
+                figure.0 += bytes;
+                figure.1 += 1;
+            }
+        }
+        (freed, by_repository)
+    }
+}
+
+/// What garbage collection frees, counted where it is freed: a blob that
+/// deletes in several repositories free goes to the first of them (name
+/// order), so the figures of all repositories add up to
+/// [`Reclaimable::bytes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryReclaim {
+    pub repository: RepositoryName,
+    pub bytes: u64,
+    pub blobs: usize,
+}
