@@ -1,26 +1,10 @@
 //! The core client over the native transport, against a real registry.
 
-mod common;
-
-use cleanreg::NativeTransport;
-use cleanreg_core::{
-    Client, Credentials, Outcome, Policy, RegistryUrl, ScanScope, plan as make_plan,
-};
+use crate::common::{PASSWORD, USER, seeded, with_auth};
+use crate::common::{block_on, client};
+use cleanreg_core::{Credentials, Outcome, Policy, ScanScope, plan as make_plan};
 use cleanreg_testkit::RegistryOptions;
-use common::{PASSWORD, USER, seeded, with_auth};
 use time::OffsetDateTime;
-
-fn client(url: &str, credentials: Option<Credentials>) -> Client<NativeTransport> {
-    Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(url).unwrap(),
-        credentials,
-    )
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
 
 #[test]
 fn scan_plan_and_apply_keep_exactly_the_newest_two() {
@@ -197,9 +181,10 @@ fn wrong_credentials_and_unknown_repositories_are_named_with_their_fix() {
 
 #[test]
 fn the_scan_follows_catalog_pages_past_the_first_hundred() {
-    use cleanreg_testkit::{Registry, Seeder, many_repositories};
-    let registry = Registry::start(RegistryOptions::default()).unwrap();
-    let seeder = Seeder::new(&registry.url(), None);
+    use cleanreg_testkit::{Fixture, many_repositories};
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     let names = many_repositories(&seeder, 105).unwrap();
     let client = client(&registry.url(), None);
     let catalog = block_on(client.catalog()).unwrap();

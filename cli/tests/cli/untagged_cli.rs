@@ -4,17 +4,15 @@
 //! is checked through the registry API, and the storage through the
 //! registry's own garbage collection.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::common::{Cleanreg, Ran, arg, cleanreg, outcomes, planned};
 use cleanreg_testkit::{
-    CosignKind, GcOptions, ImageFormat, ImageSpec, IndexSpec, OciImage, Registry, RegistryOptions,
-    Seeder, TreeSnapshot, backdate_revision_links, copy_tree, cosign_tag, garbage_collect,
-    skopeo_push,
+    CosignKind, Fixture, GcOptions, ImageFormat, ImageSpec, IndexSpec, OciImage, Registry,
+    RegistryOptions, Seeder, TreeSnapshot, backdate_revision_links, copy_tree, cosign_tag,
+    garbage_collect, skopeo_push,
 };
-use common::binary::{Cleanreg, Ran, arg, outcomes, planned};
 use time::OffsetDateTime;
 
 fn days_ago(days: i64) -> OffsetDateTime {
@@ -241,10 +239,11 @@ fn untagged_entries(ran: &Ran) -> Vec<(String, String, String)> {
 
 #[test]
 fn history_and_storage_each_find_what_a_moving_tag_left_and_delete_untagged_removes_it() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     let url = registry.url();
-    let seeder = Seeder::new(&url, None);
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let pushed = push_moving_tags(&registry, &cli);
     let old_mains = &pushed.main[..3];
 
@@ -252,12 +251,12 @@ fn history_and_storage_each_find_what_a_moving_tag_left_and_delete_untagged_remo
     let copy = tempfile::tempdir().unwrap();
     let copied_root = copy.path().join("storage");
     copy_tree(registry.storage_root(), &copied_root).unwrap();
-    let twin = Registry::start(RegistryOptions {
+    let Fixture { registry: twin, .. } = Fixture::with(RegistryOptions {
         storage_root: Some(copied_root.clone()),
         access_log: true,
         ..RegistryOptions::default()
     })
-    .expect("start the second docker-registry");
+    .start();
 
     // --- history: a history directory of its own starts empty.
     let elsewhere = cli.work().join("elsewhere");
@@ -380,7 +379,7 @@ fn history_and_storage_each_find_what_a_moving_tag_left_and_delete_untagged_remo
 
     // --- storage, on the twin, without history.
     let twin_url = twin.url();
-    let fresh = Cleanreg::new();
+    let fresh = cleanreg();
     let storage_args = |extra: &[&'static str]| -> Vec<String> {
         let mut all: Vec<String> = scan_args(&twin_url).into_iter().map(String::from).collect();
         all.extend(
@@ -471,7 +470,9 @@ fn history_and_storage_each_find_what_a_moving_tag_left_and_delete_untagged_remo
     }
 
     // A storage of another registry is refused before anything is planned.
-    let other = Registry::start(RegistryOptions::default()).expect("start a third registry");
+    let Fixture {
+        registry: other, ..
+    } = Fixture::open().start();
     Seeder::new(&other.url(), None)
         .push_image(
             "app",
@@ -503,7 +504,7 @@ fn history_and_storage_each_find_what_a_moving_tag_left_and_delete_untagged_remo
 
 #[test]
 fn wrong_storage_and_history_flags_are_usage_errors() {
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let missing = cli.work().join("no-such-storage");
     let ran = cli
         .run(&[

@@ -16,38 +16,29 @@
 //! `CLEANREG_CHAOS_RUNS=N` sets the runs per rate (default 4); the figures
 //! are printed (`cargo test -p cleanreg --test chaos -- --nocapture`).
 
-mod common;
-
+use crate::common::block_on;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::common::{PASSWORD, USER, with_auth};
 use cleanreg::NativeTransport;
 use cleanreg_core::{
-    ALREADY_GONE, Client, Credentials, Inventory, Outcome, Policy, RegistryUrl, RetryPolicy,
-    ScanScope, UNVERIFIED, plan,
+    ALREADY_GONE, Client, Credentials, Inventory, Outcome, Policy, RetryPolicy, ScanScope,
+    UNVERIFIED, plan,
 };
-use cleanreg_testkit::{ChaosOptions, ChaosProxy, Fault, Registry, Seeder, protocol_zoo};
-use common::{PASSWORD, USER, with_auth};
+use cleanreg_testkit::{ChaosOptions, ChaosProxy, Fault, Fixture};
 
 const RATES: [u32; 3] = [5, 20, 50];
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
-
 fn client(url: &str) -> Client<NativeTransport> {
-    Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(url).unwrap(),
-        Some(Credentials::new(USER, PASSWORD)),
-    )
-    // The default waits (0.5 s doubling, Retry-After up to 30 s) make no
-    // difference to the outcome; shorter ones keep the runs quick.
-    .with_retry(RetryPolicy {
-        attempts: 4,
-        first_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(100),
-    })
+    crate::common::client(url, Some(Credentials::new(USER, PASSWORD)))
+        // The default waits (0.5 s doubling, Retry-After up to 30 s) make no
+        // difference to the outcome; shorter ones keep the runs quick.
+        .with_retry(RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(100),
+        })
 }
 
 #[derive(Default)]
@@ -81,9 +72,13 @@ fn every_manifest(inventory: &Inventory) -> BTreeSet<(String, String)> {
 }
 
 fn one_run(rate: u32, seed: u64, tally: &mut Tally) {
-    let registry = Registry::start(with_auth()).expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let zoo = protocol_zoo(&seeder, time::OffsetDateTime::now_utc()).expect("seed the zoo");
+    let Fixture {
+        registry,
+        seeder: _,
+        zoo,
+        ..
+    } = Fixture::with(with_auth()).zoo().start();
+    let zoo = zoo.expect("the zoo");
     let direct = client(&registry.url());
     let truth = block_on(direct.scan(&ScanScope::Catalog, &mut |_| {})).expect("fault-free scan");
     let policy = Policy::keep_newest(1);
@@ -238,9 +233,11 @@ fn faults_never_cause_a_wrong_delete_or_a_wrong_report() {
 /// the registry and nothing outside its plan is gone.
 #[test]
 fn the_cleanreg_command_through_faults() {
-    let registry = Registry::start(with_auth()).expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    protocol_zoo(&seeder, time::OffsetDateTime::now_utc()).expect("seed the zoo");
+    let Fixture {
+        registry,
+        seeder: _,
+        ..
+    } = Fixture::with(with_auth()).zoo().start();
     let direct = client(&registry.url());
     let truth = block_on(direct.scan(&ScanScope::Catalog, &mut |_| {})).expect("fault-free scan");
     let before = every_manifest(&truth);
@@ -255,8 +252,9 @@ fn the_cleanreg_command_through_faults() {
     )
     .expect("start the chaos proxy");
     let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cleanreg"))
-        .args([
+    let recovery = dir.path().join("recovery.json");
+    let ran = crate::common::cleanreg().run_with(
+        &[
             "-r",
             &proxy.url(),
             "-cf",
@@ -266,17 +264,16 @@ fn the_cleanreg_command_through_faults() {
             "--json",
             "-u",
             USER,
-        ])
-        .arg("--recovery-file")
-        .arg(dir.path().join("recovery.json"))
-        .env("CLEANREG_PASSWORD", PASSWORD)
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .output()
-        .expect("run cleanreg");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+            "--recovery-file",
+            crate::common::arg(&recovery),
+        ],
+        &[("CLEANREG_PASSWORD", PASSWORD)],
+        "",
+    );
+    let stderr = &ran.stderr;
     let faults: usize = proxy.injected().values().sum();
     let present = |repository: &str, digest: &str| present(&direct, repository, digest);
-    if output.stdout.is_empty() {
+    if ran.stdout.is_empty() {
         // Stopped before deleting: named the request; nothing changed.
         assert!(stderr.contains(&proxy.url()), "{stderr}");
         for (repository, digest) in &before {
@@ -285,7 +282,7 @@ fn the_cleanreg_command_through_faults() {
         eprintln!("cleanreg through 20 % faults ({faults} injected): stopped: {stderr}");
         return;
     }
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("--json");
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).expect("--json");
     let planned: BTreeSet<(String, String)> = report["plan"]["entries"]
         .as_array()
         .unwrap()
@@ -328,10 +325,10 @@ fn the_cleanreg_command_through_faults() {
     } else {
         0
     };
-    assert_eq!(output.status.code(), Some(expected), "{stderr}");
+    assert_eq!(ran.code, Some(expected), "{stderr}");
     eprintln!(
         "cleanreg through 20 % faults ({faults} injected): {} outcomes checked, exit {:?}",
         outcomes.len(),
-        output.status.code()
+        ran.code
     );
 }

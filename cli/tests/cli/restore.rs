@@ -3,41 +3,31 @@
 //! puts back every manifest byte for byte with its tags, leaves a re-pushed
 //! tag alone, and names what cannot come back because its blobs are gone.
 
-mod common;
-
+use crate::common::block_on;
 use std::path::{Path, PathBuf};
 
+use crate::common::{PASSWORD, USER, with_auth};
 use cleanreg::NativeTransport;
 use cleanreg::restore::{read_recovery, restore_from, write_recovery};
 use cleanreg_core::{
-    Client, Credentials, Inventory, Plan, Policy, RecoveryFile, RegistryUrl, RestoreReport,
-    ScanScope, Transport, parse_manifest, plan as make_plan,
+    Client, Credentials, Inventory, Plan, Policy, RecoveryFile, RestoreReport, ScanScope,
+    Transport, parse_manifest, plan as make_plan,
 };
 use cleanreg_testkit::{
-    CosignKind, ImageFormat, ImageSpec, IndexSpec, PushedImage, Registry, Seeder, cosign_tag,
+    CosignKind, Fixture, ImageFormat, ImageSpec, IndexSpec, PushedImage, Seeder, cosign_tag,
     sha256_digest,
 };
-use common::{PASSWORD, USER, with_auth};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 const REPO: &str = "team/app";
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
 
 fn credentials() -> Credentials {
     Credentials::new(USER, PASSWORD)
 }
 
 fn client(url: &str) -> Client<NativeTransport> {
-    Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(url).unwrap(),
-        Some(credentials()),
-    )
-    .with_concurrency(4)
+    crate::common::client(url, Some(credentials())).with_concurrency(4)
 }
 
 fn scan(client: &Client<NativeTransport>) -> Inventory {
@@ -149,9 +139,10 @@ fn short(digest: &str) -> String {
 
 #[test]
 fn a_restore_puts_back_every_deleted_manifest_byte_for_byte_with_its_tags_and_blobs() {
-    let registry = Registry::start(with_auth()).expect("start docker-registry");
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::with(with_auth()).start();
     let url = registry.url();
-    let seeder = Seeder::new(&url, registry.credentials());
     let oldest = image(&seeder, "app 1", 6, ImageFormat::Docker, &["1.0"]);
     let index = multiarch(&seeder, REPO, "app 2", 5, ImageFormat::Oci, "2.0");
     let index_sig = seeder
@@ -358,9 +349,10 @@ fn a_restore_puts_back_every_deleted_manifest_byte_for_byte_with_its_tags_and_bl
 
 #[test]
 fn a_re_pushed_tag_is_left_alone_and_collected_blobs_are_named() {
-    let registry = Registry::start(with_auth()).expect("start docker-registry");
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::with(with_auth()).start();
     let url = registry.url();
-    let seeder = Seeder::new(&url, registry.credentials());
     let oldest = image(&seeder, "app 1", 6, ImageFormat::Docker, &["1.0"]);
     let index = multiarch(&seeder, REPO, "app 2", 5, ImageFormat::Oci, "2.0");
     let index_sig = seeder

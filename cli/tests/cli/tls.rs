@@ -1,32 +1,29 @@
 //! The native transport over https (the real registry serving a certificate
 //! from a test CA) and through a proxy only when one is given.
 
+use crate::common::block_on;
 use std::path::PathBuf;
 
 use cleanreg::NativeTransport;
 use cleanreg::transport::TransportOptions;
-use cleanreg_core::{Client, Policy, RegistryUrl, ScanScope, plan as make_plan};
+use cleanreg_core::{Client, Policy, ScanScope, plan as make_plan};
 use cleanreg_testkit::{
-    FaultyServer, Registry, RegistryOptions, Reply, Seeder, TestTls, assert_newest_remain,
-    two_repos_five_images,
+    FaultyServer, Fixture, FixtureBuilder, Registry, RegistryOptions, Reply, TestTls,
+    assert_newest_remain,
 };
 use time::OffsetDateTime;
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
-
-fn tls_registry() -> Registry {
-    Registry::start(RegistryOptions {
+/// A registry serving https with a certificate of a test CA.
+fn tls_registry() -> FixtureBuilder {
+    Fixture::with(RegistryOptions {
         tls: Some(TestTls::generate().expect("generate the test CA")),
         ..RegistryOptions::default()
     })
-    .expect("start docker-registry with TLS")
 }
 
 fn client(url: &str, options: &TransportOptions) -> Client<NativeTransport> {
     let transport = NativeTransport::with_options(options).expect("transport options");
-    Client::new(transport, RegistryUrl::parse(url).unwrap(), None)
+    crate::common::client_over(transport, url, None)
 }
 
 fn with_ca(registry: &Registry) -> TransportOptions {
@@ -38,11 +35,13 @@ fn with_ca(registry: &Registry) -> TransportOptions {
 
 #[test]
 fn with_the_ca_file_ping_scan_and_delete_work_over_https() {
-    let registry = tls_registry();
+    let Fixture {
+        registry,
+        seeder,
+        repos,
+        ..
+    } = tls_registry().two_repos().start();
     assert!(registry.url().starts_with("https://127.0.0.1:"));
-    let seeder = Seeder::new(&registry.seed_url(), None);
-    let newest = OffsetDateTime::now_utc() - time::Duration::days(1);
-    let repos = two_repos_five_images(&seeder, newest).expect("seed the registry");
     let app: Vec<_> = repos.into_iter().filter(|r| r.name == "team/app").collect();
 
     let client = client(&registry.url(), &with_ca(&registry));
@@ -69,7 +68,7 @@ fn with_the_ca_file_ping_scan_and_delete_work_over_https() {
 
 #[test]
 fn without_the_ca_the_certificate_is_rejected_with_the_fix() {
-    let registry = tls_registry();
+    let Fixture { registry, .. } = tls_registry().start();
     let error = block_on(client(&registry.url(), &TransportOptions::default()).ping())
         .unwrap_err()
         .to_string();
@@ -98,7 +97,7 @@ fn without_the_ca_the_certificate_is_rejected_with_the_fix() {
 
 #[test]
 fn skip_verify_accepts_the_certificate_without_the_ca() {
-    let registry = tls_registry();
+    let Fixture { registry, .. } = tls_registry().start();
     let options = TransportOptions {
         skip_tls_verify: true,
         ..TransportOptions::default()
@@ -111,7 +110,7 @@ fn skip_verify_accepts_the_certificate_without_the_ca() {
 
 #[test]
 fn https_to_a_plain_http_registry_says_so() {
-    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let Fixture { registry, .. } = Fixture::open().start();
     let url = registry.url().replacen("http://", "https://", 1);
     let error = block_on(client(&url, &TransportOptions::default()).ping())
         .unwrap_err()
@@ -161,7 +160,7 @@ fn refusing_proxy() -> FaultyServer {
 
 #[test]
 fn a_given_proxy_is_used_and_none_means_direct() {
-    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let Fixture { registry, .. } = Fixture::open().start();
     let proxy = refusing_proxy();
 
     let through = TransportOptions {
@@ -204,7 +203,7 @@ fn a_given_proxy_is_used_and_none_means_direct() {
 
 #[test]
 fn an_https_registry_is_tunnelled_through_the_proxy_too() {
-    let registry = tls_registry();
+    let Fixture { registry, .. } = tls_registry().start();
     let proxy = refusing_proxy();
     let options = TransportOptions {
         proxy: Some(proxy.url()),

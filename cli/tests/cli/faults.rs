@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use cleanreg::NativeTransport;
 use cleanreg_core::{
-    Client, Digest, ImageKind, KeepReason, Outcome, Policy, RegistryUrl, RetryPolicy, ScanScope,
-    plan,
+    Client, Digest, ImageKind, KeepReason, Outcome, Policy, RetryPolicy, ScanScope, plan,
 };
 use cleanreg_testkit::{FaultyServer, Reply, SeenRequest};
 use time::OffsetDateTime;
@@ -147,12 +146,7 @@ fn serve(content: Content, fault: Box<Fault>) -> FaultyServer {
 }
 
 fn client(server: &FaultyServer) -> Client<NativeTransport> {
-    Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&server.url()).unwrap(),
-        None,
-    )
-    .with_retry(RetryPolicy {
+    crate::common::client(&server.url(), None).with_retry(RetryPolicy {
         attempts: 3,
         first_delay: Duration::from_millis(20),
         max_delay: Duration::from_secs(2),

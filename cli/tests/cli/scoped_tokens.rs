@@ -6,19 +6,14 @@
 //! skips the rest of it (a real nginx in front refuses DELETE in one
 //! repository, as admins do with a `limit_except`-style location).
 
-mod common;
-
+use crate::common::block_on;
 use std::collections::BTreeSet;
 
-use cleanreg::NativeTransport;
-use cleanreg_core::{
-    Client, Credentials, DeletePermissions, Outcome, Policy, RegistryUrl, ScanScope, plan,
-};
+use crate::common::cleanreg;
+use cleanreg_core::{Credentials, DeletePermissions, Outcome, Policy, ScanScope, plan};
 use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, SeededRepo, Seeder, TokenServer,
-    TokenServerOptions, TokenUser, assert_newest_remain, two_repos_five_images,
+    Fixture, Nginx, NginxOptions, TokenServerOptions, TokenUser, assert_newest_remain,
 };
-use common::binary::Cleanreg;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -27,73 +22,49 @@ const DEV_PASSWORD: &str = "dev-pw";
 const PERMITTED: &str = "team/app";
 const PULL_ONLY: &str = "team/tool";
 
-struct Scoped {
-    tokens: TokenServer,
-    registry: Registry,
-    seeder: Seeder,
-    repos: Vec<SeededRepo>,
+/// The registry behind a GitLab-like token server: `admin` may do
+/// anything, [`DEV`] gets no catalog, pull and delete on [`PERMITTED`] and
+/// pull only on [`PULL_ONLY`]; two repositories of five images; the
+/// registry's access log on.
+fn scoped_registry() -> Fixture {
+    Fixture::open()
+        .token_auth(
+            TokenServerOptions {
+                users: vec![
+                    TokenUser::admin("admin", "admin-pw"),
+                    TokenUser::scoped(
+                        DEV,
+                        DEV_PASSWORD,
+                        &[(PERMITTED, &["pull", "delete"]), (PULL_ONLY, &["pull"])],
+                    ),
+                ],
+                ..TokenServerOptions::default()
+            },
+            ("admin", "admin-pw"),
+        )
+        .access_log()
+        .two_repos()
+        .start()
 }
 
-fn scoped_registry() -> Scoped {
-    let tokens = TokenServer::start(TokenServerOptions {
-        users: vec![
-            TokenUser::admin("admin", "admin-pw"),
-            TokenUser::scoped(
-                DEV,
-                DEV_PASSWORD,
-                &[(PERMITTED, &["pull", "delete"]), (PULL_ONLY, &["pull"])],
-            ),
-        ],
-        ..TokenServerOptions::default()
-    })
-    .expect("start the token server");
-    let registry = Registry::start(RegistryOptions {
-        token_auth: Some(tokens.registry_auth()),
-        access_log: true,
-        ..RegistryOptions::default()
-    })
-    .expect("start docker-registry with auth: token");
-    let seeder = Seeder::new(
-        &registry.url(),
-        Some(("admin".to_owned(), "admin-pw".to_owned())),
-    );
-    let newest = OffsetDateTime::now_utc() - time::Duration::days(1);
-    let repos = two_repos_five_images(&seeder, newest).expect("seed the registry");
-    Scoped {
-        tokens,
-        registry,
-        seeder,
-        repos,
-    }
+/// Requests the registry logged whose request line starts with this,
+/// e.g. `DELETE /v2/team/tool/`.
+fn logged(setup: &Fixture, start: &str) -> usize {
+    let log = std::fs::read_to_string(setup.registry.log_path()).unwrap();
+    log.lines()
+        .filter(|line| line.contains(&format!("\"{start}")))
+        .count()
 }
 
-impl Scoped {
-    fn repo(&self, name: &str) -> &SeededRepo {
-        self.repos.iter().find(|r| r.name == name).unwrap()
-    }
-
-    /// Requests the registry logged whose request line starts with this,
-    /// e.g. `DELETE /v2/team/tool/`.
-    fn logged(&self, start: &str) -> usize {
-        let log = std::fs::read_to_string(self.registry.log_path()).unwrap();
-        log.lines()
-            .filter(|line| line.contains(&format!("\"{start}")))
-            .count()
-    }
-
-    /// Token requests by `dev` that asked for this scope.
-    fn asked(&self, scope: &str) -> usize {
-        self.tokens
-            .requests()
-            .iter()
-            .filter(|r| r.username.as_deref() == Some(DEV))
-            .filter(|r| r.scopes.iter().any(|s| s == scope))
-            .count()
-    }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
+/// Token requests by `dev` that asked for this scope.
+fn asked(setup: &Fixture, scope: &str) -> usize {
+    setup
+        .tokens()
+        .requests()
+        .iter()
+        .filter(|r| r.username.as_deref() == Some(DEV))
+        .filter(|r| r.scopes.iter().any(|s| s == scope))
+        .count()
 }
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
@@ -105,7 +76,7 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
 #[test]
 fn a_policy_of_globs_without_the_catalog_says_why_and_how() {
     let setup = scoped_registry();
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let policy = write(
         &cli.work(),
         "policy.toml",
@@ -135,13 +106,13 @@ fn a_policy_of_globs_without_the_catalog_says_why_and_how() {
     assert!(text.contains("-n NAME"), "the fix is named: {text}");
     assert!(text.contains("nothing was deleted"), "{text}");
     // The catalog was asked for (and refused), nothing else was deleted.
-    assert!(setup.asked("registry:catalog:*") >= 1);
-    assert_eq!(setup.logged("DELETE "), 0);
+    assert!(asked(&setup, "registry:catalog:*") >= 1);
+    assert_eq!(logged(&setup, "DELETE "), 0);
     assert_newest_remain(&setup.seeder, &setup.repos, 5);
 
     // The same policy with the repositories named works, catalog unread.
-    let catalog_before = setup.logged("GET /v2/_catalog");
-    let asked_before = setup.asked("registry:catalog:*");
+    let catalog_before = logged(&setup, "GET /v2/_catalog");
+    let asked_before = asked(&setup, "registry:catalog:*");
     cli.run(&[
         "-r",
         &url,
@@ -158,8 +129,8 @@ fn a_policy_of_globs_without_the_catalog_says_why_and_how() {
         "--dry-run",
     ])
     .exits(0);
-    assert_eq!(setup.logged("GET /v2/_catalog"), catalog_before);
-    assert_eq!(setup.asked("registry:catalog:*"), asked_before);
+    assert_eq!(logged(&setup, "GET /v2/_catalog"), catalog_before);
+    assert_eq!(asked(&setup, "registry:catalog:*"), asked_before);
 }
 
 fn entries_of<'a>(json: &'a Value, repository: &str) -> Vec<&'a Value> {
@@ -174,7 +145,7 @@ fn entries_of<'a>(json: &'a Value, repository: &str) -> Vec<&'a Value> {
 #[test]
 fn deletes_without_permission_are_marked_before_apply_and_never_sent() {
     let setup = scoped_registry();
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = setup.registry.url();
     let args = [
         "-r",
@@ -223,14 +194,14 @@ fn deletes_without_permission_are_marked_before_apply_and_never_sent() {
         row.contains("BLOCKED") && row.contains("cannot delete: no delete permission in team/tool"),
         "{row}"
     );
-    assert_eq!(setup.logged("DELETE "), 0);
+    assert_eq!(logged(&setup, "DELETE "), 0);
     // One token request per repository for its delete scope.
-    assert_eq!(setup.asked(&format!("repository:{PULL_ONLY}:delete")), 1);
-    assert_eq!(setup.asked(&format!("repository:{PERMITTED}:delete")), 1);
+    assert_eq!(asked(&setup, &format!("repository:{PULL_ONLY}:delete")), 1);
+    assert_eq!(asked(&setup, &format!("repository:{PERMITTED}:delete")), 1);
 
     // Apply: the permitted repository's deletes happen, the others are
     // skipped with the reason and never sent.
-    let tokens_before = setup.asked(&format!("repository:{PULL_ONLY}:delete"));
+    let tokens_before = asked(&setup, &format!("repository:{PULL_ONLY}:delete"));
     let mut apply: Vec<&str> = args.to_vec();
     apply.extend(["-y", "--json"]);
     let ran = cli.run(&apply).exits(0);
@@ -254,17 +225,17 @@ fn deletes_without_permission_are_marked_before_apply_and_never_sent() {
     }
     assert_eq!(json["counts"]["deleted"], 3);
     assert_eq!(json["counts"]["skipped"], 3);
-    assert_eq!(setup.logged(&format!("DELETE /v2/{PULL_ONLY}/")), 0);
-    assert_eq!(setup.logged(&format!("DELETE /v2/{PERMITTED}/")), 3);
+    assert_eq!(logged(&setup, &format!("DELETE /v2/{PULL_ONLY}/")), 0);
+    assert_eq!(logged(&setup, &format!("DELETE /v2/{PERMITTED}/")), 3);
     // The second run asked its own token (a new process) once more.
     assert_eq!(
-        setup.asked(&format!("repository:{PULL_ONLY}:delete")),
+        asked(&setup, &format!("repository:{PULL_ONLY}:delete")),
         tokens_before + 1
     );
     // The registry: two newest of team/app remain, team/tool untouched.
     assert_newest_remain(&setup.seeder, &[setup.repo(PERMITTED).clone()], 2);
     assert_newest_remain(&setup.seeder, &[setup.repo(PULL_ONLY).clone()], 5);
-    assert_eq!(setup.logged("GET /v2/_catalog"), 0);
+    assert_eq!(logged(&setup, "GET /v2/_catalog"), 0);
 }
 
 #[test]
@@ -273,9 +244,8 @@ fn unknown_permissions_leave_it_to_the_registry_and_stop_at_its_first_refusal() 
     // nothing, and the registry's own 401 on the first DELETE in team/tool
     // skips the rest of team/tool.
     let setup = scoped_registry();
-    let client = Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&setup.registry.url()).unwrap(),
+    let client = crate::common::client(
+        &setup.registry.url(),
         Some(Credentials::new(DEV, DEV_PASSWORD)),
     );
     block_on(client.ping()).unwrap();
@@ -339,9 +309,8 @@ fn unknown_permissions_leave_it_to_the_registry_and_stop_at_its_first_refusal() 
 #[test]
 fn a_catalog_refusal_names_the_prefixes_it_cannot_expand() {
     let setup = scoped_registry();
-    let client = Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&setup.registry.url()).unwrap(),
+    let client = crate::common::client(
+        &setup.registry.url(),
         Some(Credentials::new(DEV, DEV_PASSWORD)),
     );
     block_on(client.ping()).unwrap();
@@ -354,9 +323,8 @@ fn a_catalog_refusal_names_the_prefixes_it_cannot_expand() {
         "{text}"
     );
     // The admin can list everything: the prefix filters the catalog.
-    let admin = Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&setup.registry.url()).unwrap(),
+    let admin = crate::common::client(
+        &setup.registry.url(),
         Some(Credentials::new("admin", "admin-pw")),
     );
     block_on(admin.ping()).unwrap();
@@ -399,7 +367,7 @@ fn refusing_front(upstream: &str, access_log: &std::path::Path) -> String {
 
 #[test]
 fn with_basic_auth_the_first_refused_delete_skips_the_rest_of_its_repository() {
-    let seeded = common::seeded(common::with_auth());
+    let seeded = crate::common::seeded(crate::common::with_auth());
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("front.log");
     let front = Nginx::start(NginxOptions {
@@ -407,16 +375,16 @@ fn with_basic_auth_the_first_refused_delete_skips_the_rest_of_its_repository() {
         ..NginxOptions::default()
     })
     .expect("start nginx");
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = front.url();
     let ran = cli
         .run(&[
             "-r",
             &url,
             "-u",
-            common::USER,
+            crate::common::USER,
             "-pw",
-            common::PASSWORD,
+            crate::common::PASSWORD,
             "-n",
             PERMITTED,
             "-n",

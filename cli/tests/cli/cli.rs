@@ -1,42 +1,10 @@
 //! The `cleanreg` binary, run as a user would, against a real registry.
 
-mod common;
+use crate::common::{PASSWORD, Ran, USER, seeded, with_auth};
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-use common::{PASSWORD, USER, seeded, with_auth};
-
-fn cleanreg(args: &[&str], stdin: &str) -> Output {
-    // Recovery files land in the working directory: keep them out of the tree.
-    let workdir = tempfile::tempdir().expect("a temporary directory");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cleanreg"))
-        .args(args)
-        .current_dir(workdir.path())
-        // Scan history of other runs (another registry on the same port) stays out.
-        .env("XDG_STATE_HOME", workdir.path().join("state"))
-        .env_remove("CLEANREG_PASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cleanreg");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// One run by a new user (its own working, state and cache directories).
+fn cleanreg(args: &[&str], stdin: &str) -> Ran {
+    crate::common::cleanreg().run_with_stdin(args, stdin)
 }
 
 #[test]
@@ -59,9 +27,9 @@ fn deletes_all_but_the_newest_two_with_the_original_flags() {
         "-y",
     ];
     let output = cleanreg(&args, "");
-    let shown = text(&output);
+    let shown = output.shown();
     println!("{shown}");
-    assert!(output.status.success(), "{shown}");
+    assert!(output.code == Some(0), "{shown}");
     assert!(
         shown.contains("Summary: 6 deleted, 0 skipped, 0 failed (of 6)"),
         "{shown}"
@@ -96,8 +64,8 @@ fn prints_the_plan_and_deletes_nothing_on_dry_run_or_a_no() {
     ];
 
     let dry = cleanreg(&[&base[..], &["--dry-run"]].concat(), "");
-    let shown = text(&dry);
-    assert!(dry.status.success(), "{shown}");
+    let shown = dry.shown();
+    assert!(dry.code == Some(0), "{shown}");
     assert_eq!(shown.matches("DELETE ").count(), 4, "{shown}");
     assert!(
         shown.contains("5th newest, only the newest 1 is kept"),
@@ -106,17 +74,17 @@ fn prints_the_plan_and_deletes_nothing_on_dry_run_or_a_no() {
     assert!(shown.contains("Dry run: nothing was deleted."), "{shown}");
 
     let declined = cleanreg(&base, "n\n");
-    let shown = text(&declined);
+    let shown = declined.shown();
     assert!(
         shown.contains("[y/N]") && shown.contains("Nothing deleted."),
         "{shown}"
     );
     let no_answer = cleanreg(&base, "");
-    assert!(text(&no_answer).contains("Nothing deleted."));
+    assert!(no_answer.shown().contains("Nothing deleted."));
     seeded.assert_newest_remain(5);
 
     let accepted = cleanreg(&base, "y\n");
-    assert!(accepted.status.success(), "{}", text(&accepted));
+    assert!(accepted.code == Some(0), "{}", accepted.shown());
     let tool = seeded.repo("team/tool");
     for (rank, image) in tool.images.iter().enumerate() {
         let exists = seeded
@@ -138,12 +106,8 @@ fn bad_input_gets_a_clear_error_and_nothing_is_deleted() {
         ],
         "",
     );
-    let shown = text(&wrong);
-    assert_eq!(
-        wrong.status.code(),
-        Some(1),
-        "a registry error exits 1: {shown}"
-    );
+    let shown = wrong.shown();
+    assert_eq!(wrong.code, Some(1), "a registry error exits 1: {shown}");
     assert!(
         shown.contains("UNAUTHORIZED") && shown.contains("username and password"),
         "{shown}"
@@ -151,23 +115,25 @@ fn bad_input_gets_a_clear_error_and_nothing_is_deleted() {
     assert!(!shown.contains("nope"), "{shown}");
 
     let bad_name = cleanreg(&["-r", &url, "-n", "Team/App", "-k", "1"], "");
-    assert_eq!(bad_name.status.code(), Some(2), "a usage error exits 2");
+    assert_eq!(bad_name.code, Some(2), "a usage error exits 2");
     assert!(
-        text(&bad_name).contains("invalid repository name \"Team/App\""),
+        bad_name
+            .shown()
+            .contains("invalid repository name \"Team/App\""),
         "{}",
-        text(&bad_name)
+        bad_name.shown()
     );
     let bad_url = cleanreg(&["-r", "127.0.0.1:5000", "-n", "a", "-k", "1"], "");
     assert!(
-        text(&bad_url).contains("invalid registry URL"),
+        bad_url.shown().contains("invalid registry URL"),
         "{}",
-        text(&bad_url)
+        bad_url.shown()
     );
     let no_password = cleanreg(&["-r", &url, "-n", "a", "-k", "1", "-u", USER], "");
     assert!(
-        text(&no_password).contains("CLEANREG_PASSWORD"),
+        no_password.shown().contains("CLEANREG_PASSWORD"),
         "{}",
-        text(&no_password)
+        no_password.shown()
     );
     seeded.assert_newest_remain(5);
 }

@@ -2,14 +2,11 @@
 //! each with its own recovery file in the state directory, none failing
 //! because of another's file; `restore --list` shows them.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use cleanreg_testkit::{GcOptions, ImageSpec, Registry, RegistryOptions, Seeder, garbage_collect};
-use common::binary::{Cleanreg, arg};
+use crate::common::{Cleanreg, Ran, arg, cleanreg};
+use cleanreg_testkit::{Fixture, GcOptions, ImageSpec, Registry, Seeder, garbage_collect};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -47,37 +44,12 @@ fn files_in(dir: &Path) -> BTreeSet<String> {
     }
 }
 
-/// Runs `script` with `sh -c`, as cron would, in the user's working
-/// directory with its state and cache directories.
-fn shell(cli: &Cleanreg, script: &str) -> (Option<i32>, String, String) {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(cli.work())
-        .env("CLEANREG", env!("CARGO_BIN_EXE_cleanreg"))
-        .env("HOME", cli.state().parent().unwrap())
-        .env("XDG_STATE_HOME", cli.state())
-        .env(
-            "XDG_CACHE_HOME",
-            cli.state().parent().unwrap().join("cache"),
-        )
-        .env_remove("CLEANREG_PASSWORD")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sh");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_shell_loop_of_ten_runs_gives_ten_recovery_files_and_restore_lists_them() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let url = registry.url();
     let seeded = seed(&registry);
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     // An earlier run's file under the old fixed-second name in the working
     // directory, and one in the recovery directory: neither is in the way.
     std::fs::write(
@@ -95,7 +67,11 @@ fn a_shell_loop_of_ten_runs_gives_ten_recovery_files_and_restore_lists_them() {
         names.join(" ")
     );
     let started = std::time::Instant::now();
-    let (status, stdout, stderr) = shell(&cli, &script);
+    let Ran {
+        code: status,
+        stdout,
+        stderr,
+    } = cli.shell(&script);
     let elapsed = started.elapsed();
     println!("10 runs took {elapsed:?}\n--- stdout\n{stdout}--- stderr\n{stderr}");
     assert_eq!(status, Some(0), "{stderr}");
@@ -239,10 +215,10 @@ fn a_shell_loop_of_ten_runs_gives_ten_recovery_files_and_restore_lists_them() {
 
 #[test]
 fn an_explicit_recovery_file_that_exists_still_stops_the_run_and_a_default_one_never_does() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let url = registry.url();
     let seeded = seed(&registry);
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let taken = cli.work().join("mine.json");
     std::fs::write(&taken, "kept\n").unwrap();
     let (name, _, _) = &seeded[0];

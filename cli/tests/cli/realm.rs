@@ -8,8 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use cleanreg::NativeTransport;
-use cleanreg_core::{Client, Credentials, RegistryUrl};
+use cleanreg_core::Credentials;
 use cleanreg_testkit::{FaultyServer, Reply, SeenRequest};
 use serde_json::json;
 
@@ -44,11 +43,7 @@ fn the_password_goes_only_to_the_registry_and_the_realm_it_names() {
         })
         .expect("start the registry stand-in")
     };
-    let client = Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&registry.url()).unwrap(),
-        Some(Credentials::new("admin", PASSWORD)),
-    );
+    let client = crate::common::client(&registry.url(), Some(Credentials::new("admin", PASSWORD)));
     futures_executor::block_on(client.ping()).expect("token auth through the named realm");
 
     let basic = format!(

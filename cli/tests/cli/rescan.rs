@@ -2,16 +2,15 @@
 //! after tags move, images arrive and a manifest goes, it must give exactly
 //! the inventory a fresh scan gives, with fewer reads.
 
+use crate::common::{arg, block_on};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use cleanreg::NativeTransport;
 use cleanreg::cache::DirCache;
-use cleanreg_core::{Client, Inventory, RegistryUrl, Reuse, ScanScope, Transport, TransportError};
-use cleanreg_testkit::{
-    ImageFormat, ImageSpec, IndexSpec, Registry, RegistryOptions, Seeder, protocol_zoo,
-};
+use cleanreg_core::{Client, Inventory, Reuse, ScanScope, Transport, TransportError};
+use cleanreg_testkit::{Fixture, ImageFormat, ImageSpec, IndexSpec, Seed};
 use http::{Request, Response};
 use time::OffsetDateTime;
 
@@ -63,26 +62,22 @@ impl Transport for Counting {
     }
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
-
 fn count(counts: &BTreeMap<String, usize>, key: &str) -> usize {
     counts.get(key).copied().unwrap_or(0)
 }
 
 #[test]
 fn a_rescan_equals_a_fresh_scan_and_reads_less() {
-    let registry = Registry::start(RegistryOptions::default()).unwrap();
-    let seeder = Seeder::new(&registry.url(), None);
     let now = OffsetDateTime::now_utc();
-    let zoo = protocol_zoo(&seeder, now).unwrap();
+    let Fixture {
+        registry,
+        seeder,
+        zoo,
+        ..
+    } = Fixture::open().seed(Seed::Zoo { now }).start();
+    let zoo = zoo.expect("the zoo");
     let counting = Counting::new();
-    let client = Client::new(
-        &counting,
-        RegistryUrl::parse(&registry.url()).unwrap(),
-        None,
-    );
+    let client = crate::common::client_over(&counting, &registry.url(), None);
     let scan = |client: &Client<&Counting>| -> Inventory {
         block_on(client.scan(&ScanScope::Catalog, &mut |_| {})).unwrap()
     };
@@ -213,21 +208,19 @@ fn tag_count(inventory: &Inventory) -> usize {
 
 #[test]
 fn a_warm_cache_costs_a_head_per_tag_and_changes_nothing() {
-    let registry = Registry::start(RegistryOptions::default()).unwrap();
-    let seeder = Seeder::new(&registry.url(), None);
     let now = OffsetDateTime::now_utc();
-    let zoo = protocol_zoo(&seeder, now).unwrap();
+    let Fixture {
+        registry,
+        seeder,
+        zoo,
+        ..
+    } = Fixture::open().seed(Seed::Zoo { now }).start();
+    let zoo = zoo.expect("the zoo");
     let dir = tempfile::tempdir().unwrap();
     let cache = DirCache::new(dir.path().join("cache"), 64 << 20);
     let counting = Counting::new();
     // A new client each time, as a new `cleanreg` process would be.
-    let client = || {
-        Client::new(
-            &counting,
-            RegistryUrl::parse(&registry.url()).unwrap(),
-            None,
-        )
-    };
+    let client = || crate::common::client_over(&counting, &registry.url(), None);
     let cached = |cache: &DirCache| {
         block_on(client().scan_cached(&ScanScope::Catalog, cache, &mut |_| {})).unwrap()
     };
@@ -322,27 +315,26 @@ fn a_warm_cache_costs_a_head_per_tag_and_changes_nothing() {
 
 #[test]
 fn the_command_keeps_its_cache_where_told_and_none_with_no_cache() {
-    let registry = Registry::start(RegistryOptions::default()).unwrap();
-    let seeder = Seeder::new(&registry.url(), None);
-    protocol_zoo(&seeder, OffsetDateTime::now_utc()).unwrap();
+    let Fixture {
+        registry,
+        seeder: _,
+        ..
+    } = Fixture::open().zoo().start();
     let home = tempfile::tempdir().unwrap();
+    let xdg = home.path().join("xdg");
+    let url = registry.url();
+    let cli = crate::common::cleanreg();
     let run = |extra: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cleanreg"))
-            .args([
-                "-r",
-                &registry.url(),
-                "--clean-full-catalog",
-                "-k",
-                "1",
-                "--dry-run",
-            ])
-            .args(extra)
-            .env("HOME", home.path())
-            .env("XDG_CACHE_HOME", home.path().join("xdg"))
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8(output.stdout).unwrap()
+        let mut args = vec!["-r", &url, "--clean-full-catalog", "-k", "1", "--dry-run"];
+        args.extend_from_slice(extra);
+        // This user's home and cache directory, not the runner's.
+        let ran = cli.run_with(
+            &args,
+            &[("HOME", arg(home.path())), ("XDG_CACHE_HOME", arg(&xdg))],
+            "",
+        );
+        assert!(ran.code == Some(0), "{}", ran.shown());
+        ran.stdout
     };
     let files = |dir: &std::path::Path| -> usize {
         std::fs::read_dir(dir.join("manifest"))

@@ -1,24 +1,18 @@
 //! Stopping an apply half way, and retrying only what failed, against a
 //! real registry.
 
-mod common;
-
+use crate::common::block_on;
 use std::cell::Cell;
 use std::time::Duration;
 
+use crate::common::seeded;
 use cleanreg::NativeTransport;
 use cleanreg_core::{
-    CANCELLED, Client, Outcome, Policy, RegistryUrl, ScanScope, Transport, TransportError,
-    plan as make_plan, retry_plan,
+    CANCELLED, Outcome, Policy, ScanScope, Transport, TransportError, plan as make_plan, retry_plan,
 };
 use cleanreg_testkit::{ImageFormat, ImageSpec, IndexSpec, RegistryOptions};
-use common::seeded;
 use http::{Method, Request, Response};
 use time::OffsetDateTime;
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
 
 /// The real transport, except that the DELETE of one digest answers 500
 /// (without reaching the registry) as many times as `failures` says.
@@ -56,11 +50,7 @@ impl Transport for FailDelete {
 #[test]
 fn a_stopped_apply_sends_no_further_delete_and_reports_the_rest_as_cancelled() {
     let seeded = seeded(RegistryOptions::default());
-    let client = Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&seeded.registry.url()).unwrap(),
-        None,
-    );
+    let client = crate::common::client(&seeded.registry.url(), None);
     let scope = ScanScope::Repositories(vec!["team/app".parse().unwrap()]);
     let inventory = block_on(client.scan(&scope, &mut |_| {})).unwrap();
     let plan = make_plan(
@@ -132,13 +122,13 @@ fn a_retry_deletes_only_what_failed_including_a_child_whose_index_went_first() {
         .unwrap();
     let failing_child = index.children[0].digest.clone();
 
-    let client = Client::new(
+    let client = crate::common::client_over(
         FailDelete {
             inner: NativeTransport::new(false),
             digest: failing_child.clone(),
             failures: Cell::new(1),
         },
-        RegistryUrl::parse(&seeded.registry.url()).unwrap(),
+        &seeded.registry.url(),
         None,
     );
     let scope = ScanScope::Repositories(vec!["multi".parse().unwrap()]);
@@ -197,13 +187,13 @@ fn a_retried_child_whose_index_is_back_is_skipped() {
         .push_image("multi", &ImageSpec::new("new", Some(now - day)), &["new"])
         .unwrap();
     let failing_child = index.children[1].digest.clone();
-    let client = Client::new(
+    let client = crate::common::client_over(
         FailDelete {
             inner: NativeTransport::new(false),
             digest: failing_child.clone(),
             failures: Cell::new(1),
         },
-        RegistryUrl::parse(&seeded.registry.url()).unwrap(),
+        &seeded.registry.url(),
         None,
     );
     let scope = ScanScope::Repositories(vec!["multi".parse().unwrap()]);

@@ -3,135 +3,127 @@
 //! real registry. Each test checks what the registry holds afterwards
 //! through its API, not only what was printed.
 
-mod common;
-
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+use crate::common::{PASSWORD, Ran, USER, seeded, with_auth};
 use cleanreg_testkit::{
-    ImageSpec, Registry, RegistryOptions, Seeder, TestTls, assert_newest_remain, many_repositories,
-    two_repos_five_images,
+    Fixture, ImageSpec, RegistryOptions, Seeder, TestTls, assert_newest_remain, many_repositories,
 };
-use common::{PASSWORD, USER, seeded, with_auth};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 // ---------------------------------------------------------------- running
 
-/// Variables of the test's own environment that would change what the
-/// child does; every run starts without them.
-const SCRUBBED_ENV: [&str; 9] = [
-    "CLEANREG_PASSWORD",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
 /// `admin:correct horse` in base64, as a Basic `Authorization` carries it.
 const PASSWORD_BASE64: &str = "YWRtaW46Y29ycmVjdCBob3JzZQ==";
 
-/// What one run of the binary gave.
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ran {
-    fn shown(&self) -> String {
-        format!(
-            "status {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    /// Asserts the exit status.
-    fn exits(self, code: i32) -> Ran {
-        assert_eq!(self.code, Some(code), "{}", self.shown());
-        self
-    }
-
-    /// Stdout as one JSON document; fails when anything else is on it.
-    fn json(&self) -> Value {
-        assert!(
-            self.stdout.starts_with('{'),
-            "stdout carries only the JSON document: {}",
-            self.shown()
-        );
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.shown()))
-    }
-
-    fn stdout_has(&self, text: &str) -> bool {
-        self.stdout.contains(text)
-    }
-
-    fn stderr_has(&self, text: &str) -> bool {
-        self.stderr.contains(text)
-    }
-
-    fn either_has(&self, text: &str) -> bool {
-        self.stdout_has(text) || self.stderr_has(text)
-    }
-
-    /// Asserts the password shows nowhere, in any form.
-    fn assert_no_password(&self) {
-        for secret in [PASSWORD, "horse", PASSWORD_BASE64] {
-            assert!(
-                !self.either_has(secret),
-                "{secret:?} shows: {}",
-                self.shown()
-            );
-        }
-    }
-}
-
-/// Runs `cleanreg ARGS` in an empty working directory (so a default
-/// recovery file lands nowhere that matters), with `env` added to a
-/// scrubbed environment and `stdin` on standard input.
+/// Runs `cleanreg ARGS` as a new user (an empty working directory, so a
+/// default recovery file lands nowhere that matters, and no scan history
+/// of other runs), with `env` added to a scrubbed environment and `stdin`
+/// on standard input.
 fn cleanreg_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Ran {
-    let cwd = tempfile::tempdir().expect("a working directory");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cleanreg"));
-    command
-        .args(args)
-        .current_dir(cwd.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for name in SCRUBBED_ENV {
-        command.env_remove(name);
-    }
-    // Scan history of other runs (another registry on the same port) stays out.
-    command.env("XDG_STATE_HOME", cwd.path().join("state"));
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("run cleanreg");
-    // A run that exits before reading its input closes the pipe: not an error.
-    let _ = child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(stdin.as_bytes());
-    let output = child.wait_with_output().expect("wait for cleanreg");
-    Ran {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    crate::common::cleanreg().run_with(args, env, stdin)
 }
 
 fn cleanreg(args: &[&str]) -> Ran {
     cleanreg_with(args, &[], "")
+}
+
+/// Asserts the password shows nowhere in a run's output, in any form.
+fn assert_no_password(ran: &Ran) {
+    for secret in [PASSWORD, "horse", PASSWORD_BASE64] {
+        assert!(!ran.either_has(secret), "{secret:?} shows: {}", ran.shown());
+    }
+}
+
+/// A run the binary must refuse, as a row of a test's table: its arguments
+/// (and environment), the exit status, the texts its standard error must
+/// hold and those that must show nowhere.
+struct Refusal {
+    case: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    exit: i32,
+    stderr: Vec<String>,
+    nowhere: Vec<String>,
+}
+
+/// A row of a table of refusals: `cleanreg WORDS` (split at whitespace)
+/// exits `exit` and its standard error holds each of `stderr`.
+fn refusal(case: &str, words: &str, exit: i32, stderr: &[&str]) -> Refusal {
+    let args: Vec<&str> = words.split_whitespace().collect();
+    refusal_of(case, &args, exit, stderr)
+}
+
+/// [`refusal`] with the arguments one by one (one holds a space).
+fn refusal_of(case: &str, args: &[&str], exit: i32, stderr: &[&str]) -> Refusal {
+    Refusal {
+        case: case.to_owned(),
+        args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+        env: Vec::new(),
+        exit,
+        stderr: stderr.iter().map(|text| (*text).to_owned()).collect(),
+        nowhere: Vec::new(),
+    }
+}
+
+impl Refusal {
+    /// The run also has these variables.
+    fn env(mut self, env: &[(&str, &str)]) -> Refusal {
+        self.env = env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        self
+    }
+
+    /// None of `texts` shows on either stream.
+    fn nowhere(mut self, texts: &[&str]) -> Refusal {
+        self.nowhere = texts.iter().map(|text| (*text).to_owned()).collect();
+        self
+    }
+}
+
+/// Runs every row of `table` and checks each as it says; a failing row
+/// names itself. Returns the runs, in the table's order.
+fn assert_refused(table: &[Refusal]) -> Vec<Ran> {
+    table
+        .iter()
+        .map(|row| {
+            let args: Vec<&str> = row.args.iter().map(String::as_str).collect();
+            let env: Vec<(&str, &str)> = row
+                .env
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect();
+            let ran = cleanreg_with(&args, &env, "");
+            let case = &row.case;
+            assert_eq!(
+                ran.code,
+                Some(row.exit),
+                "refusal {case:?}: exit status\n{}",
+                ran.shown()
+            );
+            for text in &row.stderr {
+                assert!(
+                    ran.stderr_has(text),
+                    "refusal {case:?}: stderr names {text:?}\n{}",
+                    ran.shown()
+                );
+            }
+            for text in &row.nowhere {
+                assert!(
+                    !ran.either_has(text),
+                    "refusal {case:?}: {text:?} shows\n{}",
+                    ran.shown()
+                );
+            }
+            ran
+        })
+        .collect()
 }
 
 /// `first` followed by `more`.
@@ -373,40 +365,24 @@ fn connection_and_run_flags_with_every_password_source() {
 
     // A wrong password is a registry error (1); no password on stdin is a
     // usage error (2). Neither deletes anything.
-    let wrong = cleanreg(&[
-        "-r",
-        &url,
-        "-n",
-        "team/tool",
-        "-k",
-        "0",
-        "-u",
-        USER,
-        "-pw",
-        "wrong-password",
-        "-y",
-    ])
-    .exits(1);
-    assert!(wrong.stderr_has("UNAUTHORIZED"), "{}", wrong.shown());
-    assert!(!wrong.either_has("wrong-password"), "{}", wrong.shown());
-    let empty = cleanreg(&[
-        "-r",
-        &url,
-        "-n",
-        "team/tool",
-        "-k",
-        "0",
-        "-u",
-        USER,
-        "--password-stdin",
-        "-y",
-    ])
-    .exits(2);
-    assert!(empty.stderr_has("--password-stdin"), "{}", empty.shown());
-    runs.extend([wrong, empty]);
+    runs.extend(assert_refused(&[
+        refusal(
+            "a wrong password",
+            &format!("-r {url} -n team/tool -k 0 -u {USER} -pw wrong-password -y"),
+            1,
+            &["UNAUTHORIZED"],
+        )
+        .nowhere(&["wrong-password"]),
+        refusal(
+            "no password on stdin",
+            &format!("-r {url} -n team/tool -k 0 -u {USER} --password-stdin -y"),
+            2,
+            &["--password-stdin"],
+        ),
+    ]));
 
     for ran in &runs {
-        ran.assert_no_password();
+        assert_no_password(ran);
     }
     assert_newest_remain(&seeded.seeder, std::slice::from_ref(&app), 2);
     assert_newest_remain(&seeded.seeder, std::slice::from_ref(&tool), 3);
@@ -416,14 +392,14 @@ fn connection_and_run_flags_with_every_password_source() {
 /// the images whose tags all match; `-i` keeps a digest with two tags.
 #[test]
 fn a_tag_exact_or_as_a_regex_and_shared_digests() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
+    let fixture = Fixture::open().start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
     let day = |n: i64| datetime!(2024-03-10 00:00:00 UTC) - time::Duration::days(n);
 
     // Exact: ci-1 is not ci-10.
     let exact = push_images(
-        &seeder,
+        seeder,
         "exact/app",
         &[
             (day(0), &["ci-10"]),
@@ -432,11 +408,11 @@ fn a_tag_exact_or_as_a_regex_and_shared_digests() {
         ],
     );
     cleanreg(&["-r", &url, "-n", "exact/app:ci-1", "-k", "0", "-y"]).exits(0);
-    assert_remaining(&seeder, "exact/app", &exact, &[0, 2]);
+    assert_remaining(seeder, "exact/app", &exact, &[0, 2]);
 
     // A regular expression with -re.
     let regex = push_images(
-        &seeder,
+        seeder,
         "regex/app",
         &[
             (day(0), &["ci-5"]),
@@ -450,13 +426,13 @@ fn a_tag_exact_or_as_a_regex_and_shared_digests() {
     );
     // Without -re the tag is literal, and `ci-.*` cannot be a tag: a usage
     // error that points at -re rather than a run that matches nothing.
-    let literal = cleanreg(&["-r", &url, "-n", "regex/app:ci-.*", "-k", "1", "-y"]).exits(2);
-    assert!(
-        literal.stderr_has("invalid tag \"ci-.*\"") && literal.stderr_has("add -re"),
-        "{}",
-        literal.shown()
-    );
-    all_remain(&seeder, "regex/app", &regex);
+    assert_refused(&[refusal(
+        "a pattern without -re",
+        &format!("-r {url} -n regex/app:ci-.* -k 1 -y"),
+        2,
+        &["invalid tag \"ci-.*\"", "add -re"],
+    )]);
+    all_remain(seeder, "regex/app", &regex);
 
     let cleaned = cleanreg(&["-r", &url, "-n", "regex/app:ci-.*", "-re", "-k", "1", "-y"]).exits(0);
     assert!(
@@ -476,11 +452,11 @@ fn a_tag_exact_or_as_a_regex_and_shared_digests() {
     );
     // ci-5 is the newest considered; the release tags and ci-2 (which
     // shares its digest with latest) survive.
-    assert_remaining(&seeder, "regex/app", &regex, &[0, 1, 4, 5]);
+    assert_remaining(seeder, "regex/app", &regex, &[0, 1, 4, 5]);
 
     // -i: the digest tagged v2 and stable stays though it is beyond -k 1.
     let shared = push_images(
-        &seeder,
+        seeder,
         "shared/app",
         &[
             (day(0), &["v4"]),
@@ -501,8 +477,8 @@ fn a_tag_exact_or_as_a_regex_and_shared_digests() {
         "{}",
         ignoring.shown()
     );
-    assert_remaining(&seeder, "shared/app", &shared, &[0, 2]);
-    assert_remaining(&seeder, "exact/app", &exact, &[0, 2]);
+    assert_remaining(seeder, "shared/app", &shared, &[0, 2]);
+    assert_remaining(seeder, "exact/app", &exact, &[0, 2]);
 }
 
 /// `-s DATE` in each of the original's four forms (and `-d`) keeps images
@@ -510,9 +486,9 @@ fn a_tag_exact_or_as_a_regex_and_shared_digests() {
 /// itself is included. A bad date exits 2 naming -s.
 #[test]
 fn since_in_every_form_keeps_images_beyond_k() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
+    let fixture = Fixture::open().start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
     let cases = [
         ("s/compact", "-s", "20240104", &[0, 1, 2][..]),
         ("s/dashed", "-d", "2024-01-04", &[0, 1, 2][..]),
@@ -526,22 +502,33 @@ fn since_in_every_form_keeps_images_beyond_k() {
     ];
     let pushed: Vec<Vec<Pushed>> = cases
         .iter()
-        .map(|(repo, ..)| push_v5_to_v1(&seeder, repo))
+        .map(|(repo, ..)| push_v5_to_v1(seeder, repo))
         .collect();
 
-    for bad in ["2024-13-01", "yesterday", "2024-01-05 06:00:00"] {
-        let ran = cleanreg(&["-r", &url, "-n", "s/compact", "-k", "1", "-s", bad, "-y"]).exits(2);
-        assert!(ran.stderr_has(&format!("-s {bad}")), "{}", ran.shown());
-        assert!(ran.stderr_has("YYYYMMDD"), "{}", ran.shown());
-    }
-    let ran = cleanreg(&["-r", &url, "-n", "s/compact", "-k", "1", "-d", "2024", "-y"]).exits(2);
-    assert!(ran.stderr_has("-s 2024"), "{}", ran.shown());
-    all_remain(&seeder, "s/compact", &pushed[0]);
+    let mut bad_dates: Vec<Refusal> = ["2024-13-01", "yesterday", "2024-01-05 06:00:00"]
+        .into_iter()
+        .map(|bad| {
+            refusal_of(
+                &format!("-s {bad}"),
+                &["-r", &url, "-n", "s/compact", "-k", "1", "-s", bad, "-y"],
+                2,
+                &[&format!("-s {bad}"), "YYYYMMDD"],
+            )
+        })
+        .collect();
+    bad_dates.push(refusal(
+        "-d 2024",
+        &format!("-r {url} -n s/compact -k 1 -d 2024 -y"),
+        2,
+        &["-s 2024"],
+    ));
+    assert_refused(&bad_dates);
+    all_remain(seeder, "s/compact", &pushed[0]);
 
     for ((repo, flag, date, kept), images) in cases.iter().zip(&pushed) {
         let ran = cleanreg(&["-r", &url, "-n", repo, "-k", "1", flag, date, "-y"]).exits(0);
         assert!(ran.stdout_has("created since 2024-01-0"), "{}", ran.shown());
-        assert_remaining(&seeder, repo, images, kept);
+        assert_remaining(seeder, repo, images, kept);
     }
 }
 
@@ -551,56 +538,58 @@ fn since_in_every_form_keeps_images_beyond_k() {
 /// exits 2 naming the file and line, and deletes nothing.
 #[test]
 fn reposfile_in_text_and_yaml() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
+    let fixture = Fixture::open().start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
     let dir = tempfile::tempdir().unwrap();
-    let text_a = push_v5_to_v1(&seeder, "t/a");
-    let text_b = push_v5_to_v1(&seeder, "t/b");
-    let yaml_a = push_five(&seeder, "y/a", ["ci-5", "release", "ci-3", "ci-2", "ci-1"]);
-    let yaml_b = push_v5_to_v1(&seeder, "y/b");
-    let yaml_c = push_v5_to_v1(&seeder, "y/c");
+    let text_a = push_v5_to_v1(seeder, "t/a");
+    let text_b = push_v5_to_v1(seeder, "t/b");
+    let yaml_a = push_five(seeder, "y/a", ["ci-5", "release", "ci-3", "ci-2", "ci-1"]);
+    let yaml_b = push_v5_to_v1(seeder, "y/b");
+    let yaml_c = push_v5_to_v1(seeder, "y/c");
 
     let bad_text = write(dir.path(), "bad.txt", "t/a 2\nt/b two\n");
-    let ran = cleanreg(&["-r", &url, "-f", &bad_text, "-y"]).exits(2);
-    assert!(
-        ran.stderr_has(&format!("{bad_text}: line 2")),
-        "{}",
-        ran.shown()
-    );
     let bad_yaml = write(
         dir.path(),
         "bad.yml",
         "y/a:\n  keepimages: 1\n  keepforever: yes\n",
     );
-    let ran = cleanreg(&["-r", &url, "-f", &bad_yaml, "-y"]).exits(2);
-    assert!(
-        ran.stderr_has(&format!("{bad_yaml}: line 3")) && ran.stderr_has("keepforever"),
-        "{}",
-        ran.shown()
-    );
     let bad_date = write(dir.path(), "date.yml", "y/b: {keepsince: 2024-02-30}\n");
-    let ran = cleanreg(&["-r", &url, "--reposfile", &bad_date, "-y"]).exits(2);
-    assert!(
-        ran.stderr_has(&format!("{bad_date}: line 1")),
-        "{}",
-        ran.shown()
-    );
     // A pattern as the `tag:` of an entry needs -re.
     let no_regex = write(
         dir.path(),
         "pattern.yml",
         "# needs -re\ny/a:\n  tag: ci-.*\n  keepimages: 1\n",
     );
-    let ran = cleanreg(&["-r", &url, "-f", &no_regex, "-y"]).exits(2);
-    assert!(
-        ran.stderr_has(&format!("{no_regex}: line 2: tag: invalid tag")) && ran.stderr_has("-re"),
-        "{}",
-        ran.shown()
-    );
-    all_remain(&seeder, "t/a", &text_a);
-    all_remain(&seeder, "y/a", &yaml_a);
-    all_remain(&seeder, "y/b", &yaml_b);
+    assert_refused(&[
+        refusal(
+            "a bad count in a text file",
+            &format!("-r {url} -f {bad_text} -y"),
+            2,
+            &[&format!("{bad_text}: line 2")],
+        ),
+        refusal(
+            "an unknown YAML key",
+            &format!("-r {url} -f {bad_yaml} -y"),
+            2,
+            &[&format!("{bad_yaml}: line 3"), "keepforever"],
+        ),
+        refusal(
+            "a date that does not exist",
+            &format!("-r {url} --reposfile {bad_date} -y"),
+            2,
+            &[&format!("{bad_date}: line 1")],
+        ),
+        refusal(
+            "a tag pattern without -re",
+            &format!("-r {url} -f {no_regex} -y"),
+            2,
+            &[&format!("{no_regex}: line 2: tag: invalid tag"), "-re"],
+        ),
+    ]);
+    all_remain(seeder, "t/a", &text_a);
+    all_remain(seeder, "y/a", &yaml_a);
+    all_remain(seeder, "y/b", &yaml_b);
 
     let text = write(
         dir.path(),
@@ -608,8 +597,8 @@ fn reposfile_in_text_and_yaml() {
         "# repository  images-to-keep\n\nt/a 2\n   \n# t/b is kept longer\nt/b\t4  # four\n",
     );
     cleanreg(&["-r", &url, "-f", &text, "-y"]).exits(0);
-    assert_remaining(&seeder, "t/a", &text_a, &[0, 1]);
-    assert_remaining(&seeder, "t/b", &text_b, &[0, 1, 2, 3]);
+    assert_remaining(seeder, "t/a", &text_a, &[0, 1]);
+    assert_remaining(seeder, "t/b", &text_b, &[0, 1, 2, 3]);
 
     let yaml = write(
         dir.path(),
@@ -627,13 +616,13 @@ fn reposfile_in_text_and_yaml() {
     );
     cleanreg(&["-r", &url, "-f", &yaml, "-re", "-k", "4", "-y"]).exits(0);
     // y/a: only ci-* images count, the newest one stays, `release` too.
-    assert_remaining(&seeder, "y/a", &yaml_a, &[0, 1]);
+    assert_remaining(seeder, "y/a", &yaml_a, &[0, 1]);
     // y/b: the newest, and the one since 5 January 06:00:01.
-    assert_remaining(&seeder, "y/b", &yaml_b, &[0, 1]);
+    assert_remaining(seeder, "y/b", &yaml_b, &[0, 1]);
     // y/c: -k 4 fills in keepimages.
-    assert_remaining(&seeder, "y/c", &yaml_c, &[0, 1, 2, 3]);
+    assert_remaining(seeder, "y/c", &yaml_c, &[0, 1, 2, 3]);
     // The text file's repositories were not in the YAML file.
-    assert_remaining(&seeder, "t/a", &text_a, &[0, 1]);
+    assert_remaining(seeder, "t/a", &text_a, &[0, 1]);
 }
 
 /// `-cf` reads the whole catalog, past the registry's first page of 100
@@ -641,16 +630,16 @@ fn reposfile_in_text_and_yaml() {
 /// `-k` per repository.
 #[test]
 fn full_catalog_past_the_first_page_with_file_overrides() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
+    let fixture = Fixture::open().start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
     let dir = tempfile::tempdir().unwrap();
     // Catalog order: aa/app, many/repo-000..104 (undated: never deleted by
     // a count), zz/app, zz/keep; the zz ones are on the second page.
-    let many = many_repositories(&seeder, 105).expect("seed 105 repositories");
-    let first_page = push_v5_to_v1(&seeder, "aa/app");
-    let last_page = push_v5_to_v1(&seeder, "zz/app");
-    let overridden = push_v5_to_v1(&seeder, "zz/keep");
+    let many = many_repositories(seeder, 105).expect("seed 105 repositories");
+    let first_page = push_v5_to_v1(seeder, "aa/app");
+    let last_page = push_v5_to_v1(seeder, "zz/app");
+    let overridden = push_v5_to_v1(seeder, "zz/keep");
     let catalog = seeder.catalog().expect("read the catalog");
     assert_eq!(catalog.len(), 108);
     let page_one = seeder
@@ -661,8 +650,12 @@ fn full_catalog_past_the_first_page_with_file_overrides() {
         "zz/* are past the first page"
     );
 
-    let ran = cleanreg(&["-r", &url, "-cf"]).exits(2);
-    assert!(ran.stderr_has("-cf"), "{}", ran.shown());
+    assert_refused(&[refusal(
+        "-cf without -k",
+        &format!("-r {url} -cf"),
+        2,
+        &["-cf"],
+    )]);
 
     let file = write(dir.path(), "repos.txt", "zz/keep 3\n");
     let ran = cleanreg(&["-r", &url, "-cf", "-k", "1", "-f", &file, "-y", "-w", "8"]).exits(0);
@@ -671,9 +664,9 @@ fn full_catalog_past_the_first_page_with_file_overrides() {
         "{}",
         ran.shown()
     );
-    assert_remaining(&seeder, "aa/app", &first_page, &[0]);
-    assert_remaining(&seeder, "zz/app", &last_page, &[0]);
-    assert_remaining(&seeder, "zz/keep", &overridden, &[0, 1, 2]);
+    assert_remaining(seeder, "aa/app", &first_page, &[0]);
+    assert_remaining(seeder, "zz/app", &last_page, &[0]);
+    assert_remaining(seeder, "zz/keep", &overridden, &[0, 1, 2]);
     for name in [&many[0], &many[104]] {
         assert_eq!(seeder.tags(name).unwrap(), ["v1"], "{name}");
     }
@@ -744,17 +737,22 @@ fn dry_run_json_and_a_saved_plan() {
     assert_eq!(count(&decisions(&file), "delete"), 6);
     assert_newest_remain(seeder, &[app.clone(), tool.clone()], 5);
 
-    // Another registry: refused before anything is read.
-    let elsewhere =
-        cleanreg(&["--apply-plan", &plan_file, "-r", "http://127.0.0.1:9", "-y"]).exits(2);
-    assert!(
-        elsewhere.stderr_has("was made for"),
-        "{}",
-        elsewhere.shown()
-    );
-    // --apply-plan replaces the selection flags.
-    let mixed = cleanreg(&["--apply-plan", &plan_file, "-k", "1", "-y"]).exits(2);
-    assert!(mixed.stderr_has("--apply-plan"), "{}", mixed.shown());
+    assert_refused(&[
+        // Another registry: refused before anything is read.
+        refusal(
+            "a plan for another registry",
+            &format!("--apply-plan {plan_file} -r http://127.0.0.1:9 -y"),
+            2,
+            &["was made for"],
+        ),
+        // --apply-plan replaces the selection flags.
+        refusal(
+            "--apply-plan with -k",
+            &format!("--apply-plan {plan_file} -k 1 -y"),
+            2,
+            &["--apply-plan"],
+        ),
+    ]);
 
     // team/tool's v2 (planned for deletion) moves to a new image.
     let moved = seeder
@@ -871,17 +869,13 @@ fn dry_run_json_and_a_saved_plan() {
 /// invalid policy exits 2 naming the field; `--policy` with -k exits 2.
 #[test]
 fn policy_files_in_toml_and_json() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
+    let fixture = Fixture::open().start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
     let dir = tempfile::tempdir().unwrap();
-    let other = push_five(
-        &seeder,
-        "other/app",
-        ["v5", "v4", "v3", "release-0.1", "v1"],
-    );
-    let web = push_v5_to_v1(&seeder, "team/web");
-    let deep = push_v5_to_v1(&seeder, "team/x/deep");
+    let other = push_five(seeder, "other/app", ["v5", "v4", "v3", "release-0.1", "v1"]);
+    let web = push_v5_to_v1(seeder, "team/web");
+    let deep = push_v5_to_v1(seeder, "team/x/deep");
 
     let toml = write(
         dir.path(),
@@ -894,27 +888,33 @@ fn policy_files_in_toml_and_json() {
          keep_newest = 2\n",
     );
     let bad_toml = write(dir.path(), "bad.toml", "[default]\nkeep_newest = -1\n");
-    let ran = cleanreg(&["-r", &url, "--policy", &bad_toml, "-y"]).exits(2);
-    assert!(
-        ran.stderr_has(&bad_toml) && ran.stderr_has("default.keep_newest"),
-        "{}",
-        ran.shown()
-    );
     let bad_json = write(
         dir.path(),
         "bad.json",
         r#"{"repositories": {"team/*": {"only_tags": "("}}}"#,
     );
-    let ran = cleanreg(&["-r", &url, "--policy", &bad_json, "-y"]).exits(2);
-    assert!(
-        ran.stderr_has("repositories.team/*.only_tags"),
-        "{}",
-        ran.shown()
-    );
-    let ran = cleanreg(&["-r", &url, "--policy", &toml, "-k", "3", "-y"]).exits(2);
-    assert!(ran.stderr_has("--policy replaces -k"), "{}", ran.shown());
-    all_remain(&seeder, "other/app", &other);
-    all_remain(&seeder, "team/web", &web);
+    assert_refused(&[
+        refusal(
+            "a negative count in TOML",
+            &format!("-r {url} --policy {bad_toml} -y"),
+            2,
+            &[&bad_toml, "default.keep_newest"],
+        ),
+        refusal(
+            "a bad pattern in JSON",
+            &format!("-r {url} --policy {bad_json} -y"),
+            2,
+            &["repositories.team/*.only_tags"],
+        ),
+        refusal(
+            "--policy with -k",
+            &format!("-r {url} --policy {toml} -k 3 -y"),
+            2,
+            &["--policy replaces -k"],
+        ),
+    ]);
+    all_remain(seeder, "other/app", &other);
+    all_remain(seeder, "team/web", &web);
 
     // TOML, over the whole catalog.
     let ran = cleanreg(&["-r", &url, "--policy", &toml, "-y"]).exits(0);
@@ -923,14 +923,14 @@ fn policy_files_in_toml_and_json() {
         "{}",
         ran.shown()
     );
-    assert_remaining(&seeder, "other/app", &other, &[0, 3]);
-    assert_remaining(&seeder, "team/web", &web, &[0, 1]);
+    assert_remaining(seeder, "other/app", &other, &[0, 3]);
+    assert_remaining(seeder, "team/web", &web, &[0, 1]);
     // team/* does not reach team/x/deep: the default rule decides it.
-    assert_remaining(&seeder, "team/x/deep", &deep, &[0]);
+    assert_remaining(seeder, "team/x/deep", &deep, &[0]);
 
     // JSON, for the repositories named with -n.
     let json_app = push_five(
-        &seeder,
+        seeder,
         "json/app",
         ["v3", "release-1", "v2", "release-0", "v1"],
     );
@@ -943,10 +943,10 @@ fn policy_files_in_toml_and_json() {
         }"#,
     );
     cleanreg(&["-r", &url, "--policy", &json, "-n", "json/app", "-y"]).exits(0);
-    assert_remaining(&seeder, "json/app", &json_app, &[0, 1, 3]);
+    assert_remaining(seeder, "json/app", &json_app, &[0, 1, 3]);
     // The default rule (keep none) did not reach the repositories not named.
-    assert_remaining(&seeder, "other/app", &other, &[0, 3]);
-    assert_remaining(&seeder, "team/web", &web, &[0, 1]);
+    assert_remaining(seeder, "other/app", &other, &[0, 3]);
+    assert_remaining(seeder, "team/web", &web, &[0, 1]);
 }
 
 /// `-p`: the environment's proxy is used only when asked. With a dead
@@ -956,10 +956,10 @@ fn policy_files_in_toml_and_json() {
 /// delete), and `cleanreg restore` puts back what was deleted.
 #[test]
 fn proxy_only_with_p_and_the_recovery_file() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
-    let images = push_v5_to_v1(&seeder, "team/app");
+    let fixture = Fixture::open().start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
+    let images = push_v5_to_v1(seeder, "team/app");
     let dir = tempfile::tempdir().unwrap();
     let dead = {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -973,33 +973,36 @@ fn proxy_only_with_p_and_the_recovery_file() {
     ];
     let args = ["-r", &url, "-n", "team/app", "-k", "2", "-y"];
 
-    let through = cleanreg_with(&with(&args, &["-p"]), &env, "").exits(1);
-    assert!(
-        through.stderr_has(&format!("through the proxy 127.0.0.1:{dead} (-p)")),
-        "the dead proxy, not the registry, is named: {}",
-        through.shown()
-    );
-    all_remain(&seeder, "team/app", &images);
-
-    // A recovery file that cannot be written stops the run before any delete.
     let taken = write(dir.path(), "taken.json", "an earlier recovery file\n");
-    let refused = cleanreg_with(&with(&args, &["--recovery-file", &taken]), &env, "").exits(1);
-    assert!(
-        refused.stderr_has("already exists") && refused.stderr_has("nothing was deleted"),
-        "{}",
-        refused.shown()
-    );
+    assert_refused(&[
+        refusal_of(
+            "a dead proxy with -p",
+            &with(&args, &["-p"]),
+            1,
+            // The dead proxy, not the registry, is named.
+            &[&format!("through the proxy 127.0.0.1:{dead} (-p)")],
+        )
+        .env(&env),
+        // A recovery file that cannot be written stops the run before any delete.
+        refusal_of(
+            "an existing recovery file",
+            &with(&args, &["--recovery-file", &taken]),
+            1,
+            &["already exists", "nothing was deleted"],
+        )
+        .env(&env),
+    ]);
     assert_eq!(
         std::fs::read_to_string(&taken).unwrap(),
         "an earlier recovery file\n"
     );
-    all_remain(&seeder, "team/app", &images);
+    all_remain(seeder, "team/app", &images);
 
     // Direct (no -p), with a recovery file.
     let recovery = dir.path().join("recovery.json").display().to_string();
     let direct = cleanreg_with(&with(&args, &["--recovery-file", &recovery]), &env, "").exits(0);
     assert!(direct.stdout_has(&recovery), "{}", direct.shown());
-    assert_remaining(&seeder, "team/app", &images, &[0, 1]);
+    assert_remaining(seeder, "team/app", &images, &[0, 1]);
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&recovery).unwrap()).unwrap();
     assert_eq!(saved["registry"], url.as_str());
     let saved_digests: BTreeSet<&str> = saved["entries"]
@@ -1022,7 +1025,7 @@ fn proxy_only_with_p_and_the_recovery_file() {
         "{}",
         restored.shown()
     );
-    all_remain(&seeder, "team/app", &images);
+    all_remain(seeder, "team/app", &images);
 }
 
 /// Exit statuses: 0 done or nothing to do, 1 registry error, 2 usage, 3
@@ -1044,14 +1047,14 @@ fn exit_statuses_and_a_registry_that_refuses_deletes() {
         assert!(words.contains(legacy), "{legacy}: {}", help.shown());
     }
 
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         delete_enabled: false,
         ..RegistryOptions::default()
     })
-    .expect("start docker-registry");
-    let url = registry.url();
-    let seeder = Seeder::new(&url, None);
-    let images = push_v5_to_v1(&seeder, "team/app");
+    .start();
+    let url = fixture.url();
+    let seeder = &fixture.seeder;
+    let images = push_v5_to_v1(seeder, "team/app");
 
     let nothing = cleanreg(&["-r", &url, "-n", "team/app", "-k", "5", "-y"]).exits(0);
     assert!(
@@ -1059,14 +1062,26 @@ fn exit_statuses_and_a_registry_that_refuses_deletes() {
         "{}",
         nothing.shown()
     );
-    cleanreg(&["-r", &url, "-n", "team/app", "-k", "many"]).exits(2);
-    cleanreg(&["-r", &url, "-n", "team/app", "-k", "1", "--bogus"]).exits(2);
-    cleanreg(&["-n", "team/app", "-k", "1"]).exits(2);
     let unreachable = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
     };
-    cleanreg(&["-r", &unreachable, "-n", "team/app", "-k", "1", "-y"]).exits(1);
+    assert_refused(&[
+        refusal("-k many", &format!("-r {url} -n team/app -k many"), 2, &[]),
+        refusal(
+            "an unknown flag",
+            &format!("-r {url} -n team/app -k 1 --bogus"),
+            2,
+            &[],
+        ),
+        refusal("no -r", "-n team/app -k 1", 2, &[]),
+        refusal(
+            "nothing listening",
+            &format!("-r {unreachable} -n team/app -k 1 -y"),
+            1,
+            &[],
+        ),
+    ]);
 
     let refused = cleanreg(&["-r", &url, "-n", "team/app", "-k", "1", "-y", "--json"]).exits(3);
     let document = refused.json();
@@ -1086,24 +1101,23 @@ fn exit_statuses_and_a_registry_that_refuses_deletes() {
         "the fix is named: {}",
         refused.shown()
     );
-    all_remain(&seeder, "team/app", &images);
+    all_remain(seeder, "team/app", &images);
 }
 
 /// `-c CA.pem` and `-sv` against the registry serving https with a
 /// certificate from a test CA; without either the certificate is rejected.
 #[test]
 fn tls_with_a_ca_file_or_without_verification() {
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         tls: Some(TestTls::generate().expect("generate a test CA")),
         ..RegistryOptions::default()
     })
-    .expect("start docker-registry with TLS");
-    let url = registry.url();
+    .two_repos()
+    .start();
+    let url = fixture.url();
     assert!(url.starts_with("https://"), "{url}");
-    let ca = registry.ca_path().unwrap().display().to_string();
-    let seeder = Seeder::new(&registry.seed_url(), None);
-    let newest = OffsetDateTime::now_utc() - time::Duration::days(1);
-    let repos = two_repos_five_images(&seeder, newest).expect("seed the registry");
+    let ca = fixture.registry.ca_path().unwrap().display().to_string();
+    let (seeder, repos) = (&fixture.seeder, &fixture.repos);
     let app = repos.iter().find(|r| r.name == "team/app").unwrap().clone();
     let tool = repos
         .iter()
@@ -1111,15 +1125,18 @@ fn tls_with_a_ca_file_or_without_verification() {
         .unwrap()
         .clone();
 
-    let rejected = cleanreg(&["-r", &url, "-n", "team/app", "-k", "1", "-y"]).exits(1);
-    assert!(rejected.stderr_has("certificate"), "{}", rejected.shown());
-    assert!(rejected.stderr_has("-c CA.pem"), "{}", rejected.shown());
-    assert_newest_remain(&seeder, &[app.clone(), tool.clone()], 5);
+    assert_refused(&[refusal(
+        "a certificate of an unknown CA",
+        &format!("-r {url} -n team/app -k 1 -y"),
+        1,
+        &["certificate", "-c CA.pem"],
+    )]);
+    assert_newest_remain(seeder, &[app.clone(), tool.clone()], 5);
 
     cleanreg(&["-r", &url, "-c", &ca, "-n", "team/app", "-k", "3", "-y"]).exits(0);
-    assert_newest_remain(&seeder, std::slice::from_ref(&app), 3);
+    assert_newest_remain(seeder, std::slice::from_ref(&app), 3);
 
     cleanreg(&["-r", &url, "-sv", "-n", "team/tool", "-k", "2", "-y"]).exits(0);
-    assert_newest_remain(&seeder, std::slice::from_ref(&tool), 2);
-    assert_newest_remain(&seeder, std::slice::from_ref(&app), 3);
+    assert_newest_remain(seeder, std::slice::from_ref(&tool), 2);
+    assert_newest_remain(seeder, std::slice::from_ref(&app), 3);
 }

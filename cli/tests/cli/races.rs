@@ -13,21 +13,15 @@
 //!
 //! Every run also checks that nothing outside the plan was deleted.
 
-mod common;
-
+use crate::common::block_on;
 use std::collections::BTreeSet;
 
 use cleanreg::NativeTransport;
 use cleanreg_core::{
-    ALREADY_GONE, Client, Digest, Outcome, Plan, Policy, RegistryUrl, RepositoryName, ScanScope,
-    Tag, plan,
+    ALREADY_GONE, Client, Digest, Outcome, Plan, Policy, RepositoryName, ScanScope, Tag, plan,
 };
-use cleanreg_testkit::{ImageSpec, Registry, RegistryOptions, Seeder};
+use cleanreg_testkit::{Fixture, ImageSpec, Registry, Seeder};
 use time::{Duration, OffsetDateTime};
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
-}
 
 const IMAGES: usize = 4;
 const KEEP: usize = 1;
@@ -57,11 +51,7 @@ impl Race {
                 )
                 .expect("push");
         }
-        let client = Client::new(
-            NativeTransport::new(false),
-            RegistryUrl::parse(&registry.url()).unwrap(),
-            None,
-        );
+        let client = crate::common::client(&registry.url(), None);
         let repository: RepositoryName = repository.parse().unwrap();
         let scope = ScanScope::Repositories(vec![repository.clone()]);
         let inventory = block_on(client.scan(&scope, &mut |_| {})).expect("scan");
@@ -134,7 +124,7 @@ fn pick(n: usize) -> usize {
 
 #[test]
 fn a_tag_pushed_again_before_apply_survives() {
-    let registry = Registry::start(RegistryOptions::default()).expect("registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let runs = runs();
     for n in 0..runs {
         let race = Race::new(&registry, "repushed", n);
@@ -169,7 +159,7 @@ fn a_tag_pushed_again_before_apply_survives() {
 
 #[test]
 fn a_rollback_tag_on_a_planned_digest_keeps_it() {
-    let registry = Registry::start(RegistryOptions::default()).expect("registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let runs = runs();
     for n in 0..runs {
         let race = Race::new(&registry, "rollback", n);
@@ -205,7 +195,7 @@ fn a_rollback_tag_on_a_planned_digest_keeps_it() {
 
 #[test]
 fn an_image_someone_else_deleted_is_reported_as_already_gone() {
-    let registry = Registry::start(RegistryOptions::default()).expect("registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let runs = runs();
     for n in 0..runs {
         let race = Race::new(&registry, "gone", n);
@@ -273,14 +263,14 @@ impl cleanreg_core::Transport for RetagOnFirstDelete {
 
 #[test]
 fn a_rollback_tag_made_during_the_apply_keeps_its_digest() {
-    let registry = Registry::start(RegistryOptions::default()).expect("registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let runs = runs();
     for n in 0..runs {
         let race = Race::new(&registry, "live", n);
         // Deletes go newest first; the target is a later one.
         let deletes = race.deletes();
         let (target, tag) = deletes[1 + n % (deletes.len() - 1)].clone();
-        let client = Client::new(
+        let client = crate::common::client_over(
             RetagOnFirstDelete {
                 inner: NativeTransport::new(false),
                 seeder: Seeder::new(&registry.url(), None),
@@ -288,7 +278,7 @@ fn a_rollback_tag_made_during_the_apply_keeps_its_digest() {
                 target: target.to_string(),
                 done: std::cell::Cell::new(false),
             },
-            RegistryUrl::parse(&registry.url()).unwrap(),
+            &registry.url(),
             None,
         );
         let report = block_on(client.apply(&race.plan, &mut |_, _| {}));

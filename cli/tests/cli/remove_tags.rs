@@ -6,15 +6,13 @@
 //! the removed tags back. Checked through the registry API and its garbage
 //! collection.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::common::{Cleanreg, Ran, arg, cleanreg};
 use cleanreg_testkit::{
-    CosignKind, GcOptions, ImageSpec, Registry, RegistryOptions, Seeder, TagDelete, TagDeleteFront,
+    CosignKind, Fixture, GcOptions, ImageSpec, RegistryOptions, Seeder, TagDelete, TagDeleteFront,
     garbage_collect,
 };
-use common::binary::{Cleanreg, Ran, arg};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -278,10 +276,10 @@ fn remove_then_restore(
 
 #[test]
 fn remove_tags_takes_only_the_named_tags_on_2_8_and_through_the_tag_delete() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let front = TagDeleteFront::start(&registry).expect("start the tag delete front");
     let seeder = Seeder::new(&registry.url(), None);
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
 
     let left = remove_then_restore(&cli, &registry.url(), &seeder, "direct", Way::Replacement);
     assert!(front.tag_deletes().is_empty());
@@ -315,17 +313,17 @@ fn remove_tags_takes_only_the_named_tags_on_2_8_and_through_the_tag_delete() {
 
 #[test]
 fn a_registry_that_refuses_deletes_fails_the_tag_removal_with_the_fix() {
-    let registry = Registry::start(RegistryOptions {
+    let Fixture { registry, .. } = Fixture::with(RegistryOptions {
         delete_enabled: false,
         ..RegistryOptions::default()
     })
-    .expect("start docker-registry");
+    .start();
     let front = TagDeleteFront::start(&registry).expect("start the tag delete front");
     let seeder = Seeder::new(&registry.url(), None);
     let image = seeder
         .push_image("app", &ImageSpec::new("app", days_ago(1)), &["v1", "pr-1"])
         .unwrap();
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let policy = cli.work().join("policy.toml");
     std::fs::write(
         &policy,

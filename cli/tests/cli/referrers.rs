@@ -7,15 +7,13 @@
 //! behave as before: the untagged referrers stay unseen.
 //! Every outcome is checked by digest against the registry itself.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::{arg, cleanreg, outcomes, planned};
 use cleanreg_testkit::{
-    ArtifactBlob, ArtifactSpec, ImageSpec, PushedArtifact, PushedImage, ReferrersFront, Registry,
-    RegistryOptions, Seeder,
+    ArtifactBlob, ArtifactSpec, Fixture, ImageSpec, PushedArtifact, PushedImage, ReferrersFront,
+    Seeder,
 };
-use common::binary::{Cleanreg, arg, outcomes, planned};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -94,7 +92,7 @@ fn entry<'a>(json: &'a Value, digest: &str) -> Vec<&'a Value> {
 
 #[test]
 fn keep_n_deletes_the_untagged_referrers_of_deleted_images_through_the_api() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let front = ReferrersFront::start(&registry, 2).expect("start the referrers front");
     let seeder = Seeder::new(&front.url(), None);
     let pushed = push(&seeder);
@@ -126,7 +124,7 @@ fn keep_n_deletes_the_untagged_referrers_of_deleted_images_through_the_api() {
     tags.sort();
     assert_eq!(tags, ["v0", "v1", "v2"], "the referrers have no tags");
 
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = front.url();
     let dry = cli
         .run(&["-r", &url, "-n", "app", "-k", "1", "--dry-run", "--json"])
@@ -207,7 +205,7 @@ fn keep_n_deletes_the_untagged_referrers_of_deleted_images_through_the_api() {
 
 #[test]
 fn a_referrer_under_a_fallback_tag_and_in_the_api_is_one_manifest() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let front = ReferrersFront::start(&registry, 10).expect("start the referrers front");
     let seeder = Seeder::new(&front.url(), None);
     let old = seeder
@@ -227,7 +225,7 @@ fn a_referrer_under_a_fallback_tag_and_in_the_api_is_one_manifest() {
         .push_referrers_index("app", &new.digest, &[new_sbom.descriptor()])
         .unwrap();
 
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = front.url();
     let dry = cli
         .run(&["-r", &url, "-n", "app", "-k", "1", "--dry-run", "--json"])
@@ -279,10 +277,10 @@ fn a_referrer_under_a_fallback_tag_and_in_the_api_is_one_manifest() {
 /// tagged image costs history no `HEAD`.
 #[test]
 fn the_referrers_of_an_untagged_image_found_through_history_go_with_it() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let front = ReferrersFront::start(&registry, 10).expect("start the referrers front");
     let seeder = Seeder::new(&front.url(), None);
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = front.url();
     let scan = |extra: &[&str]| {
         let mut args = vec!["-r", url.as_str(), "-n", "app", "-k", "10", "-v"];
@@ -364,7 +362,7 @@ fn the_referrers_of_an_untagged_image_found_through_history_go_with_it() {
 /// the apply: apply re-checks it as any attachment and skips it.
 #[test]
 fn a_referrer_tagged_after_the_plan_is_skipped_and_stays() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
+    let Fixture { registry, .. } = Fixture::open().start();
     let front = ReferrersFront::start(&registry, 10).expect("start the referrers front");
     let seeder = Seeder::new(&front.url(), None);
     let old = seeder
@@ -376,7 +374,7 @@ fn a_referrer_tagged_after_the_plan_is_skipped_and_stays() {
     let signature = referrer(&seeder, &old.descriptor(), SIGNATURE, "old-signature");
     let sbom = referrer(&seeder, &old.descriptor(), SBOM, "old-sbom");
 
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = front.url();
     let plan_file = cli.work().join("plan.json");
     cli.run(&[
@@ -434,8 +432,9 @@ fn a_referrer_tagged_after_the_plan_is_skipped_and_stays() {
 
 #[test]
 fn without_the_api_untagged_referrers_stay_unseen_as_before() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let seeder = Seeder::new(&registry.url(), None);
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     let pushed = push(&seeder);
     // Distribution 2.8 has no referrers API.
     let answer = seeder
@@ -446,7 +445,7 @@ fn without_the_api_untagged_referrers_stay_unseen_as_before() {
         .unwrap();
     assert_eq!(answer.status, 404);
 
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
     let url = registry.url();
     let applied = cli
         .run(&["-r", &url, "-n", "app", "-k", "1", "-y", "--json", "-v"])

@@ -1,71 +1,41 @@
 //! Bearer token authentication against the real registry configured with
 //! `auth: token`, and the test token server from testkit.
 
-mod common;
-
+use crate::common::{block_on, client};
 use std::time::Duration;
 
-use cleanreg::NativeTransport;
-use cleanreg_core::{Client, Credentials, Outcome, Policy, RegistryUrl, ScanScope, plan};
-use cleanreg_testkit::{
-    Registry, RegistryOptions, SeededRepo, Seeder, TokenServer, TokenServerOptions, TokenUser,
-    assert_newest_remain, two_repos_five_images,
-};
+use cleanreg_core::{Credentials, Outcome, Policy, ScanScope, plan};
+use cleanreg_testkit::{Fixture, TokenServer, TokenServerOptions, TokenUser, assert_newest_remain};
 use time::OffsetDateTime;
 
-struct TokenRegistry {
-    tokens: TokenServer,
-    registry: Registry,
-    seeder: Seeder,
-    repos: Vec<SeededRepo>,
-}
-
-fn token_registry(expires_in: u64) -> TokenRegistry {
-    let tokens = TokenServer::start(TokenServerOptions {
-        users: vec![
-            TokenUser::admin("admin", "admin-pw"),
-            TokenUser::reader("reader", "reader-pw"),
-        ],
-        expires_in,
-        ..TokenServerOptions::default()
-    })
-    .expect("start the token server");
-    let registry = Registry::start(RegistryOptions {
-        token_auth: Some(tokens.registry_auth()),
-        ..RegistryOptions::default()
-    })
-    .expect("start docker-registry with auth: token");
-    let seeder = Seeder::new(
-        &registry.url(),
-        Some(("admin".to_owned(), "admin-pw".to_owned())),
-    );
-    let newest = OffsetDateTime::now_utc() - time::Duration::days(1);
-    let repos = two_repos_five_images(&seeder, newest).expect("seed the registry");
-    TokenRegistry {
-        tokens,
-        registry,
-        seeder,
-        repos,
-    }
-}
-
-fn client(url: &str, user: &str, password: &str) -> Client<NativeTransport> {
-    Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(url).unwrap(),
-        Some(Credentials::new(user, password)),
-    )
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
+/// A registry with token auth, its token server (an admin and a reader
+/// account, tokens valid `expires_in` seconds) and two repositories of five
+/// images.
+fn token_registry(expires_in: u64) -> Fixture {
+    Fixture::open()
+        .token_auth(
+            TokenServerOptions {
+                users: vec![
+                    TokenUser::admin("admin", "admin-pw"),
+                    TokenUser::reader("reader", "reader-pw"),
+                ],
+                expires_in,
+                ..TokenServerOptions::default()
+            },
+            ("admin", "admin-pw"),
+        )
+        .two_repos()
+        .start()
 }
 
 #[test]
 fn scans_and_deletes_with_tokens_per_scope_fetched_once() {
     let setup = token_registry(300);
-    let before = setup.tokens.tokens_total();
-    let client = client(&setup.registry.url(), "admin", "admin-pw");
+    let before = setup.tokens().tokens_total();
+    let client = client(
+        &setup.registry.url(),
+        Some(Credentials::new("admin", "admin-pw")),
+    );
     block_on(client.ping()).unwrap();
     let inventory = block_on(client.scan(&ScanScope::Catalog, &mut |_| {})).unwrap();
     assert_eq!(inventory.repositories.len(), 2);
@@ -85,7 +55,7 @@ fn scans_and_deletes_with_tokens_per_scope_fetched_once() {
     );
     assert_newest_remain(&setup.seeder, &setup.repos, 2);
 
-    let ours: Vec<_> = setup.tokens.requests()[before..].to_vec();
+    let ours: Vec<_> = setup.tokens().requests()[before..].to_vec();
     assert!(
         ours.iter()
             .all(|r| r.username.as_deref() == Some("admin") && r.status == 200),
@@ -106,7 +76,10 @@ fn scans_and_deletes_with_tokens_per_scope_fetched_once() {
 #[test]
 fn an_account_without_delete_rights_gets_failures_that_name_realm_and_scope() {
     let setup = token_registry(300);
-    let client = client(&setup.registry.url(), "reader", "reader-pw");
+    let client = client(
+        &setup.registry.url(),
+        Some(Credentials::new("reader", "reader-pw")),
+    );
     let inventory = block_on(client.scan(&ScanScope::Catalog, &mut |_| {})).unwrap();
     let plan = plan(
         &inventory,
@@ -130,7 +103,7 @@ fn an_account_without_delete_rights_gets_failures_that_name_realm_and_scope() {
         };
         assert!(reason.contains("HTTP 401"), "{reason}");
         assert!(
-            reason.contains(&format!("token realm {}", setup.tokens.realm())),
+            reason.contains(&format!("token realm {}", setup.tokens().realm())),
             "{reason}"
         );
         assert!(
@@ -155,9 +128,12 @@ fn an_account_without_delete_rights_gets_failures_that_name_realm_and_scope() {
 #[test]
 fn a_wrong_password_is_refused_by_the_token_server_by_name() {
     let setup = token_registry(300);
-    let client = client(&setup.registry.url(), "admin", "wrong");
+    let client = client(
+        &setup.registry.url(),
+        Some(Credentials::new("admin", "wrong")),
+    );
     let error = block_on(client.ping()).unwrap_err().to_string();
-    assert!(error.contains(&setup.tokens.realm()), "{error}");
+    assert!(error.contains(&setup.tokens().realm()), "{error}");
     assert!(error.contains("401"), "{error}");
 }
 
@@ -165,7 +141,10 @@ fn a_wrong_password_is_refused_by_the_token_server_by_name() {
 fn an_expired_token_is_replaced() {
     // Tokens live 11 s; the client stops using them 10 s before expiry.
     let setup = token_registry(11);
-    let client = client(&setup.registry.url(), "admin", "admin-pw");
+    let client = client(
+        &setup.registry.url(),
+        Some(Credentials::new("admin", "admin-pw")),
+    );
     let scope = ScanScope::Repositories(vec!["team/app".parse().unwrap()]);
     let pulls = |tokens: &TokenServer| {
         tokens
@@ -174,14 +153,14 @@ fn an_expired_token_is_replaced() {
             .copied()
             .unwrap_or(0)
     };
-    let before = pulls(&setup.tokens);
+    let before = pulls(setup.tokens());
     block_on(client.scan(&scope, &mut |_| {})).unwrap();
-    let first = pulls(&setup.tokens);
+    let first = pulls(setup.tokens());
     assert!(first > before);
     std::thread::sleep(Duration::from_secs(2));
     block_on(client.scan(&scope, &mut |_| {})).unwrap();
     assert!(
-        pulls(&setup.tokens) > first,
+        pulls(setup.tokens()) > first,
         "a token past its lifetime is fetched again"
     );
 }

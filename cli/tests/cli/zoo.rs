@@ -2,17 +2,16 @@
 //! planned and cleaned, anonymously and with htpasswd, and the registry's
 //! final state is checked through its API.
 
-mod common;
-
+use crate::common::block_on;
 use std::collections::BTreeSet;
 
+use crate::common::{PASSWORD, USER, with_auth};
 use cleanreg::NativeTransport;
 use cleanreg_core::{
-    Client, Credentials, DateSource, Digest, ImageKind, Inventory, Plan, Policy, RegistryUrl, Role,
-    ScanScope, plan,
+    Client, Credentials, DateSource, Digest, ImageKind, Inventory, Plan, Policy, Role, ScanScope,
+    plan,
 };
-use cleanreg_testkit::{Registry, RegistryOptions, Seeder, Zoo, protocol_zoo};
-use common::{PASSWORD, USER, with_auth};
+use cleanreg_testkit::{Fixture, Registry, RegistryOptions, Seeder, Zoo};
 use time::OffsetDateTime;
 
 struct Setup {
@@ -23,27 +22,23 @@ struct Setup {
 }
 
 fn setup(options: RegistryOptions) -> Setup {
-    let registry = Registry::start(options).expect("start docker-registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let zoo = protocol_zoo(&seeder, OffsetDateTime::now_utc()).expect("seed the zoo");
+    let Fixture {
+        registry,
+        seeder,
+        zoo,
+        ..
+    } = Fixture::with(options).zoo().start();
+    let zoo = zoo.expect("the zoo");
     let credentials = registry
         .credentials()
         .map(|(user, password)| Credentials::new(user, password));
-    let client = Client::new(
-        NativeTransport::new(false),
-        RegistryUrl::parse(&registry.url()).unwrap(),
-        credentials,
-    );
+    let client = crate::common::client(&registry.url(), credentials);
     Setup {
         registry,
         seeder,
         zoo,
         client,
     }
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
 }
 
 fn scan(client: &Client<NativeTransport>) -> Inventory {
@@ -143,13 +138,9 @@ fn the_zoo_is_read_as_it_is() {
     let inventory = scan(&setup.client);
     let concurrent_again = scan(&setup.client);
     let sequential = block_on(
-        Client::new(
-            NativeTransport::new(false),
-            RegistryUrl::parse(&setup.registry.url()).unwrap(),
-            None,
-        )
-        .with_concurrency(1)
-        .scan(&ScanScope::Catalog, &mut |_| {}),
+        crate::common::client(&setup.registry.url(), None)
+            .with_concurrency(1)
+            .scan(&ScanScope::Catalog, &mut |_| {}),
     )
     .unwrap();
     assert_eq!(inventory, sequential, "any concurrency, same inventory");

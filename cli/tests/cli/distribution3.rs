@@ -3,15 +3,12 @@
 //! pages that end with an empty one, schema1 manifests refused on read and
 //! on push. (Its tag delete is exercised by `remove_tags.rs`.)
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::cleanreg;
 use cleanreg_testkit::{
-    Distribution3, ImageSpec, Registry, RegistryOptions, Seeder, TagDeleteFront,
-    store_schema1_manifest,
+    Distribution3, Fixture, ImageSpec, Seeder, TagDeleteFront, store_schema1_manifest,
 };
-use common::binary::Cleanreg;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -52,8 +49,9 @@ fn planned_tags(plan: &Value, repository: &str) -> BTreeMap<String, usize> {
 
 #[test]
 fn paged_tag_lists_ending_in_an_empty_page_are_read_whole_and_cleaned() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let seeder = Seeder::new(&registry.url(), None);
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     // Six tags: pages of two end with an empty page; three: with a short one.
     let even = seed(
         &seeder,
@@ -64,7 +62,7 @@ fn paged_tag_lists_ending_in_an_empty_page_are_read_whole_and_cleaned() {
     let front = TagDeleteFront::start_distribution3(&registry, Distribution3 { max_tags: 2 })
         .expect("start the front");
     let url = front.url();
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
 
     let dry = cli
         .run(&[
@@ -152,14 +150,15 @@ fn paged_tag_lists_ending_in_an_empty_page_are_read_whole_and_cleaned() {
 
 #[test]
 fn a_schema1_manifest_stops_the_scan_with_the_reason_and_its_push_is_refused() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let seeder = Seeder::new(&registry.url(), None);
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     seed(&seeder, "v3/legacy", &[&["new"]]);
     let schema1 = store_schema1_manifest(&registry, "v3/legacy", "old").expect("store schema1");
     let front = TagDeleteFront::start_distribution3(&registry, Distribution3::default())
         .expect("start the front");
     let url = front.url();
-    let cli = Cleanreg::new();
+    let cli = cleanreg();
 
     let refused = cli
         .run(&["-r", &url, "-n", "v3/legacy", "-k", "1", "-y"])
@@ -228,7 +227,7 @@ fn a_schema1_manifest_stops_the_scan_with_the_reason_and_its_push_is_refused() {
     let path = cli.work().join("legacy-recovery.json");
     std::fs::write(&path, recovery.to_string()).unwrap();
     let restored = cli
-        .run(&["restore", common::binary::arg(&path), "--json"])
+        .run(&["restore", crate::common::arg(&path), "--json"])
         .exits(3);
     let report = restored.json();
     let reason = report["outcomes"][0]["result"]["reason"]

@@ -2,23 +2,15 @@
 //! registry: a moving tag leaves manifests that history finds, and
 //! `remove_tags` takes single tags off kept images.
 
-use cleanreg::NativeTransport;
+use crate::common::client;
 use cleanreg::cache::DirCache;
 use cleanreg_core::{
-    Client, Decision, DeleteReason, Found, NoCache, NoStorage, Outcome, Policy, RegistryUrl,
-    RemovedBy, Role, ScanScope, ScanSources, plan,
+    Decision, DeleteReason, Found, NoCache, NoStorage, Outcome, Policy, RemovedBy, Role, ScanScope,
+    ScanSources, plan,
 };
-use cleanreg_testkit::{ImageSpec, Registry, RegistryOptions, Seeder};
+use cleanreg_testkit::{Fixture, ImageSpec};
 use futures_executor::block_on;
 use time::OffsetDateTime;
-
-fn client(registry: &Registry) -> Client<NativeTransport> {
-    Client::new(
-        NativeTransport::direct(),
-        RegistryUrl::parse(&registry.url()).unwrap(),
-        None,
-    )
-}
 
 fn days_ago(days: i64) -> Option<OffsetDateTime> {
     Some(OffsetDateTime::now_utc() - time::Duration::days(days))
@@ -26,11 +18,12 @@ fn days_ago(days: i64) -> Option<OffsetDateTime> {
 
 #[test]
 fn a_moved_tag_leaves_manifests_that_history_finds_and_delete_untagged_removes() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let seeder = Seeder::new(&registry.url(), None);
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     let history_dir = tempfile::tempdir().unwrap();
     let history = DirCache::new(history_dir.path().to_path_buf(), u64::MAX);
-    let client = client(&registry);
+    let client = client(&registry.url(), None);
     let scope = ScanScope::Repositories(vec!["app".parse().unwrap()]);
     let sources = ScanSources {
         cache: &NoCache,
@@ -111,8 +104,9 @@ fn a_moved_tag_leaves_manifests_that_history_finds_and_delete_untagged_removes()
 
 #[test]
 fn remove_tags_on_distribution_2_pushes_a_replacement_and_keeps_everything_else() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start docker-registry");
-    let seeder = Seeder::new(&registry.url(), None);
+    let Fixture {
+        registry, seeder, ..
+    } = Fixture::open().start();
     let release = seeder
         .push_image(
             "app",
@@ -123,7 +117,7 @@ fn remove_tags_on_distribution_2_pushes_a_replacement_and_keeps_everything_else(
     let lonely = seeder
         .push_image("app", &ImageSpec::new("lonely", days_ago(1)), &["pr-124"])
         .unwrap();
-    let client = client(&registry);
+    let client = client(&registry.url(), None);
     let scope = ScanScope::Repositories(vec!["app".parse().unwrap()]);
     let inventory = block_on(client.scan(&scope, &mut |_| {})).unwrap();
     let policy = Policy::from_toml(
