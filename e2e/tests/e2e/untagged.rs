@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use cleanreg_core::HistoryRecord;
-use cleanreg_e2e::{run_script_steps, same_origin_nginx};
-use cleanreg_testkit::{ImageSpec, PushedImage, Registry, RegistryOptions, Seeder};
+use cleanreg_e2e::{run_script_steps, same_origin};
+use cleanreg_testkit::{Fixture, ImageSpec, PushedImage, RegistryOptions, Seeder};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -50,12 +50,13 @@ fn present(seeder: &Seeder, digest: &str) -> bool {
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn history_finds_what_main_left_and_remove_tags_takes_only_its_tags() {
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         basic_auth: Some((USER.into(), PASSWORD.into())),
         ..RegistryOptions::default()
     })
-    .expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
+    .page(same_origin())
+    .start();
+    let seeder = &fixture.seeder;
     let push = |repository: &str, seed: &str, days: i64, tags: &[&str]| -> PushedImage {
         seeder
             .push_image(repository, &ImageSpec::new(seed, days_ago(days)), tags)
@@ -70,13 +71,12 @@ fn history_finds_what_main_left_and_remove_tags_takes_only_its_tags() {
         .map(|image| image.digest.clone())
         .collect();
 
-    let nginx = same_origin_nginx(&registry.url());
     let mut pushed_main = Vec::new();
     let mut before_apply = BTreeMap::new();
     let printed = run_script_steps(
         "untagged.mjs",
         &[
-            ("CLEANREG_URL", format!("{}/cleanreg/", nginx.url())),
+            ("CLEANREG_URL", fixture.page_url()),
             ("CLEANREG_USER", USER.to_owned()),
             ("CLEANREG_PASSWORD", PASSWORD.to_owned()),
             ("CLEANREG_REPOSITORY", APP.to_owned()),
@@ -96,12 +96,12 @@ fn history_finds_what_main_left_and_remove_tags_takes_only_its_tags() {
                 let untagged: Vec<&String> = std::iter::once(&first_main.digest)
                     .chain(&pushed_main[..seen - 1])
                     .collect();
-                before_apply = tags_of(&seeder, APP);
+                before_apply = tags_of(seeder, APP);
                 json!({ "untagged": untagged, "pushed": image.digest })
             }
             "applied" => {
                 check_applied(
-                    &seeder,
+                    seeder,
                     &before_apply,
                     value,
                     &release,
@@ -127,11 +127,11 @@ fn history_finds_what_main_left_and_remove_tags_takes_only_its_tags() {
         };
         assert_eq!(row["result"], expected, "{row}");
     }
-    assert!(present(&seeder, &first_main.digest));
-    assert!(present(&seeder, &pushed_main[0]));
-    assert_eq!(tags_of(&seeder, APP), before_apply, "every tag as before");
+    assert!(present(seeder, &first_main.digest));
+    assert!(present(seeder, &pushed_main[0]));
+    assert_eq!(tags_of(seeder, APP), before_apply, "every tag as before");
     assert_eq!(
-        tags_of(&seeder, "web"),
+        tags_of(seeder, "web"),
         BTreeMap::from([("stable".to_owned(), web.digest.clone())])
     );
 
@@ -151,7 +151,11 @@ fn history_finds_what_main_left_and_remove_tags_takes_only_its_tags() {
         .iter()
         .find(|r| r.repository.as_str() == APP)
         .unwrap();
-    assert!(app.registry.starts_with(&nginx.url()), "{}", app.registry);
+    assert!(
+        app.registry.starts_with(&fixture.origin()),
+        "{}",
+        app.registry
+    );
     for digest in [&first_main.digest, &pushed_main[0]] {
         let seen = &app.manifests[&digest.parse().unwrap()];
         assert_eq!(seen.tags, ["main".parse().unwrap()], "{digest}");

@@ -9,20 +9,19 @@ use std::time::Duration;
 
 use cleanreg_core::CANCELLED;
 use cleanreg_e2e::{deletes, run_script, same_origin_nginx};
-use cleanreg_testkit::{
-    ChaosOptions, ChaosProxy, Registry, RegistryOptions, Seeder, two_repos_five_images,
-};
-use time::OffsetDateTime;
+use cleanreg_testkit::{ChaosOptions, ChaosProxy, Fixture};
 
 const KEEP: usize = 1;
 
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn stop_sends_no_further_delete_and_reports_truthfully() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-        .expect("seed");
+    let Fixture {
+        registry,
+        seeder,
+        repos,
+        ..
+    } = Fixture::open().two_repos().start();
     let proxy = ChaosProxy::start(
         &registry.url(),
         ChaosOptions {

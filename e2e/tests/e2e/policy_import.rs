@@ -2,12 +2,8 @@
 //! format through the file picker, then the YAML format pasted; the plan must
 //! follow each, and a broken file must name its line. Nothing is deleted.
 
-use cleanreg_e2e::{digests, dist, expected_plan, run_script};
-use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, assert_newest_remain,
-    two_repos_five_images,
-};
-use time::OffsetDateTime;
+use cleanreg_e2e::{dashboard, digests, expected_plan, run_script};
+use cleanreg_testkit::{Fixture, RegistryOptions};
 
 const TEXT: &str = "# REPOSITORY COUNT\nteam/app 1\nteam/tool 3\n";
 const YAML: &str = "---\nteam/app:\n  keepimages: 3\nteam/tool: {keepimages: 2}\n";
@@ -15,21 +11,14 @@ const YAML: &str = "---\nteam/app:\n  keepimages: 3\nteam/tool: {keepimages: 2}\
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn repository_files_in_both_formats_drive_the_plan() {
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         basic_auth: Some(("admin".into(), "policy-password".into())),
         ..RegistryOptions::default()
     })
-    .expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-        .expect("seed");
-    let nginx = Nginx::start(NginxOptions {
-        root: dist(),
-        upstream: Some(registry.url()),
-        hide_www_authenticate: true,
-        ..NginxOptions::default()
-    })
-    .expect("start nginx");
+    .two_repos()
+    .page(dashboard())
+    .start();
+    let repos = &fixture.repos;
     let files = tempfile::tempdir().unwrap();
     let text_file = files.path().join("repos.txt");
     let yaml_file = files.path().join("repos.yml");
@@ -38,13 +27,13 @@ fn repository_files_in_both_formats_drive_the_plan() {
 
     let text_keep = |repo: &str| if repo == "team/app" { 1 } else { 3 };
     let yaml_keep = |repo: &str| if repo == "team/app" { 3 } else { 2 };
-    let (text_kept, text_deleted) = expected_plan(&repos, text_keep);
-    let (yaml_kept, yaml_deleted) = expected_plan(&repos, yaml_keep);
+    let (text_kept, text_deleted) = expected_plan(repos, text_keep);
+    let (yaml_kept, yaml_deleted) = expected_plan(repos, yaml_keep);
 
     let printed = run_script(
         "policy_import.mjs",
         &[
-            ("CLEANREG_URL", format!("{}/", nginx.url())),
+            ("CLEANREG_URL", fixture.page_url()),
             ("CLEANREG_USER", "admin".to_owned()),
             ("CLEANREG_PASSWORD", "policy-password".to_owned()),
             ("CLEANREG_TEXT_FILE", text_file.display().to_string()),
@@ -63,5 +52,5 @@ fn repository_files_in_both_formats_drive_the_plan() {
     let yaml_plan = printed.json("PLAN_YAML");
     assert_eq!(digests(&yaml_plan["keep"]), yaml_kept, "YAML: kept");
     assert_eq!(digests(&yaml_plan["delete"]), yaml_deleted, "YAML: deleted");
-    assert_newest_remain(&seeder, &repos, usize::MAX);
+    fixture.assert_newest_remain(usize::MAX);
 }

@@ -3,21 +3,10 @@
 //! credentials, a URL that is no registry, nothing listening; and an open
 //! registry across origins with CORS headers, which connects.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, two_repos_five_images,
-};
+use cleanreg_e2e::{dashboard, run_script};
+use cleanreg_testkit::{Fixture, RegistryOptions, Seed};
 use serde_json::json;
 use time::OffsetDateTime;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn basic() -> RegistryOptions {
     RegistryOptions {
@@ -29,35 +18,23 @@ fn basic() -> RegistryOptions {
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn the_connect_form_tells_the_causes_apart() {
-    let dist = workspace().join("dist");
-    assert!(
-        dist.join("index.html").exists(),
-        "no release build in {}: run `trunk build --release --offline`",
-        dist.display()
-    );
     // The page, next to a basic-auth registry (same origin).
-    let same = Registry::start(basic()).expect("start the registry");
-    let nginx = Nginx::start(NginxOptions {
-        root: dist,
-        upstream: Some(same.url()),
-        hide_www_authenticate: true,
-        ..NginxOptions::default()
-    })
-    .expect("start nginx");
-    let origin = nginx.url();
-    let no_cors = Registry::start(basic()).expect("start the registry without CORS");
-    let preflight = Registry::start(RegistryOptions {
+    let same = Fixture::with(basic()).page(dashboard()).start();
+    let origin = same.origin();
+    let no_cors = Fixture::with(basic()).start();
+    let preflight = Fixture::with(RegistryOptions {
         cors_origin: Some(origin.clone()),
         ..basic()
     })
-    .expect("start the registry with CORS and auth");
-    let open = Registry::start(RegistryOptions {
+    .start();
+    let open = Fixture::with(RegistryOptions {
         cors_origin: Some(origin.clone()),
         ..RegistryOptions::default()
     })
-    .expect("start the open registry with CORS");
-    let seeder = Seeder::new(&open.url(), None);
-    two_repos_five_images(&seeder, OffsetDateTime::now_utc()).expect("seed");
+    .seed(Seed::TwoRepos {
+        newest: OffsetDateTime::now_utc(),
+    })
+    .start();
 
     let cases = json!([
         {"name": "open-cross-origin", "registry": open.url(), "kind": null,
@@ -76,19 +53,12 @@ fn the_connect_form_tells_the_causes_apart() {
         {"name": "not-a-registry", "registry": format!("{origin}/nothing"), "kind": "not-registry"},
         {"name": "nothing-listening", "registry": "http://127.0.0.1:9", "kind": "unreachable"},
     ]);
-    let output = Command::new("node")
-        .arg(workspace().join("e2e/connect.mjs"))
-        .current_dir(workspace())
-        .env("CLEANREG_URL", format!("{origin}/"))
-        .env("CLEANREG_CASES", cases.to_string())
-        .output()
-        .expect("run node e2e/connect.mjs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser script failed ({}):\n{stdout}\n{stderr}",
-        output.status
+    let printed = run_script(
+        "connect.mjs",
+        &[
+            ("CLEANREG_URL", same.page_url()),
+            ("CLEANREG_CASES", cases.to_string()),
+        ],
     );
     for line in [
         "CASE open-cross-origin connected",
@@ -99,6 +69,10 @@ fn the_connect_form_tells_the_causes_apart() {
         "CASE not-a-registry not-registry",
         "CASE nothing-listening unreachable",
     ] {
-        assert!(stdout.contains(line), "{line} missing in:\n{stdout}");
+        assert!(
+            printed.stdout.contains(line),
+            "{line} missing in:\n{}",
+            printed.stdout
+        );
     }
 }

@@ -5,30 +5,23 @@
 //! workflow (connect, scan, plan, apply) runs under the CSP without a
 //! violation, and the registry keeps exactly the newest images.
 
-use cleanreg_e2e::{assert_plan, deletes, dist, run_script};
+use cleanreg_e2e::{assert_plan, deletes, dist, run_script, same_origin};
 use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, SeededRepo, Seeder, assert_newest_remain,
-    deploy, free_loopback_port, two_repos_five_images,
+    Fixture, FixtureBuilder, Nginx, NginxOptions, Page, RegistryOptions, SeededRepo, deploy,
+    free_loopback_port,
 };
-use time::OffsetDateTime;
 
 const KEEP: usize = 2;
 const USER: &str = "admin";
 const PASSWORD: &str = "deploy-password";
 
-fn seeded(registry: &Registry) -> (Seeder, Vec<SeededRepo>) {
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-        .expect("seed");
-    (seeder, repos)
-}
-
-fn with_auth() -> Registry {
-    Registry::start(RegistryOptions {
+/// A basic-auth registry seeded with two repositories of five images.
+fn with_auth() -> FixtureBuilder {
+    Fixture::with(RegistryOptions {
         basic_auth: Some((USER.into(), PASSWORD.into())),
         ..RegistryOptions::default()
     })
-    .expect("start the registry")
+    .two_repos()
 }
 
 fn nginx(site: String) -> Nginx {
@@ -112,15 +105,9 @@ fn run_deploy(
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn same_origin_next_to_a_registry_ui() {
-    let registry = with_auth();
-    let (seeder, repos) = seeded(&registry);
-    let site = deploy::registry_ui_site();
-    let nginx = nginx(deploy::same_origin(
-        &dist().to_string_lossy(),
-        &site.to_string_lossy(),
-        &registry.url(),
-    ));
-    let base = nginx.url();
+    let fixture = with_auth().page(same_origin()).start();
+    let (registry, repos) = (&fixture.registry, &fixture.repos);
+    let base = fixture.origin();
 
     // The registry UI keeps `/`, without cleanreg's CSP.
     let (status, csp, body) = get(&format!("{base}/"), "content-security-policy");
@@ -150,22 +137,24 @@ fn same_origin_next_to_a_registry_ui() {
     );
 
     run_deploy(
-        &repos,
-        &format!("{base}/cleanreg/"),
+        repos,
+        &fixture.page_url(),
         None,
         "'self'",
         &format!("{}/v2/", registry.url()),
         &format!("{}/", registry.url()),
         true,
     );
-    assert_newest_remain(&seeder, &repos, KEEP);
+    fixture.assert_newest_remain(KEEP);
 }
 
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn cross_origin_through_a_front_that_answers_the_preflight() {
-    let registry = with_auth();
-    let (seeder, repos) = seeded(&registry);
+    let fixture = with_auth().start();
+    let (registry, repos) = (&fixture.registry, &fixture.repos);
+    // The front and the page are the deploy files themselves, each naming
+    // the other's origin: started here, not by the fixture.
     let page_port = free_loopback_port().expect("a free port");
     let page_origin = format!("http://127.0.0.1:{page_port}");
     let front = nginx(deploy::registry_front(&registry.url(), &page_origin));
@@ -200,7 +189,7 @@ fn cross_origin_through_a_front_that_answers_the_preflight() {
     );
 
     run_deploy(
-        &repos,
+        repos,
         &format!("{}/", page.url()),
         Some(&front.url()),
         &format!("'self' {}", front.url()),
@@ -208,39 +197,29 @@ fn cross_origin_through_a_front_that_answers_the_preflight() {
         &format!("{}/", front.url()),
         true,
     );
-    assert_newest_remain(&seeder, &repos, KEEP);
+    fixture.assert_newest_remain(KEEP);
 }
 
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn cross_origin_to_a_registry_with_its_own_cors_headers() {
-    let page_port = free_loopback_port().expect("a free port");
-    let page_origin = format!("http://127.0.0.1:{page_port}");
-    let registry = Registry::start(RegistryOptions {
-        extra_headers: deploy::registry_cors_headers(&page_origin),
-        ..RegistryOptions::default()
-    })
-    .expect("start the registry with deploy/registry-cors.yml's headers");
-    let (seeder, repos) = seeded(&registry);
-    let page = Nginx::start(NginxOptions {
-        port: Some(page_port),
-        site: Some(deploy::cleanreg_page(
-            &dist().to_string_lossy(),
-            &registry.url(),
-        )),
-        ..NginxOptions::default()
-    })
-    .expect("start the page's nginx");
+    // deploy/cleanreg-page.conf on its own origin; the registry sends
+    // deploy/registry-cors.yml's headers for it.
+    let fixture = Fixture::open()
+        .two_repos()
+        .page(Page::DeployPage { dist: dist() })
+        .start();
+    let registry = fixture.url();
     let unused = free_loopback_port().expect("a free port");
 
     run_deploy(
-        &repos,
-        &format!("{}/", page.url()),
-        Some(&registry.url()),
-        &format!("'self' {}", registry.url()),
+        &fixture.repos,
+        &fixture.page_url(),
+        Some(&registry),
+        &format!("'self' {registry}"),
         &format!("http://127.0.0.1:{unused}/v2/"),
-        &format!("{}/", registry.url()),
+        &format!("{registry}/"),
         false,
     );
-    assert_newest_remain(&seeder, &repos, KEEP);
+    fixture.assert_newest_remain(KEEP);
 }

@@ -7,11 +7,7 @@
 //! request log.
 
 use cleanreg_e2e::{assert_plan, deletes, dist, run_script};
-use cleanreg_testkit::{
-    Nginx, NginxOptions, Registry, RegistryOptions, Seeder, TokenAuth, TokenServer,
-    TokenServerOptions, TokenUser, assert_newest_remain, free_loopback_port, two_repos_five_images,
-};
-use time::OffsetDateTime;
+use cleanreg_testkit::{Fixture, Page, TokenServerOptions, TokenUser, assert_newest_remain};
 
 const KEEP: usize = 2;
 const ADMIN: &str = "admin";
@@ -24,47 +20,35 @@ const PULL_ONLY: &str = "team/tool";
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn named_repositories_without_the_catalog_and_deletes_marked_before_apply() {
-    let dist = dist();
-    let port = free_loopback_port().unwrap();
-    let origin = format!("http://127.0.0.1:{port}");
-    let tokens = TokenServer::start(TokenServerOptions {
-        users: vec![
-            TokenUser::admin(ADMIN, ADMIN_PASSWORD),
-            TokenUser::scoped(
-                USER,
-                PASSWORD,
-                &[(PERMITTED, &["pull", "delete"]), (PULL_ONLY, &["pull"])],
-            ),
-        ],
-        ..TokenServerOptions::default()
-    })
-    .expect("start the token server");
-    let token_base = tokens
-        .realm()
-        .strip_suffix("/token")
-        .expect("the realm ends in /token")
-        .to_owned();
-    let registry = Registry::start(RegistryOptions {
-        token_auth: Some(TokenAuth {
-            realm: format!("{origin}/token"),
-            ..tokens.registry_auth()
-        }),
-        access_log: true,
-        ..RegistryOptions::default()
-    })
-    .expect("start the registry");
-    let nginx = Nginx::start(NginxOptions {
-        port: Some(port),
-        root: dist,
-        upstream: Some(registry.url()),
-        token_upstream: Some(token_base),
-        hide_www_authenticate: false,
-        site: None,
-    })
-    .expect("start nginx");
-    let seeder = Seeder::new(&registry.url(), Some((ADMIN.into(), ADMIN_PASSWORD.into())));
-    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-        .expect("seed");
+    // The token realm is on the page's origin (nginx proxies `/token`).
+    let fixture = Fixture::open()
+        .token_auth(
+            TokenServerOptions {
+                users: vec![
+                    TokenUser::admin(ADMIN, ADMIN_PASSWORD),
+                    TokenUser::scoped(
+                        USER,
+                        PASSWORD,
+                        &[(PERMITTED, &["pull", "delete"]), (PULL_ONLY, &["pull"])],
+                    ),
+                ],
+                ..TokenServerOptions::default()
+            },
+            (ADMIN, ADMIN_PASSWORD),
+        )
+        .access_log()
+        .page(Page::Dashboard {
+            root: dist(),
+            hide_www_authenticate: false,
+        })
+        .two_repos()
+        .start();
+    let (tokens, registry, seeder, repos) = (
+        fixture.tokens(),
+        &fixture.registry,
+        &fixture.seeder,
+        &fixture.repos,
+    );
     let (permitted, pull_only): (Vec<_>, Vec<_>) =
         repos.iter().cloned().partition(|r| r.name == PERMITTED);
     let before = tokens.requests().len();
@@ -73,7 +57,7 @@ fn named_repositories_without_the_catalog_and_deletes_marked_before_apply() {
     let printed = run_script(
         "scoped_tokens.mjs",
         &[
-            ("CLEANREG_URL", format!("{}/", nginx.url())),
+            ("CLEANREG_URL", fixture.page_url()),
             ("CLEANREG_USER", USER.to_owned()),
             ("CLEANREG_PASSWORD", PASSWORD.to_owned()),
             ("CLEANREG_KEEP", KEEP.to_string()),
@@ -92,7 +76,7 @@ fn named_repositories_without_the_catalog_and_deletes_marked_before_apply() {
     );
     // The plan is the policy's: both repositories' old images are deletes,
     // the pull-only ones marked.
-    assert_plan(&printed, &repos, KEEP);
+    assert_plan(&printed, repos, KEEP);
     let diagnosis = printed.json("DIAGNOSIS");
     assert_eq!(diagnosis["kind"], "no-catalog");
     let text = diagnosis["text"].as_str().unwrap();
@@ -139,6 +123,6 @@ fn named_repositories_without_the_catalog_and_deletes_marked_before_apply() {
     };
     assert_eq!(deletes_in(PULL_ONLY), 0, "{log}");
     assert_eq!(deletes_in(PERMITTED), per_repository, "{log}");
-    assert_newest_remain(&seeder, &permitted, KEEP);
-    assert_newest_remain(&seeder, &pull_only, 5);
+    assert_newest_remain(seeder, &permitted, KEEP);
+    assert_newest_remain(seeder, &pull_only, 5);
 }

@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 use cleanreg_core::Digest;
 use cleanreg_e2e::{run_script, same_origin_nginx};
 use cleanreg_testkit::{
-    ArtifactBlob, ArtifactSpec, ImageSpec, PushedArtifact, ReferrersFront, Registry,
-    RegistryOptions, Seeder,
+    ArtifactBlob, ArtifactSpec, Fixture, ImageSpec, PushedArtifact, ReferrersFront, Seeder,
 };
 use time::OffsetDateTime;
 
@@ -33,7 +32,11 @@ fn short(digest: &str) -> String {
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn the_dashboard_shows_and_deletes_referrers_only_the_api_lists() {
-    let registry = Registry::start(RegistryOptions::default()).expect("start the registry");
+    let Fixture {
+        registry,
+        seeder: direct,
+        ..
+    } = Fixture::open().start();
     let front = ReferrersFront::start(&registry, 2).expect("start the referrers front");
     let seeder = Seeder::new(&front.url(), None);
     let mut images = Vec::new();
@@ -126,7 +129,6 @@ fn the_dashboard_shows_and_deletes_referrers_only_the_api_lists() {
         .map(|o| o["digest"].as_str().unwrap().to_owned())
         .collect::<BTreeSet<_>>();
     assert_eq!(deleted, doomed, "{outcomes}");
-    let direct = Seeder::new(&registry.url(), None);
     for digest in &doomed {
         assert!(
             !direct.manifest_exists(APP, digest).unwrap(),

@@ -5,15 +5,12 @@
 //! native build of the same code does, turn both repository-file formats
 //! into the same policies, and throw the messages the CLI prints.
 
-use std::process::Command;
-
 use cleanreg::NativeTransport;
 use cleanreg_core::{Client, Credentials, RegistryUrl, ScanScope};
-use cleanreg_e2e::{cli_binary, run_script, same_origin_nginx};
+use cleanreg_e2e::{cleanreg, run_script, same_origin};
 use cleanreg_plugin::{PolicyInput, parse_reposfile_json, plan_json};
-use cleanreg_testkit::{Registry, RegistryOptions, Seeder, protocol_zoo};
+use cleanreg_testkit::{Fixture, RegistryOptions};
 use serde_json::Value;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 const POLICY: &str =
@@ -31,25 +28,22 @@ fn json(text: &str) -> Value {
 
 /// The CLI's stderr for a run that must stop on the file before connecting.
 fn cli_error(args: &[&str]) -> String {
-    let output = Command::new(cli_binary())
-        .args(["-r", "http://127.0.0.1:9", "--dry-run"])
-        .args(args)
-        .output()
-        .expect("run cleanreg");
-    assert!(!output.status.success(), "cleanreg {args:?} should fail");
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    let ran = cleanreg().run(&[&["-r", "http://127.0.0.1:9", "--dry-run"], args].concat());
+    assert!(ran.code != Some(0), "cleanreg {args:?} should fail");
+    ran.stderr
 }
 
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn the_plugin_plans_in_the_browser_as_the_native_planner_does() {
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         basic_auth: Some(("admin".into(), "plugin-password".into())),
         ..RegistryOptions::default()
     })
-    .expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let zoo = protocol_zoo(&seeder, OffsetDateTime::now_utc()).expect("seed the zoo");
+    .zoo()
+    .page(same_origin())
+    .start();
+    let (registry, zoo) = (&fixture.registry, fixture.zoo());
     let client = Client::new(
         NativeTransport::new(false),
         RegistryUrl::parse(&registry.url()).unwrap(),
@@ -63,14 +57,12 @@ fn the_plugin_plans_in_the_browser_as_the_native_planner_does() {
     let inventory_file = files.path().join("inventory.json");
     std::fs::write(&inventory_file, &inventory).unwrap();
 
-    let nginx = same_origin_nginx(&registry.url());
-
     let printed = run_script(
         "plugin.mjs",
         &[
             (
                 "CLEANREG_URL",
-                format!("{}/cleanreg/plugin/example/", nginx.url()),
+                format!("{}plugin/example/", fixture.page_url()),
             ),
             ("CLEANREG_VERSION", env!("CARGO_PKG_VERSION").to_owned()),
             (

@@ -4,36 +4,25 @@
 //! first delete lists every planned delete; the registry ends with exactly
 //! the newest two of each repository.
 
-use cleanreg_e2e::{assert_plan, deletes, digests, dist, expected_plan, run_script};
-use cleanreg_testkit::{
-    FailingProxy, Nginx, NginxOptions, Registry, RegistryOptions, Seeder, assert_newest_remain,
-    two_repos_five_images,
-};
-use time::OffsetDateTime;
+use cleanreg_e2e::{assert_plan, dashboard, deletes, digests, expected_plan, run_script};
+use cleanreg_testkit::{FailingProxy, Fixture, RegistryOptions};
 
 const KEEP: usize = 2;
 
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn a_failed_delete_is_shown_and_retried() {
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         basic_auth: Some(("admin".into(), "retry-password".into())),
         ..RegistryOptions::default()
     })
-    .expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-        .expect("seed");
+    .two_repos()
+    .start();
+    let repos = &fixture.repos;
     // team/tool's third newest: planned for deletion, and it carries two tags.
     let doomed = repos[1].images[KEEP].image.digest.clone();
-    let proxy = FailingProxy::start(&registry.url(), &[doomed.as_str()]).expect("start the proxy");
-    let nginx = Nginx::start(NginxOptions {
-        root: dist(),
-        upstream: Some(proxy.url()),
-        hide_www_authenticate: true,
-        ..NginxOptions::default()
-    })
-    .expect("start nginx");
+    let proxy = FailingProxy::start(&fixture.url(), &[doomed.as_str()]).expect("start the proxy");
+    let nginx = dashboard().serve(&proxy.url()).expect("start nginx");
 
     let printed = run_script(
         "retry_failed.mjs",
@@ -42,12 +31,12 @@ fn a_failed_delete_is_shown_and_retried() {
             ("CLEANREG_USER", "admin".to_owned()),
             ("CLEANREG_PASSWORD", "retry-password".to_owned()),
             ("CLEANREG_KEEP", KEEP.to_string()),
-            ("CLEANREG_EXPECT_DELETE", deletes(&repos, KEEP).to_string()),
+            ("CLEANREG_EXPECT_DELETE", deletes(repos, KEEP).to_string()),
             ("CLEANREG_FAIL_DIGEST", doomed.clone()),
         ],
     );
-    assert_plan(&printed, &repos, KEEP);
-    let (_, planned_deletes) = expected_plan(&repos, |_| KEEP);
+    assert_plan(&printed, repos, KEEP);
+    let (_, planned_deletes) = expected_plan(repos, |_| KEEP);
 
     let recovery = printed.json("RECOVERY");
     assert_eq!(recovery["format"], 1, "{recovery}");
@@ -86,5 +75,5 @@ fn a_failed_delete_is_shown_and_retried() {
         .filter(|path| path.ends_with(&doomed))
         .count();
     assert_eq!(attempts, 2, "the failed delete and its retry");
-    assert_newest_remain(&seeder, &repos, KEEP);
+    fixture.assert_newest_remain(KEEP);
 }

@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use cleanreg_core::UNVERIFIED;
 use cleanreg_e2e::{deletes, expected_plan, run_script, same_origin_nginx};
-use cleanreg_testkit::{
-    ChaosOptions, ChaosProxy, Registry, RegistryOptions, Seeder, two_repos_five_images,
-};
-use time::OffsetDateTime;
+use cleanreg_testkit::{ChaosOptions, ChaosProxy, Fixture};
 
 const KEEP: usize = 1;
 
@@ -24,11 +21,12 @@ const KEEP: usize = 1;
 fn the_dashboard_reports_truthfully_through_faults() {
     let mut wrong = Vec::new();
     for (run, rate) in [5u32, 20, 50].into_iter().enumerate() {
-        let registry = Registry::start(RegistryOptions::default()).expect("start the registry");
-        let seeder = Seeder::new(&registry.url(), registry.credentials());
-        let repos =
-            two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-                .expect("seed");
+        let Fixture {
+            registry,
+            seeder,
+            repos,
+            ..
+        } = Fixture::open().two_repos().start();
         let proxy = ChaosProxy::start(
             &registry.url(),
             ChaosOptions {

@@ -4,10 +4,9 @@
 //! manifest or blob `GET`, and plans the same; once the cache is forgotten
 //! the `GET`s are back. See `e2e/cache.mjs`.
 
-use cleanreg_e2e::{assert_plan, deletes, digests, run_script, same_origin_nginx};
-use cleanreg_testkit::{Registry, RegistryOptions, Seeder, two_repos_five_images};
+use cleanreg_e2e::{assert_plan, deletes, digests, run_script, same_origin};
+use cleanreg_testkit::{Fixture, RegistryOptions};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 const KEEP: usize = 2;
 const USER: &str = "admin";
@@ -40,26 +39,25 @@ fn scan_done(scan: &Value) -> &str {
 #[test]
 #[ignore = "needs the release build in dist/ and Chromium: run `cargo xtask test`"]
 fn a_reload_scans_from_the_cache_until_it_is_forgotten() {
-    let registry = Registry::start(RegistryOptions {
+    let fixture = Fixture::with(RegistryOptions {
         basic_auth: Some((USER.into(), PASSWORD.into())),
         ..RegistryOptions::default()
     })
-    .expect("start the registry");
-    let seeder = Seeder::new(&registry.url(), registry.credentials());
-    let repos = two_repos_five_images(&seeder, OffsetDateTime::now_utc() - time::Duration::days(1))
-        .expect("seed");
-    let nginx = same_origin_nginx(&registry.url());
+    .two_repos()
+    .page(same_origin())
+    .start();
+    let repos = &fixture.repos;
     let printed = run_script(
         "cache.mjs",
         &[
-            ("CLEANREG_URL", format!("{}/cleanreg/", nginx.url())),
+            ("CLEANREG_URL", fixture.page_url()),
             ("CLEANREG_USER", USER.to_owned()),
             ("CLEANREG_PASSWORD", PASSWORD.to_owned()),
             ("CLEANREG_KEEP", KEEP.to_string()),
-            ("CLEANREG_EXPECT_DELETE", deletes(&repos, KEEP).to_string()),
+            ("CLEANREG_EXPECT_DELETE", deletes(repos, KEEP).to_string()),
         ],
     );
-    assert_plan(&printed, &repos, KEEP);
+    assert_plan(&printed, repos, KEEP);
     let cache = printed.json("CACHE");
     let scans = cache["scans"].as_array().expect("three scans");
     assert_eq!(scans.len(), 3, "{cache}");
