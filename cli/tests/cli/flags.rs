@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::Path;
 
+use crate::common::refusals::{Refusal, assert_refused, refusal, refusal_of};
 use crate::common::{PASSWORD, Ran, USER, seeded, with_auth};
 use cleanreg_testkit::{
     Fixture, ImageSpec, RegistryOptions, Seeder, TestTls, assert_newest_remain, many_repositories,
@@ -37,93 +38,6 @@ fn assert_no_password(ran: &Ran) {
     for secret in [PASSWORD, "horse", PASSWORD_BASE64] {
         assert!(!ran.either_has(secret), "{secret:?} shows: {}", ran.shown());
     }
-}
-
-/// A run the binary must refuse, as a row of a test's table: its arguments
-/// (and environment), the exit status, the texts its standard error must
-/// hold and those that must show nowhere.
-struct Refusal {
-    case: String,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    exit: i32,
-    stderr: Vec<String>,
-    nowhere: Vec<String>,
-}
-
-/// A row of a table of refusals: `cleanreg WORDS` (split at whitespace)
-/// exits `exit` and its standard error holds each of `stderr`.
-fn refusal(case: &str, words: &str, exit: i32, stderr: &[&str]) -> Refusal {
-    let args: Vec<&str> = words.split_whitespace().collect();
-    refusal_of(case, &args, exit, stderr)
-}
-
-/// [`refusal`] with the arguments one by one (one holds a space).
-fn refusal_of(case: &str, args: &[&str], exit: i32, stderr: &[&str]) -> Refusal {
-    Refusal {
-        case: case.to_owned(),
-        args: args.iter().map(|arg| (*arg).to_owned()).collect(),
-        env: Vec::new(),
-        exit,
-        stderr: stderr.iter().map(|text| (*text).to_owned()).collect(),
-        nowhere: Vec::new(),
-    }
-}
-
-impl Refusal {
-    /// The run also has these variables.
-    fn env(mut self, env: &[(&str, &str)]) -> Refusal {
-        self.env = env
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        self
-    }
-
-    /// None of `texts` shows on either stream.
-    fn nowhere(mut self, texts: &[&str]) -> Refusal {
-        self.nowhere = texts.iter().map(|text| (*text).to_owned()).collect();
-        self
-    }
-}
-
-/// Runs every row of `table` and checks each as it says; a failing row
-/// names itself. Returns the runs, in the table's order.
-fn assert_refused(table: &[Refusal]) -> Vec<Ran> {
-    table
-        .iter()
-        .map(|row| {
-            let args: Vec<&str> = row.args.iter().map(String::as_str).collect();
-            let env: Vec<(&str, &str)> = row
-                .env
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str()))
-                .collect();
-            let ran = cleanreg_with(&args, &env, "");
-            let case = &row.case;
-            assert_eq!(
-                ran.code,
-                Some(row.exit),
-                "refusal {case:?}: exit status\n{}",
-                ran.shown()
-            );
-            for text in &row.stderr {
-                assert!(
-                    ran.stderr_has(text),
-                    "refusal {case:?}: stderr names {text:?}\n{}",
-                    ran.shown()
-                );
-            }
-            for text in &row.nowhere {
-                assert!(
-                    !ran.either_has(text),
-                    "refusal {case:?}: {text:?} shows\n{}",
-                    ran.shown()
-                );
-            }
-            ran
-        })
-        .collect()
 }
 
 /// `first` followed by `more`.

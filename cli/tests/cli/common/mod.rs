@@ -11,6 +11,8 @@ use cleanreg_testkit::{Fixture, RegistryOptions};
 
 pub use cleanreg_testkit::{Cleanreg, Ran, arg, outcomes, planned};
 
+pub mod refusals;
+
 pub const USER: &str = "admin";
 pub const PASSWORD: &str = "correct horse";
 
