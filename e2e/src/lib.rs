@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cleanreg_testkit::{Nginx, NginxOptions, SeededRepo, deploy};
+use cleanreg_testkit::{Cleanreg, Nginx, Page, SeededRepo};
 use serde_json::Value;
 
 /// The workspace root.
@@ -30,44 +30,55 @@ pub fn dist() -> PathBuf {
     dist
 }
 
-/// Where scenarios put screenshots and downloads: `target/e2e-screenshots`
-/// of the workspace (or of `CARGO_TARGET_DIR`'s parent workspace).
+/// Where the running scenario puts its screenshots and downloads:
+/// `target/e2e-screenshots/<test>` of the workspace, one directory per test
+/// (named after the test's thread, `module.test`), so scenarios running side
+/// by side never write the same file.
 pub fn artifacts() -> PathBuf {
-    let dir = workspace().join("target/e2e-screenshots");
+    let thread = std::thread::current();
+    let test = match thread.name() {
+        Some(name) if name != "main" => name.replace("::", "."),
+        _ => format!("process-{}", std::process::id()),
+    };
+    let dir = workspace().join("target/e2e-screenshots").join(test);
     std::fs::create_dir_all(&dir).expect("create the screenshot directory");
     dir
 }
 
-/// nginx running `deploy/same-origin.conf` as shipped: the release build at
-/// `/cleanreg/`, the stand-in registry UI at `/`, `registry` (a base URL)
-/// at `/v2/`.
-pub fn same_origin_nginx(registry: &str) -> Nginx {
-    Nginx::start(NginxOptions {
-        site: Some(deploy::same_origin(
-            &dist().to_string_lossy(),
-            &deploy::registry_ui_site().to_string_lossy(),
-            registry,
-        )),
-        ..NginxOptions::default()
-    })
-    .expect("start nginx with deploy/same-origin.conf")
+/// The dashboard (`dist/`) served by nginx's generated server with the
+/// registry at `/v2/`, its `WWW-Authenticate` hidden (no login dialog).
+pub fn dashboard() -> Page {
+    Page::Dashboard {
+        root: dist(),
+        hide_www_authenticate: true,
+    }
 }
 
-/// The `cleanreg` binary of this build (`target/<profile>/cleanreg`, next
-/// to the test binary's `deps/`); `cargo test --workspace` builds it.
-pub fn cli_binary() -> PathBuf {
+/// `deploy/same-origin.conf` as shipped: the release build at `/cleanreg/`,
+/// the stand-in registry UI at `/`, the registry at `/v2/`.
+pub fn same_origin() -> Page {
+    Page::SameOrigin { dist: dist() }
+}
+
+/// nginx running `deploy/same-origin.conf` with `registry` (a base URL, a
+/// front of the real registry) at `/v2/`.
+pub fn same_origin_nginx(registry: &str) -> Nginx {
+    same_origin()
+        .serve(registry)
+        .expect("start nginx with deploy/same-origin.conf")
+}
+
+/// A new user of this build's `cleanreg` binary (`target/<profile>/cleanreg`,
+/// next to the test binary's `deps/`; `cargo test --workspace` builds it),
+/// with directories of its own.
+pub fn cleanreg() -> Cleanreg {
     let exe = std::env::current_exe().expect("the test binary's path");
     let binary = exe
         .parent()
         .and_then(|deps| deps.parent())
         .map(|profile| profile.join("cleanreg"))
         .expect("the test binary lives in target/<profile>/deps");
-    assert!(
-        binary.exists(),
-        "{} is missing: `cargo build -p cleanreg` (cargo test --workspace builds it)",
-        binary.display()
-    );
-    binary
+    Cleanreg::new(binary)
 }
 
 /// What a scenario script printed.

@@ -3,9 +3,11 @@
 
 mod bench;
 mod chaos;
+mod cleanreg;
 pub mod deploy;
 mod disk;
 mod faulty;
+mod fixture;
 mod front;
 mod gc;
 mod hostile;
@@ -24,8 +26,10 @@ mod v3_front;
 
 pub use bench::{BenchImage, BenchRegistry, bench_registry, bench_tags, clone_tags_on_disk};
 pub use chaos::{ChaosOptions, ChaosProxy, Fault};
+pub use cleanreg::{Cleanreg, Ran, arg, outcomes, planned};
 pub use disk::{TreeEntry, TreeSnapshot, backdate_revision_links, copy_tree};
 pub use faulty::{FaultyServer, Reply, SeenRequest};
+pub use fixture::{Fixture, FixtureBuilder, Page, Seed};
 pub use gc::{GarbageCollection, GcOptions, garbage_collect, parse_gc_output};
 pub use hostile::{
     FAILING_REPOSITORY, HOSTILE_REPOSITORY, HostileOptions, hostile_registry, payload,
