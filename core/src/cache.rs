@@ -5,8 +5,14 @@
 //! under keys (the CLI in a cache directory, the dashboard in IndexedDB).
 //! Every manifest and config taken from a cache is checked against its
 //! digest, so a damaged or tampered entry is a miss, never a wrong
-//! inventory. Deleting
+//! inventory. Keyed by digest only, entries never go stale. Deleting
 //! the whole cache is always safe: the next scan reads from the registry.
+//!
+//! A scan learns tag digests with a `HEAD` per tag only once a scan of that
+//! registry has finished with the cache (a marker keyed by the hash of the
+//! registry URL); until then a tag costs one `GET`, as without a cache. The
+//! recovery file takes manifest bytes from the cache too. Configs over
+//! 1 MiB are not cached.
 
 use std::future::Future;
 

@@ -1,4 +1,8 @@
 //! Registry credentials, which never print.
+//!
+//! `Debug` shows the password as `***`, so neither a log line nor an error
+//! message can carry it. Where credentials may be sent is the client's rule
+//! (see [`Client`](crate::Client)).
 
 use std::fmt;
 

@@ -1,4 +1,8 @@
 //! Content digests (`sha256:<hex>`), validated on parse.
+//!
+//! A digest shares its text (`Arc<str>`) between copies: plans and
+//! inventories copy digests, names and tags for every entry, and a
+//! million-tag plan is mostly copying.
 
 use std::fmt;
 use std::str::FromStr;

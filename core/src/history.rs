@@ -13,6 +13,10 @@
 //! the key. Each record is JSON ([`HistoryRecord`]); a record that does not
 //! parse, or that names another registry or repository, is ignored (the
 //! next scan writes a good one).
+//!
+//! History is a store of its own, never trimmed with the scan cache: a
+//! cache costs only requests to rebuild, but a lost record makes the
+//! untagged manifests it knew invisible again.
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,11 @@
 //! happen and the time is read through a [`Transport`] that the caller
 //! provides (native HTTP in the CLI, `fetch` in the dashboard), and the
 //! planner takes the time as a parameter of [`plan()`].
+//!
+//! It also logs nothing and asks no `Send` of its futures (browser fetch
+//! futures are not `Send`), so the same code compiles natively and to
+//! `wasm32-unknown-unknown`. Shells (the CLI, the dashboard, the plugin)
+//! never decide what to delete themselves: they ask this crate.
 
 mod auth;
 mod cache;

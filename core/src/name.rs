@@ -1,4 +1,7 @@
 //! Repository and tag names, checked against the distribution grammar.
+//!
+//! Like digests, names share their text (`Arc<str>`), so the copies every
+//! plan and inventory entry makes are cheap.
 
 use std::fmt;
 use std::str::FromStr;

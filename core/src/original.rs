@@ -1,5 +1,9 @@
 //! The original cleanreg's selection flags (`-n`, `-f`, `-cf`, `-k`, `-s`,
 //! `-re`, `-i`) turned into a [`Policy`] and the repositories to scan.
+//!
+//! `-i` (keep digests that several tags share) is decided per repository
+//! from its tag list, where the original counted references across the
+//! whole registry.
 
 use std::collections::BTreeMap;
 

@@ -14,7 +14,15 @@
 //! issue are JWTs whose `access` claim lists what was granted. When a token
 //! is not such a JWT, or the token server fails, the permission is unknown:
 //! nothing is marked, and apply's own rule holds (the first 401/403 on a
-//! DELETE in a repository skips the rest of that repository).
+//! DELETE in a repository skips the rest of that repository). Basic auth
+//! likewise means unknown. A delete is granted by `delete` (or `*`) on that
+//! repository in the claim; the registry alone could tell otherwise, by
+//! refusing the DELETE.
+//!
+//! A new plan takes the result through [`plan_with`](crate::plan_with); a
+//! saved plan applied later is marked the same way with
+//! [`Plan::block_denied`](crate::Plan::block_denied), its reclaimable
+//! figure left as planned.
 
 use std::collections::BTreeSet;
 

@@ -5,6 +5,17 @@
 //! `keep_younger_than_days` or `keep_newer_than`); every keep clause adds to
 //! what is kept, so a rule can only keep more by saying more. The schema is
 //! documented in `docs/policy.md`; TOML and JSON carry the same fields.
+//!
+//! The most specific repository rule applies whole: nothing is inherited
+//! from the default rule, and each plan entry names the rule that decided it.
+//! Repository globs take `*` and `?` within a path component and `**` across
+//! `/`.
+//!
+//! Tag patterns are regular expressions matched against the whole tag, in
+//! Rust `regex` syntax. They are compiled with `regex-lite`, which keeps the
+//! wasm small; natively they also run on `regex`'s faster engines, but
+//! `regex-lite` still validates every pattern, so the CLI and the browser
+//! accept exactly the same ones.
 
 use std::collections::BTreeMap;
 use std::fmt;

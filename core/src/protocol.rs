@@ -1,4 +1,18 @@
 //! The registry API as pure request builders and response parsers.
+//!
+//! Every manifest request accepts all four manifest types (Docker schema2
+//! and manifest list, OCI manifest and index), so the registry never
+//! substitutes a platform's child or a down-converted manifest for what was
+//! pushed. A manifest's digest is the sha256 of the exact bytes received; a
+//! `Docker-Content-Digest` the answer shows must agree.
+//!
+//! Answers are bounded: a manifest at 4 MiB ([`MAX_MANIFEST_BYTES`], what
+//! Distribution accepts in a push), any answer at 64 MiB ([`MAX_BODY_BYTES`],
+//! enforced by both transports). Tag lists are asked for in pages of
+//! [`TAG_PAGE`] (1000, Distribution 3's default `tags.maxtags`; 2.x ignores
+//! it), and a page with `"tags": null` and no `Link` ends the list. The
+//! client adds the other limits (5 redirects, 100,000 pages, `Link` loops,
+//! index depth 8); `SECURITY.md` lists them all.
 
 use std::fmt;
 use std::time::Duration;

@@ -15,6 +15,12 @@
 //! module's path builders, and never writes there. What the storage says is
 //! checked against the registry API: a repository whose tagged manifests
 //! the storage does not hold is not this registry's.
+//!
+//! Manifests and configs the storage holds are taken from its blobs
+//! ([`StorageBlobs`], a [`Cache`] over them), so a manifest
+//! found there costs no request until apply. A revision link's modification
+//! time tells when the manifest was pushed; the planner keeps one pushed
+//! moments ago, as the push may still be under way.
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -1,5 +1,10 @@
 //! The one seam between the protocol and the outside world: the network and
 //! the clock.
+//!
+//! [`Transport::send`] returns a future with no `Send` bound, so the
+//! dashboard can await the browser's fetch futures directly; the CLI blocks
+//! on the client's futures with `futures-executor` and needs no async
+//! runtime.
 
 use std::future::Future;
 use std::time::Duration;

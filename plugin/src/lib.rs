@@ -9,8 +9,16 @@
 //! const result = plan(inventory, policy, new Date().toISOString());
 //! ```
 //!
+//! The plugin never talks to a registry: it plans an inventory the caller
+//! already has.
+//!
 //! Values are plain JSON objects whose shapes `plugin/schema/*.schema.json`
 //! describe; errors are thrown as `Error`s carrying core's message.
+//! The calls take JSON values, not typed wasm-bindgen classes: the caller's
+//! objects go through `JSON.stringify` into serde, so the accepted shapes are
+//! exactly the documented JSON (and the schemas), and errors name the field
+//! path (`inventory.repositories.x: ...`). The plan comes back as core's
+//! `Plan` JSON plus `totals` and each entry's `reason` sentence.
 
 mod api;
 

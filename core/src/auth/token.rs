@@ -1,4 +1,9 @@
 //! A bearer token with its expiry, and how long tokens are believed.
+//!
+//! A token is used until 10 s before its `expires_in` ([`TOKEN_MARGIN`]), to
+//! cover the request's own time and small clock differences; 60 s when the
+//! answer gives no lifetime, one day at most. Its `Debug` prints `***`, so a
+//! token never reaches a log or an error message.
 
 use std::fmt;
 

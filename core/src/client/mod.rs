@@ -4,10 +4,26 @@
 //! Every request goes through [`Client::send`], which adds credentials (only
 //! on the registry's origin; basic credentials also go to the token realm the
 //! registry's own challenge names), follows redirects, answers a Bearer
-//! challenge with a token for the scope asked (cached per scope until it
-//! expires; one retry per request), and retries 429/503 after `Retry-After` or
-//! a bounded backoff, other 5xx and lost connections a bounded number of
-//! times (never a DELETE, whose first answer may already have acted).
+//! challenge with a token for the scope asked (cached per scope until shortly
+//! before it expires; one retry per request), and retries what says "try
+//! again".
+//!
+//! Credentials: a redirect that leaves the registry's origin is followed
+//! without them (at most 5 redirects, for `GET` and `HEAD` only), and a `Link`
+//! page outside the origin is not followed at all (an error). A Bearer realm
+//! over plain HTTP gets no password when the registry is reached over https.
+//!
+//! Retries, 4 attempts in all: 429 and 503 wait for `Retry-After` (capped at
+//! 30 s) or a backoff doubling from 0.5 s, for every method, DELETE included,
+//! since those answers say the request was not served. A 429 or 503 also
+//! pauses the whole client: every request about to be sent waits until then,
+//! so the requests in flight back off together. Other 5xx (not 501) and lost
+//! connections are retried the same way except for a DELETE, whose first
+//! answer may already have acted.
+//!
+//! The client's shared state (token cache, pause) sits behind `Mutex`es never
+//! held across an `await`, so the dashboard can keep a `Client` in `Sync` UI
+//! state.
 //!
 //! This file holds the client and its sending; `token` gets and caches
 //! tokens, `requests` holds one method per registry request, and the other

@@ -1,5 +1,15 @@
 //! One method per registry request the client makes (ping, catalog, tags,
 //! referrers, manifests, blobs, deletes), with `Link` paging.
+//!
+//! Paging follows `Link` headers within the registry's origin only; a `Link`
+//! back to a page already read is an error, as are more than 100,000 pages.
+//! Tag lists ask for pages of 1000; a registry that refuses that size
+//! (`PAGINATION_NUMBER_INVALID`) is asked again without one.
+//!
+//! A successful read that does not parse or does not match its digest is
+//! read again, up to the retry attempts (`read_parsed`): a proxy may have
+//! damaged it in passing; a registry that always sends it still stops the
+//! scan with the error.
 
 use http::{Request, Response};
 use time::OffsetDateTime;

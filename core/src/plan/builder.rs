@@ -1,5 +1,10 @@
 //! The stepwise planner for a caller that must pause between steps (the
 //! browser's only thread); its plan equals [`plan()`](super::plan)'s.
+//!
+//! The caller plans a few repositories per step, then runs the
+//! cross-repository reclaim check a few thousand references per step
+//! ([`PlanBuilder::settle`]), yielding between steps. That the result equals
+//! the plan made at once is property-tested (`core/tests/guarantees.rs`).
 
 use time::OffsetDateTime;
 

@@ -1,5 +1,13 @@
 //! One rule's verdict on an image of a repository: the keep clauses, the
 //! newest-N rank and the age limits.
+//!
+//! A rule deletes only when it sets a limit (count or age); every keep clause
+//! (newest N, tag pattern, age, shared digest, outside `only_tags`) only adds
+//! to what is kept. An image counts under `only_tags` only when every one of
+//! its tags matches, since deleting it deletes all of them. An image whose
+//! build date is unknown (missing, unparsable, or the 1970 that reproducible
+//! builds write) takes none of the N places and is kept unless the rule sets
+//! `delete_unknown_age`.
 
 use time::OffsetDateTime;
 

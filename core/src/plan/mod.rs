@@ -1,5 +1,20 @@
 //! The planner: inventory + policy + now -> a decision for every manifest.
 //!
+//! A pure function: the same inventory, policy and `now` give the same plan
+//! in the same order (repositories by name; within one, images newest first,
+//! undated last, ties by digest). [`plan_with`] takes the account's
+//! [`DeletePermissions`] as a fourth input: the decisions stay the same, but
+//! the changes in a denied repository are marked
+//! [`Blocked::NoDeletePermission`], count as kept for the reclaimable bytes
+//! and appear in no total but `blocked`, so a confirmation that asks for the
+//! number of changes asks for what will really be sent. A saved plan gets the
+//! same marks later through [`Plan::block_denied`] (its reclaimable figure
+//! stays as planned).
+//!
+//! An image is a distinct manifest digest, not a tag: deleting a digest
+//! removes every tag of the repository on it, so a delete entry lists them
+//! all.
+//!
 //! What counts as an image: a tagged manifest that is not attached to another
 //! one. The policy decides images; everything else follows what it belongs
 //! to: an index's children follow the index (kept while any kept index lists

@@ -1,5 +1,12 @@
 //! Reclaimable bytes: the blobs a plan's deletes free, counted once and
 //! in the first repository (name order) that frees them.
+//!
+//! A blob (manifest, config or layer) counts only when no manifest the plan
+//! keeps, in any scanned repository, references it. When the scan did not
+//! read the whole catalog the figure is an upper bound and says so
+//! ([`Reclaimable::whole_registry`](super::Reclaimable::whole_registry)).
+//! Counting each blob in one repository only makes the per-repository
+//! figures add up to the total.
 
 use super::Reclaimable;
 use super::digest_key::{DigestKey, DigestMap};

@@ -1,5 +1,22 @@
 //! Planning one repository: the policy's verdicts on its images and
 //! untagged manifests, plan order, and the entries in that order.
+//!
+//! Plan order puts a manifest after every index of the repository that
+//! lists it and after its subject, so apply can always delete in plan order
+//! and find what a manifest belongs to already gone. Untagged manifests come
+//! after the repository's images, newest first. One that no index or subject
+//! leads to is decided by its rule's `delete_untagged` alone (default keep),
+//! never by a count or age; one the storage says was pushed less than
+//! [`UNTAGGED_GRACE`] (5 minutes) before the plan is kept, as it may be a push
+//! still under way, and so is a kind core does not interpret.
+//!
+//! Only interpreted kinds (images, indexes, OCI artifacts) are ranked and
+//! dated; an OCI artifact without a subject (a Helm chart) is an image like
+//! any other. A kind core does not interpret (schema1, unknown media types)
+//! is always kept, even under `delete_unknown_age`. With a `remove_tags`
+//! rule, every image is judged by the tags it keeps after the removals, so a
+//! second plan after apply changes nothing more (property-tested in
+//! `core/tests/guarantees.rs`).
 
 use time::OffsetDateTime;
 

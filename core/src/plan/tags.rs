@@ -1,5 +1,11 @@
 //! Tag removals (`remove_tags`): what stays of an image's tags and the
 //! entry of each removed or kept tag.
+//!
+//! Each matching tag of a kept image gets an entry of its own
+//! ([`Role::Tag`](super::Role::Tag), decision `untag`, or keep with the
+//! reason). A tag that matches `keep_tags`, a cosign or referrers tag and the
+//! image's last ordinary tag are never removed, so an image never loses its
+//! name. Removing a tag never changes where another tag points.
 
 use super::{Decision, KeepReason, PlanEntry, Role, UntagReason};
 use crate::inventory::attachment_tag;

@@ -1,5 +1,22 @@
 //! Decisions that follow an owner: a child its indexes, an attachment its
 //! subject; the policy decides the rest.
+//!
+//! An image is a tagged manifest not attached to another, so a multi-platform
+//! index counts as one image. Its children follow it: none is deleted while
+//! any kept index lists it, and those that only deleted indexes list are
+//! deleted right after their index (Distribution 2.x would otherwise keep
+//! them until a `garbage-collect --delete-untagged`).
+//!
+//! Attachments (cosign `sha256-<hex>.sig|.att|.sbom` tags, referrers fallback
+//! `sha256-<hex>` tags, manifests with a `subject`, referrers the API lists)
+//! are not images: they are kept with a kept subject and deleted after a
+//! deleted one, whatever `delete_untagged` says. One whose subject the
+//! registry no longer has (the scan's `HEAD` said so) is an orphan and goes;
+//! one whose subject is there but not in the inventory is kept. Manifests
+//! whose references loop are kept. Referrers keep the attachments' order,
+//! deleted right after their subject once it is gone: deleting them first
+//! would strip a signature from an image whose own delete the re-check
+//! might then skip.
 
 use std::collections::BTreeMap;
 

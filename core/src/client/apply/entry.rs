@@ -1,6 +1,19 @@
 //! One entry of a plan: the checks right before its DELETE (its tags as
 //! re-read and read once more, what it belongs to), the DELETE, and what
 //! the answer, or its lack, means.
+//!
+//! Right before each DELETE: the repository's tags as re-read before its
+//! first delete (a new or moved tag skips the digest), the entry's own tags
+//! resolved again, and the tag list read once more for tags added since
+//! (one request per delete, to catch a rollback retag during the apply). An
+//! existing tag moved onto a planned digest after the re-read is not seen
+//! (`SECURITY.md` says so).
+//!
+//! No outcome contradicts the registry: after a 202 a `HEAD` checks the
+//! manifest is gone; a DELETE that errors is followed by a `HEAD` (gone:
+//! deleted; present: failed), and if that cannot be asked either the
+//! outcome is failed with the [`UNVERIFIED`] reason. A planned manifest whose
+//! tags vanished because it is itself gone is skipped as [`ALREADY_GONE`].
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,29 @@
 //! Carrying out a [`Plan`]'s deletes and tag removals, each ending with an
 //! outcome.
 //!
+//! Deletes run in plan order within a repository (an index before its
+//! children, a subject before its attachments) and up to
+//! [`Client::concurrency`] repositories side by side: a manifest belongs to
+//! one repository, so their deletes are independent. Before a repository's
+//! first delete, apply re-reads where every tag points and skips any delete
+//! whose set of tags changed since the scan. A child or attachment is
+//! deleted only once its index or subject is gone, and nothing a currently
+//! tagged index lists is deleted.
+//!
+//! Every entry ends as deleted, skipped (with why) or failed (with why). The
+//! first `405 UNSUPPORTED` stops every DELETE not yet sent, as skipped with
+//! the config fix (one already sent in another repository reports its own
+//! `405`). An entry marked `blocked` (no delete permission) is never sent
+//! and ends as skipped with that reason; the first 401/403 on a DELETE in a
+//! repository fails that entry and skips the rest of the repository.
+//!
+//! [`Client::apply_until`] can be stopped between deletes: no DELETE is sent
+//! after the stop, one in flight finishes, and the rest end as skipped
+//! "cancelled before it was deleted". [`retry_plan`] re-applies only the
+//! failed deletes, in plan order and with every check; a child whose index
+//! is not in the retried plan is deleted only once a `HEAD` shows the index
+//! gone.
+//!
 //! This file runs the plan repository by repository; `entry` decides and
 //! carries out one entry (the checks right before a DELETE, the DELETE and
 //! its answer), `outcome` holds what apply reports. Tag removals are

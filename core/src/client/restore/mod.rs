@@ -2,6 +2,13 @@
 //! about to change into a [`RecoveryFile`] before apply, and putting a
 //! file's manifests and tags back (`order` says in which order, `outcome`
 //! what happened to each entry).
+//!
+//! The file holds the exact bytes of every manifest about to go, with its
+//! tags; for a tag removal, the image's bytes and the removed tags
+//! (`tags_only`). The bytes may come from the scan cache, checked against
+//! their digest. Restore puts children back before their index and subjects
+//! before their attachments, and never moves a tag that now points
+//! elsewhere: someone pushed it again since, and that push wins.
 
 mod order;
 mod outcome;

@@ -1,5 +1,10 @@
 //! The inventory built from what the phases read, in name and digest
 //! order, with dates and sizes that depend on other manifests.
+//!
+//! A build date comes from the image config's `created`; for an index, from
+//! its newest child; failing those, from the `org.opencontainers.image.created`
+//! annotation. Where it came from is kept with it
+//! ([`DateSource`](crate::DateSource)), so a plan can say.
 
 use std::collections::BTreeMap;
 

@@ -1,13 +1,15 @@
 //! Reading a registry into an [`Inventory`].
 //!
 //! A scan runs in phases, each with up to [`Client::concurrency`] requests in
-//! flight: the tag lists, one manifest per tag, the children of indexes (by
-//! digest, each once per repository), the config blob of every image (each
-//! once per registry), and a `HEAD` for the subject of every attached
-//! artifact that no tag leads to. The inventory is assembled from the answers
+//! flight (default 8): the tag lists, one manifest per tag, the children of
+//! indexes (by digest, each once per repository), the config blob of every
+//! image (each once per registry), and a `HEAD` for the subject of every
+//! attached artifact that no tag leads to. The inventory is assembled from the answers
 //! in name and digest order, so any concurrency gives the same result.
-//! Any failed read fails the scan, except a 404 for an index child or a
-//! config blob: the registry lost it, and the inventory says so.
+//! Any failed read fails the scan, so a plan is never made from a partial
+//! inventory. Two 404s are facts, not failures: an index child the registry
+//! lost (the index stays, listing it) and a lost config blob (the date is
+//! unknown, so the image is kept).
 //!
 //! [`Client::rescan`] starts from a previous inventory: a `HEAD` per tag
 //! gives its digest, and a manifest whose digest the previous inventory
@@ -20,7 +22,9 @@
 //! with the cache, the next one learns each tag's digest with a `HEAD` and
 //! takes the manifest from the cache when it has it (checked against the
 //! digest); children and config blobs come from it too. What it fetches it
-//! stores. A first scan costs one `GET` per tag, as without a cache.
+//! stores. A first scan costs one `GET` per tag, as without a cache. The
+//! inventory is the same with or without a cache (tested against a real
+//! registry, with a damaged entry and with the cache deleted).
 //!
 //! [`Client::scan_with`] also finds manifests no tag points at (see
 //! [`crate::history`] and [`crate::storage`]): after the tagged manifests

@@ -1,5 +1,18 @@
 //! Phase 3b: referrers listed by the OCI 1.1 referrers API, where the
 //! registry serves it, read when nothing else led to them.
+//!
+//! Attachments are found three ways: tags (cosign `sha256-<hex>.sig|.att|.sbom`
+//! and the referrers fallback `sha256-<hex>`), the `subject` of the manifests
+//! the scan reads, and this API. Support is probed once per scan; a 404, 405
+//! or 501 means not served (as on Distribution 2.x and 3.x) and nothing more
+//! is asked. Where served, every manifest read (tagged, child, untagged,
+//! referrer) costs one more `GET` plus its `Link` pages, never taken from a
+//! cache or a previous inventory, because a subject gains referrers without
+//! changing. Referrers nothing else led to are read by digest and recorded
+//! as untagged, found through [`Found::Referrers`](crate::Found::Referrers);
+//! one listed by the API and under a fallback tag is one manifest. Without
+//! the API, an untagged referrer that no fallback index lists stays
+//! invisible unless history or storage knows it.
 
 use std::collections::{BTreeMap, BTreeSet};
 

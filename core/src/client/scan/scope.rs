@@ -1,5 +1,10 @@
 //! Which repositories a scan reads: the scope as given (catalog, names,
 //! name prefixes) and the names it comes to, from the catalog if needed.
+//!
+//! A name prefix (`team/`) can only be expanded through the catalog. When the
+//! catalog is refused, the scan stops with `Error::CatalogRefused` naming the
+//! prefix rather than scan the plain names alone: the person learns that the
+//! scope was not what they wrote. (The CLI's `-n` takes names only.)
 
 use std::collections::BTreeSet;
 

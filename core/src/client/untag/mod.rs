@@ -11,12 +11,16 @@
 //!    cleanreg's own (a unique config and the two-byte empty blob `{}`, in
 //!    the original's media type family) is pushed to the tag, then deleted
 //!    by its digest, which takes the tag with it. Its config and the empty
-//!    blob stay in storage until garbage collection.
+//!    blob stay in storage until garbage collection. It is tried only after
+//!    a probe showed that deletes by digest work (a DELETE of a digest no
+//!    repository has, answered 404), so the tag never stays on the
+//!    replacement.
 //!
 //! The original digest and its other tags are never touched. Right before
 //! the removal the tag must still point at the planned digest and must not
 //! be the image's last; afterwards the digest must still be there, with its
-//! other tags still on it.//!
+//! other tags still on it.
+//!
 //! This file holds the first way and the checks around both;
 //! `replacement` builds and pushes the stand-in of the second way.
 
