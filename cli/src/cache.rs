@@ -1,9 +1,14 @@
 //! The scan cache on disk: one file per key under the cache directory
 //! (`$XDG_CACHE_HOME/cleanreg`, else `~/.cache/cleanreg`), bounded in size.
 //!
-//! Core decides what is stored (manifests and config dates by digest) and
-//! checks every manifest against its digest on the way out, so a damaged
-//! file is a miss. Deleting the directory, or any file in it, is safe.
+//! Core decides what is stored (manifests and image config blobs, by
+//! digest) and checks every entry against its digest on the way out, so a
+//! damaged file is a miss. Deleting the directory, or any file in it, is
+//! safe.
+//!
+//! The cache is on by default (`--no-cache` turns it off, `--cache-dir`
+//! moves it) and bounded by `--cache-size`, 256 MiB unless told: after a
+//! scan the directory is trimmed, the least recently written files first.
 
 use std::fs;
 use std::io::Write;

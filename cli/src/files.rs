@@ -1,4 +1,8 @@
 //! Files the command writes that must never replace another.
+//!
+//! Each is written to a temporary file beside it, flushed, and only then
+//! given its name, so a file is never half written and an existing one is
+//! never replaced.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

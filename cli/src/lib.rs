@@ -1,5 +1,12 @@
 //! The `cleanreg` command: scan, plan, confirm, save a recovery file,
 //! delete, report. Also `--apply-plan` for a saved plan and `restore`.
+//!
+//! The command never decides what to delete: core plans, and this crate
+//! only gathers the inputs, asks, and reports. Nothing is deleted before the
+//! recovery file is written; if its manifests cannot be read, nothing is
+//! deleted at all. Before apply, a token-auth registry is asked which
+//! repositories the account may not delete in, and a saved plan is marked
+//! the same way. Exit status: 0 ok, 1 error, 2 usage, 3 partial failure.
 
 pub mod args;
 pub mod cache;

@@ -3,9 +3,15 @@
 //!
 //! TLS is rustls with Mozilla's roots built in (ureq's `rustls` feature, the
 //! same roots the original cleanreg got from Python's `certifi`); `-c FILE`
-//! replaces them with the CAs in FILE, `-sv` turns verification off. A proxy
-//! is used only when asked (`-p`); ureq tunnels every request through it with
-//! `CONNECT`, plain-http registries included.
+//! replaces them with the CAs in FILE (the original used the file as its CA
+//! bundle), `-sv` turns verification off. A proxy is used only when asked
+//! (`-p`: the environment's proxy variables, honouring `NO_PROXY`); ureq
+//! tunnels every request through it with `CONNECT`, plain-http registries
+//! included.
+//!
+//! Each request runs on a thread of its own and hands its answer back
+//! through a oneshot channel, so `futures-executor` drives a scan's
+//! concurrent futures without an async runtime.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,9 @@
 //! Real registry and nginx fixtures plus an image seeder, shared by cleanreg's
 //! tests, benchmarks and demo so they all run against the real server.
+//!
+//! Only loopback addresses are used, in tests, benchmarks and the demo
+//! alike. The shipped crates (core, cli, app, plugin) never depend on this
+//! one.
 
 mod bench;
 mod chaos;

@@ -2,6 +2,12 @@
 //! the same-origin layout used to deploy the dashboard; or serves the files
 //! alone (a page on another origin than the registry); or also proxies a
 //! token server at `/token`, so token auth stays on the page's origin.
+//!
+//! It can also run a `deploy/` file as shipped ([`NginxOptions::site`]). The
+//! shipped configs pass the registry's `WWW-Authenticate` through (docker
+//! needs it at the same address, and the page's fetches omit browser
+//! credentials, so no login dialog opens); older fixtures still hide it
+//! (`hide_www_authenticate`).
 
 use std::fs::{self, File};
 use std::io;

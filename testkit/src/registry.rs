@@ -1,5 +1,11 @@
 //! A private Distribution 2.8 registry (Debian's `docker-registry`) on a free
 //! loopback port, so tests exercise the real server instead of a mock.
+//!
+//! Its config is generated per start: open, htpasswd, or `auth: token`
+//! trusting testkit's token server; optionally with TLS, extra
+//! `http.headers` lines (as `deploy/registry-cors.yml` adds), an access log
+//! (the benchmark counts requests from it), and an existing storage
+//! directory to serve (typically a copy of another registry's).
 
 use std::fmt::Write as _;
 use std::fs::{self, File};

@@ -5,6 +5,11 @@
 //! Tokens are ES256 JWTs whose header carries the signing certificate in
 //! `x5c`; the registry trusts it through `rootcertbundle`
 //! ([`TokenServer::cert_path`]), a self-signed certificate made per server.
+//!
+//! A token grants the intersection of what was asked and what the account
+//! may. [`TokenUser::scoped`] makes an account like those of GitLab's token
+//! service: no catalog, actions per named repository (some pull only), so
+//! refused catalogs and missing delete permissions are tested for real.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,7 @@
 //! `cargo xtask fuzz`: the cargo-fuzz targets of `fuzz/` (libFuzzer, nightly)
-//! over the parsers of untrusted input. Each target starts from
+//! over the parsers of untrusted input (repository files, policies,
+//! `WWW-Authenticate`, `Link`, manifests, error envelopes, token answers,
+//! referrers answers). Each target starts from
 //! `fuzz/seeds/<target>/` and keeps what it finds in `fuzz/corpus/<target>/`;
 //! a crash is saved under `fuzz/artifacts/<target>/` and fails the run.
 //! `cargo xtask test` runs a short smoke pass of every target.

@@ -1,4 +1,12 @@
 //! Installs what the project needs, skipping what is already there.
+//!
+//! `setup` installs the pinned tools idempotently: apt packages, the
+//! `wasm32-unknown-unknown` target, trunk, wasm-bindgen-cli and cargo-fuzz at
+//! the versions below, and the npm packages, among them wasm-opt from npm's
+//! `binaryen` 132 (Debian's binaryen 108 breaks the release build). The
+//! cargo tools are built without LTO and with 16 codegen units, a fraction
+//! of their own release build's time. The demo installs only what it needs
+//! ([`install_demo`]).
 
 use crate::run::{Result, cmd, output_line, root, run};
 

@@ -1,4 +1,8 @@
 //! The demo (the test run is in `test.rs`, the benchmark in `bench.rs`).
+//!
+//! `cargo xtask demo` runs `deploy/same-origin.conf` as shipped (through
+//! testkit's `deploy`) in front of a basic-auth registry seeded with the
+//! demo images, on loopback addresses only.
 
 use std::path::PathBuf;
 
