@@ -36,7 +36,7 @@ pub fn Pager(
                 <button
                     type="button"
                     data-testid=part("page-next")
-                    disabled=move || at() + 1 >= pages.get()
+                    disabled=move || { at() + 1 >= pages.get() }
                     on:click=move |_| page.set((at() + 1).min(pages.get_untracked().saturating_sub(1)))
                 >
                     "Next page"
