@@ -7,11 +7,11 @@ use std::sync::Arc;
 use cleanreg_core::{Client, Plan, RecoveryFile};
 use leptos::prelude::*;
 
-use super::Apply;
 use super::model::{
     ApplyPhase, RecoveryState, confirm_blocker, confirm_button, confirm_lines, count_label,
     count_matches, recovery_file_name,
 };
+use super::shared::Apply;
 use crate::platform::fetch::FetchTransport;
 use crate::platform::{browser, timer};
 

@@ -5,8 +5,8 @@
 use cleanreg_core::GARBAGE_COLLECT_HINT;
 use leptos::prelude::*;
 
-use super::Apply;
 use super::model::{apply_next_steps, retry_label};
+use super::shared::Apply;
 
 /// Changes done of all, and Stop while running.
 #[component]

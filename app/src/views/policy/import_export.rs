@@ -4,8 +4,7 @@
 use cleanreg_core::{Policy, ReposfileFormat};
 use leptos::prelude::*;
 
-use super::Checked;
-use super::model::{ImportFormat, PolicyDraft, export_reposfile, import};
+use super::model::{Checked, ImportFormat, PolicyDraft, export_reposfile, import};
 use crate::platform::browser;
 use crate::state::AppState;
 

@@ -11,15 +11,11 @@ mod browser_tests;
 mod import_export;
 pub mod model;
 
-use cleanreg_core::Policy;
 use leptos::prelude::*;
 
 use crate::state::AppState;
 use import_export::ImportExport;
-use model::{DraftError, Field, PolicyDraft};
-
-/// The draft checked: the policy it makes, or what is wrong with it.
-type Checked = Result<Policy, Vec<DraftError>>;
+use model::{Checked, Field, PolicyDraft};
 
 /// What a rule's text fields are, in the order shown.
 const TEXT_FIELDS: [(Field, &str, &str, Kind); 6] = [

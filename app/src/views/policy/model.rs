@@ -552,6 +552,9 @@ pub fn export_reposfile(policy: &Policy, format: ReposfileFormat) -> Result<Stri
     })
 }
 
+/// The draft checked: the policy it makes, or what is wrong with it.
+pub type Checked = Result<Policy, Vec<DraftError>>;
+
 /// The count typed in the field; `None` while it is not a whole number >= 0.
 pub fn parse_keep(text: &str) -> Option<usize> {
     text.trim().parse().ok()

@@ -3,8 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::Picked;
-use super::model::entry_kind;
+use super::model::{Picked, entry_kind};
 use crate::widgets::Pager;
 use crate::widgets::outcome_row::tags_text;
 use crate::widgets::paging::{PAGE_ROWS, page_count, page_range, rows_label};

@@ -17,12 +17,9 @@ use crate::widgets::paging::{PAGE_ROWS, page_count, page_range, rows_label};
 use crate::widgets::{OutcomeCells, OutcomeOf, OutcomeRow, Pager};
 use held::HeldTable;
 use model::{
-    entry_kind, recovery_holds, recovery_summary, restore_blocker, restore_done, restore_running,
-    result_detail,
+    Picked, entry_kind, recovery_holds, recovery_summary, restore_blocker, restore_done,
+    restore_running, result_detail,
 };
-
-/// A recovery file that was read, with the name it was picked under.
-type Picked = Option<(String, Arc<RecoveryFile>)>;
 
 #[component]
 pub fn RestoreView() -> impl IntoView {

@@ -2,9 +2,14 @@
 //! connection, what it holds, what each entry is about, and what the page
 //! says while and after restoring. Native tests reach all of it.
 
+use std::sync::Arc;
+
 use cleanreg_core::format;
 use cleanreg_core::{RecoveryFile, RegistryUrl, RestoreCounts, RestoreOutcome, RestoreResult};
 use time::OffsetDateTime;
+
+/// A recovery file that was read, with the name it was picked under.
+pub type Picked = Option<(String, Arc<RecoveryFile>)>;
 
 /// What an entry of a recovery file is about: a deleted manifest, or an
 /// image that stayed and lost the entry's tags.
