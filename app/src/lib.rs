@@ -3,41 +3,41 @@
 //! what a recovery file holds, all in the browser.
 //!
 //! Components hold no registry logic: that is `cleanreg_core`. What the page
-//! says is built by plain functions (`text`, `PlanRow`, `route`) that native
-//! tests reach. Every view reads and writes the shared [`AppState`].
+//! says is built by plain functions (each view's `model`, `route`) that
+//! native tests reach. Every view reads and writes the shared [`AppState`].
+//!
+//! Layers, each using only those below it: `views` (a folder per tab, and
+//! connect) over `widgets` (pieces several views draw) over `state` (the
+//! shared signals and the planner) over `platform` (the browser).
 
-mod apply;
-pub mod browser;
-pub mod cache;
-mod connect;
-pub mod diagnose;
-pub mod fetch;
-pub mod history;
-mod inventory_view;
-mod plan_view;
-mod planner;
-mod policy_editor;
-mod restore_view;
+pub mod platform;
 pub mod route;
 pub mod state;
-pub mod text;
-mod throttle;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod test_dom;
+pub mod views;
+pub mod widgets;
 
 use leptos::prelude::*;
 
-pub use apply::ApplyPhase;
-pub use connect::{ConnectInput, Session, connect, from_unix_millis};
-pub use fetch::FetchTransport;
-pub use plan_view::PlanRow;
-pub use policy_editor::parse_keep;
+use platform::browser;
+
+pub use platform::fetch::FetchTransport;
+pub use platform::timer::from_unix_millis;
 pub use route::{Route, View};
-pub use state::{AppState, DEFAULT_KEEP};
+pub use state::{AppState, DEFAULT_KEEP, Planned, Session};
+pub use views::apply::model::ApplyPhase;
+pub use views::connect::connect;
+pub use views::connect::model::ConnectInput;
+pub use views::plan::PlanRow;
+pub use views::policy::model::parse_keep;
+use views::{apply, connect, inventory, plan, policy, restore};
 
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::new(Route::from_fragment(&browser::fragment()));
     provide_context(state);
-    planner::keep_planning(state);
+    state::planner::keep_planning(state);
     // The URL follows the route, so a link reopens the same place.
     Effect::new(move |_| browser::replace_fragment(&state.route.with(Route::to_fragment)));
 
@@ -50,17 +50,17 @@ pub fn App() -> impl IntoView {
             <connect::ConnectForm />
             <Tabs />
             <ViewPanel view=View::Inventory>
-                <inventory_view::InventoryView />
+                <inventory::InventoryView />
             </ViewPanel>
             <ViewPanel view=View::Policy>
-                <policy_editor::PolicyEditor />
+                <policy::PolicyEditor />
             </ViewPanel>
             <ViewPanel view=View::Plan>
-                <plan_view::PlanView />
+                <plan::PlanView />
                 <apply::ApplyPanel />
             </ViewPanel>
             <ViewPanel view=View::Restore>
-                <restore_view::RestoreView />
+                <restore::RestoreView />
             </ViewPanel>
         </main>
     }

@@ -42,7 +42,7 @@ fn hash() -> String {
 /// Lets effects and the scheduler run (a macrotask, several times).
 async fn settle() {
     for _ in 0..3 {
-        cleanreg_app::browser::yield_now().await;
+        cleanreg_app::platform::timer::yield_now().await;
     }
 }
 

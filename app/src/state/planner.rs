@@ -1,0 +1,114 @@
+//! Keeps `AppState::plan` in step with the scan and the policy, without
+//! freezing the page: the plan is made a few repositories at a time with a
+//! pause between steps, a policy edit waits until typing settles, and a run
+//! whose input has changed since stops and never overwrites a newer plan.
+//!
+//! This is an `Effect` that spawns the work, not a `LocalResource`: a
+//! resource would re-run on every policy edit at once (no settling pause
+//! for typing, and no way to tell a new scan, planned at once, from an
+//! edit), it would keep computing a stale plan to the end instead of
+//! stopping between steps when the generation counter moves on, and it
+//! could not leave the plan alone while an apply holds it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cleanreg_core::{DeletePermissions, Inventory, Plan, PlanBuilder, Policy, RepositoryReclaim};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use time::OffsetDateTime;
+
+use crate::platform::timer;
+use crate::state::{AppState, Planned};
+
+/// How long a policy edit waits for the next one before planning starts.
+pub const POLICY_SETTLE_MS: i32 = 150;
+
+/// How long one step may run before the page gets the thread back.
+pub const STEP_BUDGET_MS: f64 = 12.0;
+
+/// Kept references checked per call of `PlanBuilder::settle`.
+const SETTLE_CHUNK: usize = 4_096;
+
+/// Re-plans whenever the session or the policy changes, unless the plan is
+/// held by an apply.
+pub fn keep_planning(state: AppState) {
+    // Bumped for every new input: a run that sees another number stops.
+    let generation = Arc::new(AtomicU64::new(0));
+    // The inventory of the last run, to tell a new scan (plan at once) from
+    // a policy edit (wait for the typing to settle).
+    let last_inventory: StoredValue<Option<Arc<Inventory>>> = StoredValue::new(None);
+    Effect::new(move |_| {
+        let policy = state.policy.get();
+        let held = state.plan_held.get();
+        let input = state.session.with(|s| {
+            s.as_ref()
+                .map(|s| (s.inventory.clone(), s.scanned_at, s.permissions.clone()))
+        });
+        let run = generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if held {
+            // The plan on screen is the one confirmed: nothing replaces it.
+            state.planning.set(false);
+            return;
+        }
+        let Some((inventory, scanned_at, permissions)) = input else {
+            last_inventory.set_value(None);
+            state.plan.set(None);
+            state.planning.set(false);
+            return;
+        };
+        let new_scan = !last_inventory
+            .with_value(|last| last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &inventory)));
+        last_inventory.set_value(Some(inventory.clone()));
+        state.planning.set(true);
+        let generation = generation.clone();
+        spawn_local(async move {
+            let current = || generation.load(Ordering::SeqCst) == run;
+            if !new_scan {
+                timer::sleep_ms(POLICY_SETTLE_MS).await;
+                if !current() {
+                    return;
+                }
+            }
+            let Some((plan, reclaim)) =
+                plan_in_steps(&inventory, &policy, &permissions, scanned_at, &current).await
+            else {
+                return;
+            };
+            state.plan.set(Some(Planned::new(plan, reclaim)));
+            state.planning.set(false);
+        });
+    });
+}
+
+/// Plans in steps of about [`STEP_BUDGET_MS`], yielding to the page between
+/// them; `None` as soon as `current` says the input changed.
+async fn plan_in_steps(
+    inventory: &Inventory,
+    policy: &Policy,
+    permissions: &DeletePermissions,
+    now: OffsetDateTime,
+    current: &impl Fn() -> bool,
+) -> Option<(Plan, Vec<RepositoryReclaim>)> {
+    let mut builder = PlanBuilder::new(inventory, policy, now).with_permissions(permissions);
+    let mut more = true;
+    while more {
+        let started = js_sys::Date::now();
+        // A repository at a time, then the cross-repository check of kept
+        // references a few thousand at a time, until the step's time is up.
+        loop {
+            if builder.plan_repositories(1) == 0 && builder.settle(SETTLE_CHUNK) == 0 {
+                more = false;
+                break;
+            }
+            if js_sys::Date::now() - started >= STEP_BUDGET_MS {
+                break;
+            }
+        }
+        timer::yield_now().await;
+        if !current() {
+            return None;
+        }
+    }
+    Some(builder.finish())
+}
