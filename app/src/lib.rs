@@ -9,6 +9,17 @@
 //! Layers, each using only those below it: `views` (a folder per tab, and
 //! connect) over `widgets` (pieces several views draw) over `state` (the
 //! shared signals and the planner) over `platform` (the browser).
+//!
+//! Four views, one tab each, all mounted at once and hidden when not chosen.
+//! The page never stores the password in `localStorage`, puts it in a URL,
+//! or logs it.
+//!
+//! Trunk builds the page from the root `index.html` and `Trunk.toml` with
+//! relative asset links, so it works under any sub-path. The page has no
+//! inline script, so it runs under `script-src 'self' 'wasm-unsafe-eval'`:
+//! trunk's `pattern_script` writes the built file names into a
+//! `<meta name="cleanreg-build">`, and `app/boot/boot.js` (a hashed file with
+//! SRI) imports the module and starts the wasm.
 
 pub mod platform;
 pub mod route;

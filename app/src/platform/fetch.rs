@@ -1,4 +1,11 @@
 //! The dashboard's [`Transport`]: the browser's `fetch`.
+//!
+//! It calls the global `fetch(url, options)` without building a `Request`
+//! first. `cache: no-store`, so a re-check right before a DELETE never comes
+//! from the HTTP cache; `credentials: omit`, so the browser's own login
+//! dialog and cached logins stay out (the client sends `Authorization`
+//! itself). Fetch follows redirects itself, and browsers drop
+//! `Authorization` on a cross-origin redirect.
 
 use std::time::Duration;
 

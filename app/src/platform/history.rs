@@ -10,8 +10,10 @@
 //! hashes of the registry URL and the repository name; no credentials.
 //!
 //! The store is [`IdbCache`] (records `{v, t}` under core's keys), never
-//! trimmed. Where IndexedDB is unavailable there is no history: scans still
-//! run, they only find no untagged manifests.
+//! trimmed and forgotten only by its own button. Where IndexedDB is
+//! unavailable there is no history: scans still run, they only find no
+//! untagged manifests. The dashboard finds untagged manifests through
+//! history only, as a page cannot read the registry's storage.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -3,8 +3,8 @@
 //! A scan reports after each of tens of thousands of answers; setting the
 //! progress signals that often costs the page more time than the answers
 //! themselves. The scan's reports pass through a [`Throttle`]: at most one
-//! update per interval reaches the page, and the ones that must show (the
-//! first, the last) always do.
+//! update per interval ([`PROGRESS_INTERVAL_MS`], 100 ms) reaches the page,
+//! and the ones that must show (the first, the last) always do.
 
 /// How often the scan's progress may redraw, in milliseconds.
 pub const PROGRESS_INTERVAL_MS: f64 = 100.0;

@@ -1,6 +1,11 @@
 //! The confirmation: what the changes are, the recovery file offered
 //! before the first delete (or the explicit choice to go without), and the
 //! typed number of changes.
+//!
+//! Nothing is deleted until the person has typed that number and either
+//! downloaded the recovery file (the CLI's format, named
+//! `cleanreg-recovery-<host>-<YYYYMMDD-HHMM>.json`) or ticked "Delete without
+//! a recovery file".
 
 use std::sync::Arc;
 

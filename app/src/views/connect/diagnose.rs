@@ -6,6 +6,10 @@
 //! the page probes (see [`crate::platform::probe::probe_simple`] and
 //! [`crate::platform::probe::probe_opaque`]) and [`classify`] decides, as a pure
 //! function over what the probes saw.
+//!
+//! The causes: unreachable, cors, preflight, credentials, not-registry, each
+//! with its fix and a config snippet. A refused catalog is the `no-catalog`
+//! diagnosis, which asks for repository names.
 
 use cleanreg_core::Error;
 

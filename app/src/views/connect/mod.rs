@@ -3,6 +3,10 @@
 //! "Scan again" reuses what the last scan read and did not change. Every
 //! scan takes manifests from the browser's scan cache and consults its scan
 //! history, which finds the manifests no tag points at any more.
+//!
+//! The Repositories field lives in the route (`scope=`), so a link carries
+//! it. Scan progress is redrawn at most every 100 ms, the last report always
+//! (see `platform::throttle`).
 
 pub mod diagnose;
 mod diagnosis;

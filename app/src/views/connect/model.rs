@@ -1,6 +1,10 @@
 //! What connecting says and decides, as pure functions the native tests
 //! reach: the form's input and its storage keys, the scan's progress and
 //! result lines, the notes about authentication, permissions and reuse.
+//!
+//! The registry URL and the username are kept in `localStorage`; the
+//! password only in `sessionStorage`, and only while "remember for this tab"
+//! is ticked, so it ends with the tab.
 
 use cleanreg_core::{Credentials, DeletePermissions, Inventory, Reuse, ScanProgress};
 

@@ -1,6 +1,13 @@
 //! Connecting and scanning: check the registry and the credentials (and
 //! probe further when the check fails), then scan with the browser's scan
 //! cache and scan history; "Scan again" reuses what the last scan read.
+//!
+//! Both the first scan and "Scan again" go through `Client::scan_with` (the
+//! cache, the history, and for "Scan again" the previous inventory). The
+//! probes run only after the check fails: a probe without credentials would
+//! put the registry's 401 in the console of every good connect. After a
+//! token-auth scan the session holds the `DeletePermissions` the token
+//! server gave, which the planner passes on to `PlanBuilder`.
 
 use std::sync::Arc;
 

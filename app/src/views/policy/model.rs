@@ -2,6 +2,10 @@
 //! field, so one bad field names itself while the plan keeps the last valid
 //! policy. Also importing a policy from text (TOML, JSON, or the original
 //! cleanreg's repository file) and exporting it.
+//!
+//! Imports and exports go through core (`Policy::parse`, `parse_reposfile`
+//! with `reposfile_policy`; `to_toml`, `to_json_pretty`, `write_reposfile`),
+//! so the page reads and writes exactly what the CLI does.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;

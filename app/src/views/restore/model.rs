@@ -1,6 +1,9 @@
 //! The pure parts of restoring: whether a recovery file fits the
 //! connection, what it holds, what each entry is about, and what the page
 //! says while and after restoring. Native tests reach all of it.
+//!
+//! A file made for another registry is refused, as the CLI refuses it: its
+//! manifests and tags belong there.
 
 use std::sync::Arc;
 
