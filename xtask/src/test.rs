@@ -2,12 +2,13 @@
 //!
 //! After setup and fmt, the work that only needs the processor runs in
 //! three lanes side by side, each writing to its own log (printed whole
-//! when the lane ends): static checks then the component tests, the release
-//! bundle then the build of every native test, and the fuzz targets' build
-//! then their smoke pass. The lanes fill each other's single-threaded
-//! stretches (the release wasm's link, wasm-opt, a libFuzzer run). The
-//! native and browser tests run last, alone, on a quiet machine: they
-//! start registries, nginx and Chromium. The time of each phase is
+//! when the lane ends): the native lane lints and builds every native
+//! target in one pass; the wasm lane builds the release bundle, lints the
+//! wasm crates and runs the component tests; the fuzz lane builds the fuzz
+//! targets and runs each briefly. The lanes fill each other's
+//! single-threaded stretches (the release wasm's link, wasm-opt, a
+//! libFuzzer run). The native and browser tests run last, alone: they start
+//! registries, nginx and Chromium. The time of each phase is
 //! printed at the end, also when one fails.
 
 use std::fs::File;
@@ -18,6 +19,11 @@ use crate::fuzz;
 use crate::phases::Phases;
 use crate::run::{Result, cmd, root};
 use crate::setup;
+
+/// `-D warnings` in the form clippy's driver reads from `CLIPPY_ARGS`
+/// (each argument followed by this separator; `cargo clippy` passes its
+/// arguments after `--` the same way).
+const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
 /// Debian's chromedriver (package chromium-driver), matching its Chromium.
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -42,75 +48,75 @@ fn test_phases(phases: &Phases) -> Result {
     let state_home = root().join("target/test-state-home");
     let _ = std::fs::remove_dir_all(&cache_home);
     let _ = std::fs::remove_dir_all(&state_home);
-    let native_tests = || {
-        let mut native = cmd("cargo", &["test", "--workspace"]);
-        native.env("XDG_CACHE_HOME", &cache_home);
-        native.env("XDG_STATE_HOME", &state_home);
-        native
-    };
-
-    // The checks lane builds into a target directory of its own, so it
-    // never waits for the build lock that the builds lane holds.
-    let checks_target = root().join("target/checks");
-    let checked_cmd = |args: &[&str]| {
+    // The native code is linted and built in one pass: clippy's driver
+    // compiles the workspace's crates (as `cargo clippy` has it do for a
+    // check) while cargo builds the tests, so no second compilation only
+    // for the lints. It builds into a target directory of its own, never
+    // waiting for the lock of the wasm lane's, and the tests then run from
+    // it with the same settings (so nothing is built again).
+    let native_target = root().join("target/checked");
+    let native_cargo = |args: &[&str]| {
         let mut command = cmd("cargo", args);
-        command.env("CARGO_TARGET_DIR", &checks_target);
+        command
+            .env("CARGO_TARGET_DIR", &native_target)
+            .env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver")
+            .env("CLIPPY_ARGS", CLIPPY_ARGS)
+            .env("XDG_CACHE_HOME", &cache_home)
+            .env("XDG_STATE_HOME", &state_home);
         command
     };
-    let checks = Lane::new("checks", &logs);
-    let builds = Lane::new("builds", &logs);
+
+    let native = Lane::new("native", &logs);
+    let wasm = Lane::new("wasm", &logs);
     let fuzzing = Lane::new("fuzz", &logs);
-    let (checked, built, fuzzed) = std::thread::scope(|scope| {
-        let checked = scope.spawn(|| {
-            checks.step(phases, "clippy (native)", |lane| {
-                lane.run(checked_cmd(&[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ]))
+    let (linted, built, fuzzed) = std::thread::scope(|scope| {
+        let linted = scope.spawn(|| {
+            native.step(phases, "clippy and build (native)", |lane| {
+                // Every test target, then every library and binary as
+                // shipped (code outside cfg(test) is linted there).
+                lane.run(native_cargo(&["test", "--workspace", "--no-run"]))?;
+                lane.run(native_cargo(&["build", "--workspace"]))
+            })
+        });
+        let built = scope.spawn(|| {
+            wasm.step(phases, "release bundle", |lane| {
+                lane.run(crate::tasks::release_command())
             })?;
-            checks.step(phases, "clippy (wasm)", |lane| {
-                lane.run(checked_cmd(&[
-                    "clippy",
-                    "-p",
-                    "cleanreg-core",
-                    "-p",
-                    "cleanreg-app",
-                    "-p",
-                    "cleanreg-plugin",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                    "--",
-                    "-D",
-                    "warnings",
-                ]))
+            wasm.step(phases, "clippy (wasm)", |lane| {
+                lane.run(cmd(
+                    "cargo",
+                    &[
+                        "clippy",
+                        "-p",
+                        "cleanreg-core",
+                        "-p",
+                        "cleanreg-app",
+                        "-p",
+                        "cleanreg-plugin",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                ))
             })?;
             // Component tests: the dashboard mounted in headless Chromium
             // through wasm-bindgen-test-runner (the runner set in
             // .cargo/config.toml).
-            checks.step(phases, "component tests (wasm)", |lane| {
-                let mut wasm = checked_cmd(&[
-                    "test",
-                    "-p",
-                    "cleanreg-app",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ]);
-                wasm.env("CHROMEDRIVER", CHROMEDRIVER);
-                lane.run(wasm)
-            })
-        });
-        let built = scope.spawn(|| {
-            builds.step(phases, "release bundle", |lane| {
-                lane.run(crate::tasks::release_command())
-            })?;
-            builds.step(phases, "build native tests", |lane| {
-                let mut build = native_tests();
-                build.arg("--no-run");
-                lane.run(build)
+            wasm.step(phases, "component tests (wasm)", |lane| {
+                let mut components = cmd(
+                    "cargo",
+                    &[
+                        "test",
+                        "-p",
+                        "cleanreg-app",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                    ],
+                );
+                components.env("CHROMEDRIVER", CHROMEDRIVER);
+                lane.run(components)
             })
         });
         let fuzzed = scope.spawn(|| {
@@ -129,10 +135,10 @@ fn test_phases(phases: &Phases) -> Result {
                 })
                 .map(Some)
         });
-        (join(checked), join(built), join(fuzzed))
+        (join(linted), join(built), join(fuzzed))
     });
     let mut counts = TestCounts::default();
-    for lane in [&checks, &builds, &fuzzing] {
+    for lane in [&native, &wasm, &fuzzing] {
         lane.print();
         counts.add_from(&lane.text());
     }
@@ -143,22 +149,21 @@ fn test_phases(phases: &Phases) -> Result {
     }
 
     // The browser tests are ignored in a plain `cargo test`: they need
-    // dist/, which the builds lane made.
-    let native = if built.is_ok() {
-        let mut native = native_tests();
-        native.args(["--", "--include-ignored"]);
+    // dist/, which the wasm lane made.
+    let tested = if linted.is_ok() && built.is_ok() {
+        let tests = native_cargo(&["test", "--workspace", "--", "--include-ignored"]);
         phases.time("native and browser tests", || {
-            run_counting_tests(native, &mut counts)
+            run_counting_tests(tests, &mut counts)
         })
     } else {
-        Err("the native and browser tests did not run: their build failed".into())
+        Err("the native and browser tests did not run: a build or check before them failed".into())
     };
     println!(
         "\ntests: {} passed, {} failed, {} skipped (native, in the browser, and fuzz smoke \
          targets)",
         counts.passed, counts.failed, counts.ignored
     );
-    let lanes = [("checks", checked), ("builds", built.map(|_| ()))];
+    let lanes = [("native", linted), ("wasm", built)];
     let mut failures: Vec<String> = lanes
         .into_iter()
         .filter_map(|(lane, result)| result.err().map(|e| format!("{lane}: {e}")))
@@ -166,7 +171,7 @@ fn test_phases(phases: &Phases) -> Result {
     if let Err(e) = fuzzed {
         failures.push(format!("fuzz: {e}"));
     }
-    if let Err(e) = native {
+    if let Err(e) = tested {
         failures.push(format!("native and browser tests: {e}"));
     }
     if failures.is_empty() {
