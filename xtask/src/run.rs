@@ -54,6 +54,36 @@ pub fn run(mut command: Command) -> Result {
     }
 }
 
+/// Runs a command with its output (and the command, first) appended to
+/// `log`, whose folder is made if missing; fails with its name when it
+/// fails.
+pub fn run_logged(mut command: Command, log: &Path) -> Result {
+    use std::io::Write;
+    let shown = format!("{command:?}").replace('"', "");
+    let at = |e: std::io::Error| format!("{}: {e}", log.display());
+    if let Some(folder) = log.parent() {
+        std::fs::create_dir_all(folder).map_err(at)?;
+    }
+    let mut out = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(at)?;
+    writeln!(out, "$ {shown}").map_err(at)?;
+    let err = out.try_clone().map_err(at)?;
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
 /// The first line a command prints, or `None` when it cannot run.
 pub fn output_line(program: &str, args: &[&str]) -> Option<String> {
     let output = cmd(program, args)

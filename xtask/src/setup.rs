@@ -8,7 +8,7 @@
 //! of their own release build's time. The demo installs only what it needs
 //! ([`install_demo`]).
 
-use crate::run::{Result, cmd, output_line, root, run};
+use crate::run::{Result, cmd, output_line, root, run, run_logged};
 
 pub const TRUNK: &str = "0.21.14";
 pub const WASM_BINDGEN: &str = "0.2.130";
@@ -149,31 +149,23 @@ fn cargo_tool(tool: &CargoTool) -> Result {
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1");
-    let logs = root().join("target/xtask-logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-    let log = logs.join(format!("install-{binary}.log"));
-    let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| format!("{}: {e}", log.display()))?;
-    let status = command
-        .stdin(std::process::Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .status()
-        .map_err(|e| format!("cannot start cargo install for {binary}: {e}"))?;
-    if status.success() {
-        eprintln!("setup: {binary} {version} installed");
-        Ok(())
-    } else {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(30).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        Err(format!(
-            "installing {binary} {version} failed with {status} ({}):\n{}",
-            log.display(),
-            tail.join("\n")
-        ))
+    let log = root().join(format!("target/xtask-logs/install-{binary}.log"));
+    let _ = std::fs::remove_file(&log);
+    match run_logged(command, &log) {
+        Ok(()) => {
+            eprintln!("setup: {binary} {version} installed");
+            Ok(())
+        }
+        Err(e) => {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            Err(format!(
+                "installing {binary} {version}: {e} ({}):\n{}",
+                log.display(),
+                tail.join("\n")
+            ))
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 use crate::fuzz;
 use crate::phases::Phases;
-use crate::run::{Result, cmd, root};
+use crate::run::{Result, cmd, root, run_logged};
 use crate::setup;
 
 /// `-D warnings` in the form clippy's driver reads from `CLIPPY_ARGS`
@@ -72,10 +72,12 @@ fn test_phases(phases: &Phases) -> Result {
     let (linted, built, fuzzed) = std::thread::scope(|scope| {
         let linted = scope.spawn(|| {
             native.step(phases, "clippy and build (native)", |lane| {
-                // Every test target, then every library and binary as
-                // shipped (code outside cfg(test) is linted there).
-                lane.run(native_cargo(&["test", "--workspace", "--no-run"]))?;
-                lane.run(native_cargo(&["build", "--workspace"]))
+                // Every library and binary as shipped (code outside
+                // cfg(test) is linted there), then every test target: last,
+                // so that the test run finds each crate built with the
+                // tests' features and builds nothing again.
+                lane.run(native_cargo(&["build", "--workspace"]))?;
+                lane.run(native_cargo(&["test", "--workspace", "--no-run"]))
             })
         });
         let built = scope.spawn(|| {
@@ -229,24 +231,8 @@ impl Lane {
     }
 
     /// Runs a command with its output in the lane's log.
-    fn run(&self, mut command: Command) -> Result {
-        let shown = format!("{command:?}").replace('"', "");
-        self.note(&format!("$ {shown}\n"));
-        let out = self.file()?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("{}: {e}", self.log.display()))?;
-        let status = command
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .status()
-            .map_err(|e| format!("cannot start {shown}: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{shown} failed with {status}"))
-        }
+    fn run(&self, command: Command) -> Result {
+        run_logged(command, &self.log)
     }
 
     /// Adds a line of our own to the log.
