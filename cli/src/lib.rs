@@ -25,8 +25,8 @@ use std::process::ExitCode;
 
 use cleanreg_core::{
     ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, OriginalSettings, Plan, PlanFile,
-    Policy, PolicyFormat, RegistryUrl, RepositoryName, ScanScope, ScanSources, Since, StorageBlobs,
-    parse_reposfile, plan, plan_with,
+    Policy, PolicyFormat, RegistryUrl, RepositoryName, RunManifests, ScanScope, ScanSources, Since,
+    StorageBlobs, parse_reposfile, plan, plan_with,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -153,7 +153,16 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
                 .await;
             plan.block_denied(&permissions);
             report::print_plan(&plan, console.human()).map_err(io_error)?;
-            delete(args, &client, &plan, &storage, input, console).await
+            delete(
+                args,
+                &client,
+                &plan,
+                &storage,
+                &scan_cache(args),
+                input,
+                console,
+            )
+            .await
         });
     }
     let (policy, scope) = selection(args)?;
@@ -201,7 +210,7 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
                 let _ = writeln!(err, "storage {} read", storage.root().display());
             }
         }
-        if let Some(cache) = &cache {
+        if let cache::RunCache::Dir(cache) = &cache {
             let kept = cache.trim();
             if verbose {
                 let _ = writeln!(
@@ -272,7 +281,7 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             )
             .map_err(io_error)?;
         }
-        delete(args, &client, &plan, &storage, input, console).await
+        delete(args, &client, &plan, &storage, &cache, input, console).await
     })
 }
 
@@ -309,6 +318,7 @@ async fn delete(
     client: &Client<NativeTransport>,
     plan: &Plan,
     storage: &GivenStorage,
+    cache: &cache::RunCache,
     input: &mut dyn BufRead,
     console: &mut Console<'_>,
 ) -> Result<u8, Stop> {
@@ -359,12 +369,9 @@ async fn delete(
             return Ok(EXIT_OK);
         }
     }
-    // Exact bytes from the cache or the storage cost no request.
-    let cache = scan_cache(args);
-    let bytes = StorageBlobs {
-        storage,
-        cache: &cache,
-    };
+    // Exact bytes from the cache (or this run's scan) or the storage cost
+    // no request.
+    let bytes = StorageBlobs { storage, cache };
     let recovery = client
         .recovery_for_cached(plan, &bytes)
         .await
@@ -601,19 +608,21 @@ fn client(
 }
 
 /// The scan cache the flags ask for: `--cache-dir`, else the XDG default;
-/// none with `--no-cache` or when no default directory is known.
-fn scan_cache(args: &Args) -> Option<cache::DirCache> {
-    if args.no_cache {
-        return None;
-    }
+/// with `--no-cache` (or no default directory known) only the manifests
+/// this run reads, in memory (see [`RUN_MANIFESTS_BYTES`]).
+fn scan_cache(args: &Args) -> cache::RunCache {
     let root = match &args.cache_dir {
-        Some(dir) => dir.clone(),
-        None => cache::DirCache::default_root(|name| std::env::var(name).ok())?,
+        _ if args.no_cache => None,
+        Some(dir) => Some(dir.clone()),
+        None => cache::DirCache::default_root(|name| std::env::var(name).ok()),
     };
-    Some(cache::DirCache::new(
-        root,
-        args.cache_mib.saturating_mul(1024 * 1024),
-    ))
+    match root {
+        Some(root) => cache::RunCache::Dir(cache::DirCache::new(
+            root,
+            args.cache_mib.saturating_mul(1024 * 1024),
+        )),
+        None => cache::RunCache::Memory(RunManifests::new(cache::RUN_MANIFESTS_BYTES)),
+    }
 }
 
 /// The scan history the flags ask for: `--history-dir`, else the XDG

@@ -54,6 +54,44 @@ impl Cache for NoCache {
     }
 }
 
+/// The manifests read in one run, in memory up to a bound in bytes: a run
+/// without a cache directory keeps the exact bytes the scan read, so its
+/// recovery file needs no second read of each manifest it is about to
+/// delete. Other keys are not kept; past the bound, nothing more is (those
+/// manifests are then read again, and checked again, as without a cache).
+#[derive(Debug, Default)]
+pub struct RunManifests {
+    entries: std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>>,
+    bytes: std::cell::Cell<usize>,
+    limit: usize,
+}
+
+impl RunManifests {
+    pub fn new(limit: usize) -> RunManifests {
+        RunManifests {
+            limit,
+            ..RunManifests::default()
+        }
+    }
+}
+
+impl Cache for RunManifests {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.entries.borrow().get(key).cloned()
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) {
+        let size = key.len() + value.len();
+        if !key.starts_with("manifest/") || self.bytes.get() + size > self.limit {
+            return;
+        }
+        if let Some(old) = self.entries.borrow_mut().insert(key.to_owned(), value) {
+            self.bytes.set(self.bytes.get() - key.len() - old.len());
+        }
+        self.bytes.set(self.bytes.get() + size);
+    }
+}
+
 impl<C: Cache> Cache for &C {
     fn get(&self, key: &str) -> impl Future<Output = Option<Vec<u8>>> {
         (**self).get(key)
@@ -171,6 +209,21 @@ pub(crate) const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_manifests_keep_manifests_up_to_their_bound() {
+        use futures_executor::block_on;
+        let cache = RunManifests::new(100);
+        let manifest = format!("manifest/sha256:{}", "ab".repeat(32));
+        let config = format!("config/sha256:{}", "cd".repeat(32));
+        block_on(cache.put(&config, b"config".to_vec()));
+        assert_eq!(block_on(cache.get(&config)), None, "only manifests");
+        block_on(cache.put(&manifest, b"0123456789".to_vec()));
+        assert_eq!(block_on(cache.get(&manifest)), Some(b"0123456789".to_vec()));
+        let other = format!("manifest/sha256:{}", "ef".repeat(32));
+        block_on(cache.put(&other, b"0123456789".to_vec()));
+        assert_eq!(block_on(cache.get(&other)), None, "past the bound");
+    }
 
     fn fetched(bytes: &[u8], media_type: &str) -> FetchedManifest {
         let (media_type, manifest) = parse_manifest(Some(media_type), bytes).unwrap();

@@ -38,7 +38,7 @@ pub use auth::{
     MAX_TOKEN_LIFETIME, TOKEN_MARGIN, Token, TokenCache, parse_token_response,
     parse_www_authenticate, scope_for, token_request,
 };
-pub use cache::{Cache, NoCache};
+pub use cache::{Cache, NoCache, RunManifests};
 pub use client::apply::{
     ALREADY_GONE, ApplyCounts, ApplyReport, EntryOutcome, Outcome, is_delete_refused,
 };

@@ -55,6 +55,10 @@ pub struct Options {
     /// Whether `--repositories` was given (the untagged run has its own
     /// default).
     pub repositories_given: bool,
+    /// `--peer SCRIPT`: compare the whole keep-N run with registry-cli's
+    /// (see `bench_peer.rs`), run by `--peer-python` (`python3`).
+    pub peer: Option<PathBuf>,
+    pub peer_python: String,
 }
 
 impl Options {
@@ -70,6 +74,8 @@ impl Options {
             untagged: false,
             pushes: 10,
             repositories_given: false,
+            peer: None,
+            peer_python: "python3".into(),
         }
     }
 
@@ -88,7 +94,8 @@ impl Options {
 pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--repositories N] [--tags N] \
                          [--concurrency N] [--ceiling-seconds S] [--memory-tags N] \
                          [--no-dashboard] [--planner] | --untagged [--smoke] [--repositories N] \
-                         [--pushes N]";
+                         [--pushes N] | --peer SCRIPT [--peer-python PYTHON] [--smoke] \
+                         [--repositories N]";
 
 pub fn options(args: &[String]) -> Result<Options> {
     let mut options = if args.iter().any(|arg| arg == "--smoke") {
@@ -128,6 +135,8 @@ pub fn options(args: &[String]) -> Result<Options> {
             }
             "--no-dashboard" => options.dashboard = false,
             "--planner" => options.planner = true,
+            "--peer" => options.peer = Some(PathBuf::from(value(flag)?)),
+            "--peer-python" => options.peer_python = value(flag)?,
             _ => return Err(USAGE.into()),
         }
     }
@@ -795,6 +804,22 @@ pub fn bench(args: &[String]) -> Result {
             pushes: options.pushes,
         });
     }
+    if let Some(script) = &options.peer {
+        let smoke = args.iter().any(|arg| arg == "--smoke");
+        return crate::bench_peer::run(&crate::bench_peer::Shape {
+            script: script.clone(),
+            python: options.peer_python.clone(),
+            repositories: match (options.repositories_given, smoke) {
+                (true, _) => options.repositories,
+                (false, true) => 2,
+                (false, false) => 10,
+            },
+            images: if smoke { 15 } else { 50 },
+            keep: KEEP,
+            rounds: if smoke { 1 } else { 3 },
+            concurrency: options.concurrency,
+        });
+    }
     let cli = cli_binary()?;
     let dist = if options.dashboard {
         setup::install()?;
@@ -1184,5 +1209,11 @@ not a log line
         );
         assert!(options(&words("--tags")).is_err());
         assert!(options(&words("--bogus")).is_err());
+        let peer = options(&words("--peer /p/registry.py --peer-python /v/python")).unwrap();
+        assert_eq!(
+            (peer.peer, peer.peer_python.as_str()),
+            (Some(PathBuf::from("/p/registry.py")), "/v/python")
+        );
+        assert!(options(&words("--peer")).is_err());
     }
 }

@@ -106,3 +106,32 @@ pub fn replace_fragment(fragment: &str) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(fragment));
     }
 }
+
+/// The HTTP version the browser used for the last request it timed under
+/// `prefix` (`"h2"`, `"h3"`, `"http/1.1"`), from the page's resource
+/// timing entries; `None` where the browser does not say (a registry on
+/// another origin without `Timing-Allow-Origin` may show nothing).
+pub fn protocol_of_last(prefix: &str) -> Option<String> {
+    let window = web_sys::window()?;
+    let performance = js_sys::Reflect::get(&window, &"performance".into()).ok()?;
+    let entries = js_sys::Reflect::get(&performance, &"getEntriesByType".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .call1(&performance, &"resource".into())
+        .ok()?
+        .dyn_into::<js_sys::Array>()
+        .ok()?;
+    entries.iter().rev().find_map(|entry| {
+        let name = js_sys::Reflect::get(&entry, &"name".into())
+            .ok()?
+            .as_string()?;
+        if !name.starts_with(prefix) {
+            return None;
+        }
+        js_sys::Reflect::get(&entry, &"nextHopProtocol".into())
+            .ok()?
+            .as_string()
+            .filter(|protocol| !protocol.is_empty())
+    })
+}

@@ -214,3 +214,120 @@ fn a_retried_child_whose_index_is_back_is_skipped() {
     assert!(reason.contains("its index"), "{reason}");
     assert!(seeder.manifest_exists("multi", &failing_child).unwrap());
 }
+
+/// The real transport, holding every DELETE for a moment and recording
+/// when each starts and ends, and how many were in flight at once.
+struct WatchDeletes {
+    inner: NativeTransport,
+    seen: std::rc::Rc<Watched>,
+}
+
+#[derive(Default)]
+struct Watched {
+    /// (started, digest) in the order DELETEs started and ended.
+    events: std::cell::RefCell<Vec<(bool, String)>>,
+    in_flight: Cell<usize>,
+    most: Cell<usize>,
+}
+
+impl Transport for WatchDeletes {
+    async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        if request.method() != Method::DELETE {
+            return self.inner.send(request).await;
+        }
+        let seen = &self.seen;
+        let digest = request.uri().path().rsplit('/').next().unwrap().to_owned();
+        seen.events.borrow_mut().push((true, digest.clone()));
+        seen.in_flight.set(seen.in_flight.get() + 1);
+        seen.most.set(seen.most.get().max(seen.in_flight.get()));
+        self.inner.sleep(Duration::from_millis(150)).await;
+        let answer = self.inner.send(request).await;
+        seen.in_flight.set(seen.in_flight.get() - 1);
+        seen.events.borrow_mut().push((false, digest));
+        answer
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.inner.sleep(duration).await
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.inner.now()
+    }
+}
+
+#[test]
+fn a_repository_s_deletes_go_side_by_side_after_a_first_one_alone_children_after_their_index() {
+    let seeded = seeded(RegistryOptions::default());
+    let day = time::Duration::days(1);
+    let now = OffsetDateTime::now_utc();
+    let seeder = &seeded.seeder;
+    for n in 1..=6 {
+        seeder
+            .push_image(
+                "waves",
+                &ImageSpec::new(format!("waves-{n}"), Some(now - n * day)),
+                &[&format!("v{n}")],
+            )
+            .unwrap();
+    }
+    let index = seeder
+        .push_index(
+            "waves",
+            &IndexSpec::new(
+                ImageFormat::Oci,
+                [
+                    ImageSpec::new("waves-old-amd64", Some(now - 10 * day)),
+                    ImageSpec::new("waves-old-arm64", Some(now - 10 * day))
+                        .with_platform("arm64", "linux"),
+                ],
+            )
+            .with_tag("old"),
+        )
+        .unwrap();
+    let seen = std::rc::Rc::new(Watched::default());
+    let watch = WatchDeletes {
+        inner: NativeTransport::new(false),
+        seen: seen.clone(),
+    };
+    let client = crate::common::client_over(watch, &seeded.registry.url(), None);
+    let scope = ScanScope::Repositories(vec!["waves".parse().unwrap()]);
+    let inventory = block_on(client.scan(&scope, &mut |_| {})).unwrap();
+    let plan = make_plan(&inventory, &Policy::keep_newest(1), now);
+    // Five images, the index and its two children.
+    assert_eq!(plan.deletes().count(), 8, "{plan:#?}");
+    let report = block_on(client.apply(&plan, &mut |_, _| {}));
+    assert_eq!(report.counts().deleted, 8, "{report:#?}");
+    for entry in plan.deletes() {
+        let digest = entry.digest.to_string();
+        assert!(
+            !seeder.manifest_exists("waves", &digest).unwrap(),
+            "{digest}"
+        );
+    }
+    assert!(seeder.tag_digest("waves", "v1").unwrap().is_some());
+
+    let events = seen.events.borrow();
+    // The first DELETE went alone: it ended before the next one started.
+    assert!(
+        events[0].0 && !events[1].0 && events[0].1 == events[1].1,
+        "{events:?}"
+    );
+    assert!(
+        seen.most.get() > 1,
+        "deletes went one at a time: {events:?}"
+    );
+    let at = |start: bool, digest: &str| {
+        events
+            .iter()
+            .position(|(s, d)| *s == start && d == digest)
+            .unwrap()
+    };
+    let index_ended = at(false, &index.digest);
+    for child in index.child_digests() {
+        assert!(
+            at(true, &child) > index_ended,
+            "{child} before its index: {events:?}"
+        );
+    }
+}

@@ -18,6 +18,7 @@ use super::{Client, copy_request};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorCode};
 use crate::manifest::{Descriptor, parse_config_created};
+use crate::media_type::MediaType;
 use crate::name::{RepositoryName, Tag};
 use crate::protocol::{self, FetchedManifest, Reference};
 use crate::transport::Transport;
@@ -253,6 +254,51 @@ impl<T: Transport> Client<T> {
             None => Ok(None),
             Some(Some(digest)) => Ok(Some(digest)),
             Some(None) => self.resolve_tag(repository, tag).await,
+        }
+    }
+
+    /// Where a tag points now and what that manifest lists, as cheaply as
+    /// the registry allows: a `HEAD` whose `Docker-Content-Digest` and
+    /// `Content-Type` say it is a single image (which lists nothing), else
+    /// the manifest itself. `None`: the tag is gone.
+    pub async fn tag_target(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<(Digest, Vec<Digest>)>, Error> {
+        let request = protocol::tag_head(&self.registry, repository, tag);
+        let (described, response) = self.send(request).await?;
+        let image = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(MediaType::parse)
+            .is_some_and(|media_type| {
+                matches!(
+                    media_type,
+                    MediaType::DockerManifest | MediaType::OciManifest
+                )
+            });
+        match protocol::parse_tag_head(&described, &response)? {
+            None => return Ok(None),
+            Some(Some(digest)) if image => return Ok(Some((digest, Vec::new()))),
+            Some(_) => {}
+        }
+        match self
+            .manifest(repository, &Reference::Tag(tag.clone()))
+            .await
+        {
+            Ok(fetched) => {
+                let children = fetched
+                    .manifest
+                    .children()
+                    .iter()
+                    .map(|child| child.digest.clone())
+                    .collect();
+                Ok(Some((fetched.digest, children)))
+            }
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(error),
         }
     }
 

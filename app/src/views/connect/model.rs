@@ -184,9 +184,29 @@ pub fn initial_url(route: Option<String>, remembered: Option<String>, origin: St
         .unwrap_or(origin)
 }
 
+/// Requests in flight for a registry the ping reached over `protocol`:
+/// HTTP/2 and HTTP/3 carry many streams on one connection, so the round
+/// trips overlap further; over HTTP/1.1 (or unknown) the browser opens at
+/// most six connections per origin, and the core's default keeps them busy.
+pub fn scan_concurrency(protocol: Option<&str>) -> usize {
+    match protocol {
+        Some("h2" | "h3") => 24,
+        _ => cleanreg_core::DEFAULT_CONCURRENCY,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_requests_in_flight_over_http2_and_3_only() {
+        let default = cleanreg_core::DEFAULT_CONCURRENCY;
+        assert!(scan_concurrency(Some("h2")) > default);
+        assert_eq!(scan_concurrency(Some("h3")), scan_concurrency(Some("h2")));
+        assert_eq!(scan_concurrency(Some("http/1.1")), default);
+        assert_eq!(scan_concurrency(None), default);
+    }
 
     #[test]
     fn empty_fields_mean_no_credentials() {

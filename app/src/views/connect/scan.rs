@@ -86,6 +86,9 @@ pub async fn connect_checked(
             diagnosis,
         });
     }
+    let client = client.with_concurrency(super::model::scan_concurrency(
+        crate::platform::browser::protocol_of_last(registry.origin()).as_deref(),
+    ));
     let auth = auth_label(client.token_realm().as_deref(), credentials_given);
     let (inventory, reuse, notes) = scan_with_browser_stores(&client, &scope, None, progress)
         .await

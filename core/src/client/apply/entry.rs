@@ -3,11 +3,11 @@
 //! the answer, or its lack, means.
 //!
 //! Right before each DELETE: the repository's tags as re-read before its
-//! first delete (a new or moved tag skips the digest), the entry's own tags
-//! resolved again, and the tag list read once more for tags added since
-//! (one request per delete, to catch a rollback retag during the apply). An
-//! existing tag moved onto a planned digest after the re-read is not seen
-//! (`SECURITY.md` says so).
+//! first delete and refreshed before each wave (a new or moved tag skips
+//! the digest), and the entry's own tags resolved again (a `HEAD` each).
+//! An existing tag moved onto a planned digest after the re-read is not
+//! seen, nor a new tag put on it after its wave's re-list (`SECURITY.md`
+//! says so).
 //!
 //! No outcome contradicts the registry: after a 202 a `HEAD` checks the
 //! manifest is gone; a DELETE that errors is followed by a `HEAD` (gone:
@@ -23,7 +23,6 @@ use crate::client::{Client, is_not_found};
 use crate::digest::Digest;
 use crate::name::{RepositoryName, Tag};
 use crate::plan::{PlanEntry, Role};
-use crate::protocol::Reference;
 use crate::transport::Transport;
 
 impl<T: Transport> Client<T> {
@@ -102,13 +101,13 @@ impl<T: Transport> Client<T> {
     pub(super) async fn apply_entry(
         &self,
         entry: &PlanEntry,
-        now: &Result<RepositoryNow, String>,
+        now: &Result<&RepositoryNow, String>,
         planned: &BTreeSet<(&RepositoryName, &Digest)>,
         run: &Progress,
         stop: &dyn Fn() -> bool,
     ) -> (Outcome, Halt) {
         let now = match now {
-            Ok(now) => now,
+            Ok(now) => *now,
             Err(reason) => {
                 return (
                     Outcome::Failed {
@@ -133,8 +132,8 @@ impl<T: Transport> Client<T> {
     }
 
     /// Why the entry must not be deleted now, if anything changed since the
-    /// scan: what it belongs to, its tags as re-read, each tag read once
-    /// more, and tags added since the re-read.
+    /// scan: what it belongs to, its tags as re-read, and each tag read once
+    /// more.
     async fn not_as_planned(
         &self,
         entry: &PlanEntry,
@@ -162,25 +161,14 @@ impl<T: Transport> Client<T> {
             };
             return Some(Outcome::Skipped { reason });
         }
-        if let Some(outcome) = self.tag_moved(entry).await {
-            return Some(outcome);
-        }
-        // A tag put on it after the repository was re-read (a rollback
-        // retag while this apply runs), or on an index that lists it (a
-        // multi-platform push finishing): list the tags once more and look
-        // at any the re-read did not have.
-        match self.tag_added_since(entry, now).await {
-            Ok(None) => None,
-            Ok(Some(outcome)) => Some(outcome),
-            Err(reason) => Some(Outcome::Failed { reason }),
-        }
+        self.tag_moved(entry).await
     }
 
     /// The last look, right before the DELETE: a tag moved since the re-list
     /// would otherwise lose its image with this digest.
     async fn tag_moved(&self, entry: &PlanEntry) -> Option<Outcome> {
         for tag in &entry.tags {
-            match self.resolve_tag(&entry.repository, tag).await {
+            match self.tag_digest(&entry.repository, tag).await {
                 Ok(Some(digest)) if digest == entry.digest => {}
                 Ok(Some(digest)) => {
                     return Some(Outcome::Skipped {
@@ -257,48 +245,6 @@ impl<T: Transport> Client<T> {
                 ),
             },
         }
-    }
-
-    /// The skip for a tag of the repository that the re-read did not see
-    /// and that now points at the entry's digest, or at an index that lists
-    /// it.
-    async fn tag_added_since(
-        &self,
-        entry: &PlanEntry,
-        now: &RepositoryNow,
-    ) -> Result<Option<Outcome>, String> {
-        let tags = self
-            .tags(&entry.repository)
-            .await
-            .map_err(|e| format!("could not re-check the repository's tags: {e}"))?;
-        let known: BTreeSet<&Tag> = now.tags.values().flatten().collect();
-        for tag in tags.iter().filter(|tag| !known.contains(tag)) {
-            match self
-                .manifest(&entry.repository, &Reference::Tag(tag.clone()))
-                .await
-            {
-                Ok(fetched) if fetched.digest == entry.digest => return Ok(Some(tag_added(tag))),
-                Ok(fetched)
-                    if fetched
-                        .manifest
-                        .children()
-                        .iter()
-                        .any(|child| child.digest == entry.digest) =>
-                {
-                    return Ok(Some(Outcome::Skipped {
-                        reason: format!(
-                            "index {} (new tag {tag}) lists it since the scan; deleting it \
-                             would break that image",
-                            fetched.digest.short()
-                        ),
-                    }));
-                }
-                Ok(_) => {}
-                Err(error) if is_not_found(&error) => {}
-                Err(error) => return Err(format!("could not re-check new tag {tag}: {error}")),
-            }
-        }
-        Ok(None)
     }
 
     /// A 202 is not proof (Distribution has answered 202 for a digest it did
