@@ -110,10 +110,17 @@ impl FromStr for Digest {
         if hex.len() != algorithm.hex_len() {
             return Err(err("wrong number of hex digits"));
         }
-        if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(err("expected lowercase hex digits"));
-        }
-        Ok(Digest {
+        Digest::from_hex(algorithm, hex).ok_or_else(|| err("expected lowercase hex digits"))
+    }
+}
+
+impl Digest {
+    /// The digest with these hex digits, if they are as many lowercase hex
+    /// digits as `algorithm` writes; what parsing `algorithm:hex` gives.
+    pub(crate) fn from_hex(algorithm: Algorithm, hex: &str) -> Option<Digest> {
+        let valid = hex.len() == algorithm.hex_len()
+            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        valid.then(|| Digest {
             algorithm,
             hex: Arc::from(hex),
         })

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::digest::Digest;
+use crate::digest::{Algorithm, Digest};
 use crate::manifest::Platform;
 use crate::media_type::{ManifestKind, MediaType};
 use crate::name::{RepositoryName, Tag};
@@ -275,7 +275,7 @@ pub fn attachment_tag(tag: &Tag) -> Option<(Digest, AttachmentKind)> {
         Some((hex, "sbom")) => (hex, AttachmentKind::Sbom),
         Some(_) => return None,
     };
-    let digest = format!("sha256:{hex}").parse().ok()?;
+    let digest = Digest::from_hex(Algorithm::Sha256, hex)?;
     Some((digest, kind))
 }
 

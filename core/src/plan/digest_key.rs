@@ -32,6 +32,13 @@ impl<'a> DigestKey<'a> {
     }
 }
 
+impl DigestKey<'_> {
+    /// Which of `shards` shards it belongs to; the same for equal digests.
+    pub(super) fn shard(&self, shards: usize) -> usize {
+        (self.prefix % shards as u64) as usize
+    }
+}
+
 impl PartialEq for DigestKey<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.prefix == other.prefix && self.digest == other.digest

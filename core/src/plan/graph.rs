@@ -70,12 +70,14 @@ impl<'a> Relations<'a> {
     }
 
     /// The ids: the digests of the repository's manifests and of its tags,
-    /// in digest order.
+    /// in digest order; and the id each tag points at.
     fn load_digests(&mut self, repository: &'a Repository) {
         self.digests.clear();
-        self.digests.extend(repository.images.keys());
         self.images.clear();
-        self.images.extend(repository.images.values().map(Some));
+        for (digest, image) in &repository.images {
+            self.digests.push(digest);
+            self.images.push(Some(image));
+        }
         self.ids.clear();
         let ids = &mut self.ids;
         ids.extend(
@@ -84,58 +86,66 @@ impl<'a> Relations<'a> {
                 .enumerate()
                 .map(|(id, d)| (DigestKey::new(d), id)),
         );
+        if self.load_tagged(repository) {
+            return;
+        }
         // Tags on digests the inventory has no manifest for (an inventory
         // from elsewhere): merge them in, in digest order.
+        let ids = &mut self.ids;
         let mut untracked: Vec<&Digest> = repository
             .tags
             .values()
             .filter(|digest| !ids.contains_key(&DigestKey::new(digest)))
             .collect();
-        if !untracked.is_empty() {
-            untracked.sort_unstable();
-            untracked.dedup();
-            let known: Vec<(&Digest, Option<&Image>)> =
-                self.digests.drain(..).zip(self.images.drain(..)).collect();
-            let mut known = known.into_iter().peekable();
-            let mut extra = untracked.into_iter().peekable();
-            loop {
-                let take_known = match (known.peek(), extra.peek()) {
-                    (Some((a, _)), Some(b)) => a < b,
-                    (Some(_), None) => true,
-                    (None, Some(_)) => false,
-                    (None, None) => break,
-                };
-                let (digest, image) = if take_known {
-                    known.next().expect("peeked")
-                } else {
-                    (extra.next().expect("peeked"), None)
-                };
-                self.digests.push(digest);
-                self.images.push(image);
-            }
-            ids.clear();
-            ids.extend(
-                self.digests
-                    .iter()
-                    .enumerate()
-                    .map(|(id, d)| (DigestKey::new(d), id)),
-            );
+        untracked.sort_unstable();
+        untracked.dedup();
+        let known: Vec<(&Digest, Option<&Image>)> =
+            self.digests.drain(..).zip(self.images.drain(..)).collect();
+        let mut known = known.into_iter().peekable();
+        let mut extra = untracked.into_iter().peekable();
+        loop {
+            let take_known = match (known.peek(), extra.peek()) {
+                (Some((a, _)), Some(b)) => a < b,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let (digest, image) = if take_known {
+                known.next().expect("peeked")
+            } else {
+                (extra.next().expect("peeked"), None)
+            };
+            self.digests.push(digest);
+            self.images.push(image);
         }
+        ids.clear();
+        ids.extend(
+            self.digests
+                .iter()
+                .enumerate()
+                .map(|(id, d)| (DigestKey::new(d), id)),
+        );
+        let complete = self.load_tagged(repository);
+        assert!(complete, "every tagged digest has an id");
+    }
+
+    /// The id each tag points at, in tag order; false (and incomplete) when
+    /// a tag points at a digest without an id.
+    fn load_tagged(&mut self, repository: &'a Repository) -> bool {
+        self.tagged.clear();
+        for digest in repository.tags.values() {
+            match self.ids.get(&DigestKey::new(digest)) {
+                Some(&id) => self.tagged.push(id),
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Each digest's tags, in a list of exactly their number (the lists
     /// move into the plan's entries).
     fn load_tags(&mut self, repository: &'a Repository, count: usize) {
-        let ids = &self.ids;
-        let id = |digest: &Digest| ids.get(&DigestKey::new(digest)).copied();
         reset(&mut self.tags, self.used, count);
-        self.tagged.clear();
-        self.tagged.extend(
-            repository
-                .tags
-                .values()
-                .map(|digest| id(digest).expect("every tagged digest has an id")),
-        );
         self.tag_counts.clear();
         self.tag_counts.resize(count, 0);
         for &at in &self.tagged {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::reclaim::Reclaim;
 use super::repository::RepositoryPlanner;
-use super::{Plan, PlanEntry};
+use super::{Plan, PlanEntry, Reclaimable};
 use crate::inventory::{Inventory, Repository};
 use crate::name::RepositoryName;
 use crate::permissions::DeletePermissions;
@@ -21,48 +21,100 @@ pub(super) fn plan_on_threads(
 ) -> Plan {
     let repositories: Vec<(&RepositoryName, &Repository)> = inventory.repositories.iter().collect();
     let manifests: usize = repositories.iter().map(|(_, r)| r.images.len()).sum();
+    if workers <= 1 {
+        let (entries, reclaim) = plan_part(
+            &repositories,
+            0,
+            manifests,
+            Reclaim::default(),
+            policy,
+            now,
+            permissions,
+        );
+        let (reclaimable, _) = reclaim.finish(inventory, repositories.len());
+        return Plan {
+            now,
+            policy: policy.clone(),
+            entries,
+            reclaimable,
+        };
+    }
     // Repositories are planned independently; contiguous chunks merged in
     // order give the same plan as one pass, whatever the thread count.
-    let (entries, reclaim) = if workers <= 1 {
-        plan_part(&repositories, 0, manifests, policy, now, permissions)
-    } else {
-        let chunks = balanced_chunks(&repositories, manifests, workers);
-        let mut first = 0;
-        let starts: Vec<usize> = chunks
+    let chunks = balanced_chunks(&repositories, manifests, workers);
+    let mut first = 0;
+    let starts: Vec<usize> = chunks
+        .iter()
+        .map(|chunk| {
+            let start = first;
+            first += chunk.len();
+            start
+        })
+        .collect();
+    // The first run plans straight into the plan's list, made big enough
+    // for every manifest, so only the later runs are copied.
+    let parts: Vec<(Vec<PlanEntry>, Reclaim)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
             .iter()
-            .map(|chunk| {
-                let start = first;
-                first += chunk.len();
-                start
+            .zip(starts)
+            .map(|(chunk, start)| {
+                let size = if start == 0 {
+                    manifests
+                } else {
+                    chunk.iter().map(|(_, r)| r.images.len()).sum()
+                };
+                let reclaim = Reclaim::sharded(workers);
+                scope
+                    .spawn(move || plan_part(chunk, start, size, reclaim, policy, now, permissions))
             })
             .collect();
-        let parts: Vec<(Vec<PlanEntry>, Reclaim)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .iter()
-                .zip(starts)
-                .map(|(chunk, start)| {
-                    let size = chunk.iter().map(|(_, r)| r.images.len()).sum();
-                    scope.spawn(move || plan_part(chunk, start, size, policy, now, permissions))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        let mut entries = Vec::with_capacity(manifests);
-        let mut reclaim = Reclaim::default();
-        for (part, part_reclaim) in parts {
-            entries.extend(part);
-            reclaim.absorb(part_reclaim);
+        handles.into_iter().map(joined).collect()
+    });
+    // Each shard of the reclaimable bytes, noted by every run, is finished
+    // on a thread of its own while this one puts the entries together.
+    let mut shards: Vec<Vec<Reclaim>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut lists = Vec::with_capacity(parts.len());
+    for (entries, reclaim) in parts {
+        lists.push(entries);
+        for (at, shard) in reclaim.into_shards().into_iter().enumerate() {
+            shards[at].push(shard);
         }
-        (entries, reclaim)
-    };
-    let (reclaimable, _) = reclaim.finish(inventory, repositories.len());
+    }
+    let (entries, figures) = std::thread::scope(|scope| {
+        let count = repositories.len();
+        let handles: Vec<_> = shards
+            .into_iter()
+            .map(|runs| {
+                scope.spawn(move || {
+                    let mut runs = runs.into_iter();
+                    let mut reclaim = runs.next().expect("every run notes every shard");
+                    for later in runs {
+                        reclaim.absorb(later);
+                    }
+                    reclaim.finish(inventory, count).0
+                })
+            })
+            .collect();
+        let mut lists = lists.into_iter();
+        let mut entries = lists.next().expect("at least one run");
+        for list in lists {
+            entries.extend(list);
+        }
+        let figures: Vec<Reclaimable> = handles.into_iter().map(joined).collect();
+        (entries, figures)
+    });
+    let reclaimable = figures.into_iter().fold(
+        Reclaimable {
+            bytes: 0,
+            blobs: 0,
+            whole_registry: inventory.whole_registry,
+        },
+        |all, shard| Reclaimable {
+            bytes: all.bytes + shard.bytes,
+            blobs: all.blobs + shard.blobs,
+            whole_registry: all.whole_registry,
+        },
+    );
     Plan {
         now,
         policy: policy.clone(),
@@ -71,18 +123,25 @@ pub(super) fn plan_on_threads(
     }
 }
 
+/// A thread's result; its panic goes on in the caller.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Plans a run of repositories, in order; `first` is the position of the
 /// run's first repository in the inventory.
 fn plan_part<'a>(
     repositories: &[(&'a RepositoryName, &'a Repository)],
     first: usize,
     manifests: usize,
+    mut reclaim: Reclaim<'a>,
     policy: &Policy,
     now: OffsetDateTime,
     permissions: &DeletePermissions,
 ) -> (Vec<PlanEntry>, Reclaim<'a>) {
     let mut entries = Vec::with_capacity(manifests);
-    let mut reclaim = Reclaim::default();
     let mut planner = RepositoryPlanner::default();
     for (at, (name, repository)) in repositories.iter().enumerate() {
         reclaim.repository = first + at;
