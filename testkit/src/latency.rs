@@ -10,7 +10,10 @@
 //! once its instant has passed. Many chunks are in flight at once, as on a
 //! long fat link, so nothing is serialised per chunk. End of stream is
 //! queued like data, so a half-close reaches the other side after the same
-//! delay, and a failed write closes the connection both ways.
+//! delay, and a failed write closes the connection both ways. The client's
+//! first bytes also wait for the handshake a real network would cost: the
+//! connection is opened on loopback at once, so they go out no earlier than
+//! one round trip after it was accepted, plus the one-way delay.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -167,8 +170,6 @@ fn accept_loop(
 }
 
 /// Connects `client` to `upstream` and starts the two delayed directions.
-/// The connection to the server is made at once (a real network would
-/// delay the handshake too; clients here count round trips of data).
 fn connect(
     client: TcpStream,
     upstream: SocketAddr,
@@ -191,10 +192,16 @@ fn connect(
         .insert(number, (client.try_clone()?, server.try_clone()?));
     // The last of the two directions to finish forgets the connection.
     let finished = Arc::new(AtomicUsize::new(0));
-    for (from, to) in [(&client, &server), (&server, &client)] {
+    // The handshake's round trip, which loopback did not cost.
+    let accepted = Instant::now();
+    let handshake = [
+        (&client, &server, accepted + 2 * one_way),
+        (&server, &client, accepted),
+    ];
+    for (from, to, not_before) in handshake {
         let (from, to) = (from.try_clone()?, to.try_clone()?);
         let (finished, open) = (Arc::clone(&finished), Arc::clone(open));
-        direction(from, to, one_way, move || {
+        direction(from, to, one_way, not_before, move || {
             if finished.fetch_add(1, Ordering::SeqCst) == 1 {
                 open.lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -206,12 +213,14 @@ fn connect(
 }
 
 /// One direction: a reader thread stamps what `from` sends and queues it,
-/// a writer thread sends each chunk to `to` once it is due. `None` in the
-/// queue is the end of `from`'s stream, passed on as a half-close.
+/// a writer thread sends each chunk to `to` once it is due: `one_way` after
+/// it was read, or after `not_before` if that is later. `None` in the queue
+/// is the end of `from`'s stream, passed on as a half-close.
 fn direction(
     from: TcpStream,
     mut to: TcpStream,
     one_way: Duration,
+    not_before: Instant,
     done: impl FnOnce() + Send + 'static,
 ) -> io::Result<()> {
     let (queue, due) = mpsc::channel::<(Instant, Option<Vec<u8>>)>();
@@ -223,7 +232,7 @@ fn direction(
             let mut buffer = vec![0; CHUNK];
             loop {
                 let read = from.read(&mut buffer);
-                let stamp = Instant::now() + one_way;
+                let stamp = Instant::now().max(not_before) + one_way;
                 match read {
                     Ok(0) | Err(_) => {
                         let _ = queue.send((stamp, None));

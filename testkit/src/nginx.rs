@@ -196,6 +196,12 @@ impl Nginx {
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
+
+    /// nginx's access log (the combined format: the request line shows the
+    /// protocol each request came over, `HTTP/1.1` or `HTTP/2.0`).
+    pub fn access_log_path(&self) -> PathBuf {
+        self._prefix.path().join("access.log")
+    }
 }
 
 impl Drop for Nginx {
