@@ -10,7 +10,8 @@
 //! once its instant has passed. Many chunks are in flight at once, as on a
 //! long fat link, so nothing is serialised per chunk. End of stream is
 //! queued like data, so a half-close reaches the other side after the same
-//! delay, and a failed write closes the connection both ways. The client's
+//! delay; a failed write stops that direction only, so what the other side
+//! sent before it went still arrives. The client's
 //! first bytes also wait for the handshake a real network would cost: the
 //! connection is opened on loopback at once, so they go out no earlier than
 //! one round trip after it was accepted, plus the one-way delay.
@@ -254,10 +255,12 @@ fn direction(
                 match chunk {
                     Some(bytes) => {
                         if to.write_all(&bytes).is_err() {
-                            // The receiver is gone: close both sides so the
-                            // reader and the other direction end too.
-                            let _ = to.shutdown(Shutdown::Both);
-                            let _ = from.shutdown(Shutdown::Both);
+                            // The receiver is gone: stop reading what was
+                            // meant for it. The other direction goes on, so
+                            // what the receiver sent before it went (an
+                            // HTTP/2 GOAWAY, the last answers) still arrives
+                            // after its delay, then the end of the stream.
+                            let _ = from.shutdown(Shutdown::Read);
                             break;
                         }
                     }

@@ -105,6 +105,47 @@ fn a_half_close_reaches_the_server_and_its_answer_still_comes_back() {
     assert_eq!(answer, b"6\nfedcba");
 }
 
+/// Reads the first bytes, answers, and closes with the rest unread (the
+/// kernel then resets the connection), as a server that gives up on a
+/// connection does.
+fn answer_then_close(mut stream: TcpStream) {
+    let mut first = [0; 1];
+    if stream.read_exact(&mut first).is_err() {
+        return;
+    }
+    let _ = stream.write_all(b"last answer");
+    std::thread::sleep(Duration::from_millis(20));
+}
+
+#[test]
+fn what_the_server_sent_before_it_closed_still_arrives() {
+    let proxy = LatencyProxy::start(server(answer_then_close), Duration::from_millis(50)).unwrap();
+    let stream = connect(&proxy);
+    // More than the server reads: the proxy's writes to it fail once it
+    // is gone, while its answer is still on the way back.
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..64 {
+            if writer.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let mut reader = stream;
+    // The answer, then the end of the stream (or a reset after it).
+    let mut buffer = [0; 1024];
+    while let Ok(n) = reader.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&answer), "last answer");
+    sending.join().unwrap();
+}
+
 #[test]
 fn no_round_trip_is_shorter_than_twice_the_one_way_delay() {
     let one_way = Duration::from_millis(15);
