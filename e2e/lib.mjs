@@ -198,8 +198,10 @@ export function scenario(name) {
     /// Launches Chromium and opens `url`; returns the page once `ready`
     /// (a test id) is visible. Content-Security-Policy violations are
     /// recorded (see `cspViolations`) and, as console errors, fail the run.
-    async open(url, { acceptDownloads = true, ready = 'registry-url' } = {}) {
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    /// `chromiumArgs` go to Chromium after the usual ones; `initScripts`
+    /// run in every document before the page's own scripts.
+    async open(url, { acceptDownloads = true, ready = 'registry-url', chromiumArgs = [], initScripts = [] } = {}) {
+      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...chromiumArgs] });
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads });
       await context.addInitScript(() => {
         window.__longTasks = [];
@@ -213,6 +215,7 @@ export function scenario(name) {
           window.__cspViolations.push({ directive: event.effectiveDirective, blocked: event.blockedURI });
         });
       });
+      for (const script of initScripts) await context.addInitScript(script);
       page = await context.newPage();
       page.setDefaultTimeout(STEP_TIMEOUT_MS);
       page.on('pageerror', (error) => fail(`page error: ${error.stack || error.message}`));

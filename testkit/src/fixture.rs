@@ -80,6 +80,7 @@ impl Page {
                 token_upstream,
                 hide_www_authenticate: *hide_www_authenticate,
                 site: None,
+                tls: None,
             },
             Page::SameOrigin { dist } => NginxOptions {
                 port,

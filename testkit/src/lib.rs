@@ -15,6 +15,7 @@ mod fixture;
 mod front;
 mod gc;
 mod hostile;
+mod latency;
 mod nginx;
 mod process;
 mod proxy;
@@ -38,7 +39,8 @@ pub use gc::{GarbageCollection, GcOptions, garbage_collect, parse_gc_output};
 pub use hostile::{
     FAILING_REPOSITORY, HOSTILE_REPOSITORY, HostileOptions, hostile_registry, payload,
 };
-pub use nginx::{Nginx, NginxOptions, free_loopback_port};
+pub use latency::LatencyProxy;
+pub use nginx::{Nginx, NginxOptions, NginxTls, free_loopback_port};
 pub use proxy::FailingProxy;
 pub use referrers_front::{ReferrersFront, ReferrersRequest};
 pub use registry::{Registry, RegistryOptions, TokenAuth};

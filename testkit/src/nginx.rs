@@ -8,6 +8,10 @@
 //! needs it at the same address, and the page's fetches omit browser
 //! credentials, so no login dialog opens); older fixtures still hide it
 //! (`hide_www_authenticate`).
+//!
+//! With [`NginxOptions::tls`] it serves the same over https with a
+//! [`TestTls`] certificate, with HTTP/2 offered (ALPN `h2`) or not, as an
+//! admin's nginx would; the listen syntax follows the installed version.
 
 use std::fs::{self, File};
 use std::io;
@@ -18,6 +22,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::process::{self, NotReady, quote};
+use crate::tls::TestTls;
 
 /// How to configure nginx.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +45,17 @@ pub struct NginxOptions {
     /// becomes the chosen loopback port. `root`, `upstream`,
     /// `token_upstream` and `hide_www_authenticate` are then unused.
     pub site: Option<String>,
+    /// Serve https with this certificate instead of plain http.
+    pub tls: Option<NginxTls>,
+}
+
+/// https for [`NginxOptions::tls`]: the server certificate of `tls`, with
+/// HTTP/2 offered to clients that ask for it when `http2`, else HTTP/1.1
+/// only.
+#[derive(Debug, Clone)]
+pub struct NginxTls {
+    pub tls: TestTls,
+    pub http2: bool,
 }
 
 /// A loopback port free right now (racy by nature: start soon after).
@@ -52,6 +68,7 @@ pub fn free_loopback_port() -> io::Result<u16> {
 pub struct Nginx {
     child: Child,
     port: u16,
+    scheme: &'static str,
     log_path: PathBuf,
     _prefix: TempDir,
 }
@@ -91,8 +108,23 @@ impl Nginx {
         } else {
             std::path::absolute(&options.root)?
         };
+        let version = match &options.tls {
+            Some(_) => Some(version(binary)?),
+            None => None,
+        };
+        if let Some(tls) = &options.tls {
+            fs::write(prefix.path().join("server.pem"), tls.tls.server_cert_pem())?;
+            fs::write(
+                prefix.path().join("server-key.pem"),
+                tls.tls.server_key_pem(),
+            )?;
+        }
+        let listen = listen(port, options.tls.as_ref(), version, prefix.path());
         let config_path = prefix.path().join("nginx.conf");
-        fs::write(&config_path, config(prefix.path(), port, &root, options)?)?;
+        fs::write(
+            &config_path,
+            config(prefix.path(), &listen, &root, options)?,
+        )?;
         let log_path = prefix.path().join("error.log");
         let output = File::create(prefix.path().join("output.log"))?;
         let mut child = Command::new(binary)
@@ -108,8 +140,11 @@ impl Nginx {
             .stderr(output)
             .spawn()?;
 
-        let agent = process::probe_agent();
-        let url = format!("http://127.0.0.1:{port}/");
+        let (agent, scheme) = match &options.tls {
+            Some(tls) => (tls.tls.agent(Duration::from_secs(2))?, "https"),
+            None => (process::probe_agent(), "http"),
+        };
+        let url = format!("{scheme}://127.0.0.1:{port}/");
         // nginx writes its pid file only after binding, so a pid file holding
         // our child's id proves the answer comes from it, not a port squatter.
         let pid_path = prefix.path().join("nginx.pid");
@@ -123,6 +158,7 @@ impl Nginx {
                 return Ok(Ok(Nginx {
                     child,
                     port,
+                    scheme,
                     log_path,
                     _prefix: prefix,
                 }));
@@ -145,9 +181,10 @@ impl Nginx {
         }
     }
 
-    /// Base URL without trailing slash, e.g. `http://127.0.0.1:8080`.
+    /// Base URL without trailing slash, e.g. `http://127.0.0.1:8080`
+    /// (`https://` with [`NginxOptions::tls`]).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     /// The loopback port nginx listens on.
@@ -158,6 +195,12 @@ impl Nginx {
     /// nginx's error log.
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    /// nginx's access log (the combined format: the request line shows the
+    /// protocol each request came over, `HTTP/1.1` or `HTTP/2.0`).
+    pub fn access_log_path(&self) -> PathBuf {
+        self._prefix.path().join("access.log")
     }
 }
 
@@ -171,7 +214,59 @@ impl Drop for Nginx {
 /// What deploy files listen on; replaced by the loopback port.
 const DEPLOY_LISTEN: &str = "listen 80;";
 
-fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> io::Result<String> {
+/// The version `nginx -v` reports, as (major, minor, patch).
+fn version(binary: &Path) -> io::Result<(u32, u32, u32)> {
+    let output = Command::new(binary).arg("-v").output()?;
+    // nginx prints `nginx version: nginx/1.22.1` on stderr.
+    let text = String::from_utf8_lossy(&output.stderr);
+    parse_version(&text)
+        .ok_or_else(|| io::Error::other(format!("cannot read the version of nginx -v: {text:?}")))
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let (_, rest) = text.split_once("nginx/")?;
+    let number = rest.split_whitespace().next()?;
+    let mut parts = number.split('.').map(str::parse::<u32>);
+    Some((
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+    ))
+}
+
+/// The `listen` line (and the lines that go with it) of the one server:
+/// plain http, or ssl with the certificate written into `prefix`, HTTP/2 on
+/// the listen line before nginx 1.25.1 and as `http2 on;` from then on.
+fn listen(
+    port: u16,
+    tls: Option<&NginxTls>,
+    version: Option<(u32, u32, u32)>,
+    prefix: &Path,
+) -> String {
+    let Some(tls) = tls else {
+        return format!("listen 127.0.0.1:{port};");
+    };
+    let separate = version.is_some_and(|version| version >= (1, 25, 1));
+    let on_listen = if tls.http2 && !separate { " http2" } else { "" };
+    let directive = if tls.http2 && separate {
+        "\n        http2 on;"
+    } else {
+        ""
+    };
+    // nginx closes a connection after 1,000 requests by default (HTTP/2
+    // included since 1.19.7); requests a browser sent meanwhile then fail
+    // on the closed connection. A scan sends tens of thousands.
+    format!(
+        "listen 127.0.0.1:{port} ssl{on_listen};{directive}
+        keepalive_requests 1000000;
+        ssl_certificate {certificate};
+        ssl_certificate_key {key};",
+        certificate = quote(&prefix.join("server.pem").to_string_lossy()),
+        key = quote(&prefix.join("server-key.pem").to_string_lossy()),
+    )
+}
+
+fn config(prefix: &Path, listen: &str, root: &Path, options: &NginxOptions) -> io::Result<String> {
     let path = |name: &str| quote(&prefix.join(name).to_string_lossy());
     let user = if process::running_as_root() {
         "user root;\n"
@@ -229,11 +324,11 @@ fn config(prefix: &Path, port: u16, root: &Path, options: &NginxOptions) -> io::
                     "a site config must hold `{DEPLOY_LISTEN}` exactly once, to put the port in"
                 )));
             }
-            site.replace(DEPLOY_LISTEN, &format!("listen 127.0.0.1:{port};"))
+            site.replace(DEPLOY_LISTEN, listen)
         }
         None => format!(
             "    server {{
-        listen 127.0.0.1:{port};
+        {listen}
         server_name localhost;
 {registry}{token}        location / {{
             root {root};
@@ -272,4 +367,50 @@ http {{
         uwsgi = path("uwsgi_temp"),
         scgi = path("scgi_temp"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_comes_from_nginx_v() {
+        assert_eq!(
+            parse_version("nginx version: nginx/1.22.1\n"),
+            Some((1, 22, 1))
+        );
+        assert_eq!(
+            parse_version("nginx version: nginx/1.25.1 (Ubuntu)"),
+            Some((1, 25, 1))
+        );
+        assert_eq!(parse_version("nginx: unknown"), None);
+    }
+
+    #[test]
+    fn http2_goes_on_the_listen_line_before_1_25_1() {
+        let tls = |http2| NginxTls {
+            tls: TestTls::generate().unwrap(),
+            http2,
+        };
+        let prefix = Path::new("/p");
+        assert_eq!(listen(8, None, None, prefix), "listen 127.0.0.1:8;");
+        let old = listen(8, Some(&tls(true)), Some((1, 22, 1)), prefix);
+        assert!(old.starts_with("listen 127.0.0.1:8 ssl http2;\n"), "{old}");
+        assert!(!old.contains("http2 on;"), "{old}");
+        assert!(old.contains("ssl_certificate \"/p/server.pem\";"), "{old}");
+        assert!(
+            old.contains("ssl_certificate_key \"/p/server-key.pem\";"),
+            "{old}"
+        );
+        let new = listen(8, Some(&tls(true)), Some((1, 25, 1)), prefix);
+        assert!(
+            new.starts_with("listen 127.0.0.1:8 ssl;\n        http2 on;"),
+            "{new}"
+        );
+        for version in [(1, 22, 1), (1, 27, 0)] {
+            let plain = listen(8, Some(&tls(false)), Some(version), prefix);
+            assert!(plain.starts_with("listen 127.0.0.1:8 ssl;\n"), "{plain}");
+            assert!(!plain.contains("http2"), "{plain}");
+        }
+    }
 }

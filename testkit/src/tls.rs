@@ -22,6 +22,8 @@ pub struct TestTls {
     ca_pem: String,
     server_cert_pem: String,
     server_key_pem: String,
+    /// The server key's SubjectPublicKeyInfo, DER.
+    server_spki_der: Vec<u8>,
 }
 
 impl fmt::Debug for TestTls {
@@ -85,6 +87,7 @@ impl TestTls {
             ca_pem: ca_cert.pem(),
             server_cert_pem: server_cert.pem(),
             server_key_pem: server_key.serialize_pem(),
+            server_spki_der: rcgen::PublicKeyData::subject_public_key_info(&server_key),
         })
     }
 
@@ -101,6 +104,17 @@ impl TestTls {
     /// The server's private key, PKCS#8 PEM.
     pub fn server_key_pem(&self) -> &str {
         &self.server_key_pem
+    }
+
+    /// The base64 of the sha256 of the server certificate's
+    /// SubjectPublicKeyInfo: what Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes to trust this
+    /// certificate (and so cache its answers) without installing the CA.
+    pub fn server_spki_sha256_base64(&self) -> String {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(&self.server_spki_der))
     }
 
     /// Writes `ca.pem`, `server.pem` and `server-key.pem` into `dir`.
@@ -150,6 +164,9 @@ mod tests {
         assert!(read(&files.certificate).starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(read(&files.key).starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(!format!("{one:?}").contains("PRIVATE"));
+        let spki = one.server_spki_sha256_base64();
+        assert_eq!(spki.len(), 44, "{spki}");
+        assert_ne!(spki, two.server_spki_sha256_base64());
         one.agent(Duration::from_secs(1)).unwrap();
     }
 }

@@ -8,6 +8,14 @@
 //! are counted from the registry's access log, so every figure is what the
 //! registry saw. The floor of a run is the time the registry alone needs
 //! for the same requests: Σ over kinds of requests ÷ ceiling.
+//!
+//! Then the same scans over network paths as admins have them (see
+//! [`NetPath`]): nginx in front of the same registry, over plain HTTP/1.1
+//! or https (HTTP/1.1 only, or HTTP/2 offered), with a round trip added by
+//! testkit's latency proxy; the CLI and the dashboard, each cold and then
+//! warm (the CLI's second run with its cache, the dashboard opened again in
+//! the same browser profile with its IndexedDB cache). The protocol a row
+//! names is the one nginx logged for its registry requests.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -20,7 +28,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use cleanreg_testkit::{
     BenchRegistry, MANIFEST_ACCEPT, Nginx, NginxOptions, Registry, RegistryOptions, Seeder,
-    bench_registry, clone_tags_on_disk,
+    TestTls, bench_registry, clone_tags_on_disk,
 };
 
 use crate::run::{Result, cmd, root, run};
@@ -55,11 +63,79 @@ pub struct Options {
     /// Whether `--repositories` was given (the untagged run has its own
     /// default).
     pub repositories_given: bool,
+    /// `--paths`: the network paths measured after the loopback rows.
+    pub paths: Vec<NetPath>,
     /// `--peer SCRIPT`: compare the whole keep-N run with registry-cli's
     /// (see `bench_peer.rs`), run by `--peer-python` (`python3`).
     pub peer: Option<PathBuf>,
     pub peer_python: String,
 }
+
+/// How a network path's nginx talks to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Plain http (HTTP/1.1), as the loopback rows but through nginx.
+    Http1,
+    /// https with HTTP/1.1 only.
+    Https1,
+    /// https with HTTP/2 offered (ALPN `h2`); the CLI still speaks
+    /// HTTP/1.1 over it.
+    Https2,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "h1",
+            Protocol::Https1 => "h1s",
+            Protocol::Https2 => "h2",
+        }
+    }
+}
+
+/// A network path: nginx in front of the registry speaking `protocol`,
+/// behind a latency proxy adding `rtt_ms` of round trip (none at 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetPath {
+    pub protocol: Protocol,
+    pub rtt_ms: u32,
+}
+
+impl NetPath {
+    pub(crate) fn label(self) -> String {
+        format!("{}-{}", self.protocol.name(), self.rtt_ms)
+    }
+}
+
+/// The paths of `--paths`: `none`, or a comma-separated list of
+/// `<protocol>-<round trip ms>` with protocol `h1`, `h1s` or `h2`.
+pub fn parse_paths(text: &str) -> Result<Vec<NetPath>> {
+    if text == "none" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|word| {
+            let bad = || {
+                format!(
+                    "--paths wants h1-MS, h1s-MS or h2-MS (MS the round trip in ms) or none, \
+                     got {word:?}"
+                )
+            };
+            let (protocol, rtt) = word.split_once('-').ok_or_else(bad)?;
+            let protocol = match protocol {
+                "h1" => Protocol::Http1,
+                "h1s" => Protocol::Https1,
+                "h2" => Protocol::Https2,
+                _ => return Err(bad()),
+            };
+            let rtt_ms = rtt.parse().map_err(|_| bad())?;
+            Ok(NetPath { protocol, rtt_ms })
+        })
+        .collect()
+}
+
+/// The network paths measured unless `--paths` says otherwise.
+const DEFAULT_PATHS: &str = "h1-0,h1-20,h2-0,h2-20";
 
 impl Options {
     fn full() -> Options {
@@ -76,6 +152,7 @@ impl Options {
             repositories_given: false,
             peer: None,
             peer_python: "python3".into(),
+            paths: parse_paths(DEFAULT_PATHS).expect("the default paths parse"),
         }
     }
 
@@ -93,9 +170,13 @@ impl Options {
 
 pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--repositories N] [--tags N] \
                          [--concurrency N] [--ceiling-seconds S] [--memory-tags N] \
-                         [--no-dashboard] [--planner] | --untagged [--smoke] [--repositories N] \
-                         [--pushes N] | --peer SCRIPT [--peer-python PYTHON] [--smoke] \
-                         [--repositories N]";
+                         [--no-dashboard] [--planner] [--paths LIST] | --untagged [--smoke] \
+                         [--repositories N] [--pushes N] | --peer SCRIPT [--peer-python PYTHON] \
+                         [--smoke] [--repositories N]\n\
+                         --paths: the network paths to measure, comma-separated \
+                         <protocol>-<round trip ms>, protocol h1 (plain http), h1s (https, \
+                         HTTP/1.1 only) or h2 (https, HTTP/2 offered); default \
+                         h1-0,h1-20,h2-0,h2-20; none skips them";
 
 pub fn options(args: &[String]) -> Result<Options> {
     let mut options = if args.iter().any(|arg| arg == "--smoke") {
@@ -134,6 +215,7 @@ pub fn options(args: &[String]) -> Result<Options> {
                     .ok_or(format!("--ceiling-seconds wants seconds, got {text:?}"))?;
             }
             "--no-dashboard" => options.dashboard = false,
+            "--paths" => options.paths = parse_paths(&value(flag)?)?,
             "--planner" => options.planner = true,
             "--peer" => options.peer = Some(PathBuf::from(value(flag)?)),
             "--peer-python" => options.peer_python = value(flag)?,
@@ -272,7 +354,7 @@ impl AccessLog {
         }
     }
 
-    fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         std::fs::metadata(&self.path).map_or(0, |meta| meta.len())
     }
 
@@ -311,7 +393,7 @@ impl AccessLog {
 
 /// Requests per second the registry answers alone, per kind.
 #[derive(Debug, Default)]
-struct Ceiling(BTreeMap<Kind, f64>);
+pub(crate) struct Ceiling(BTreeMap<Kind, f64>);
 
 impl Ceiling {
     fn rate(&self, kind: Kind) -> Option<f64> {
@@ -565,7 +647,7 @@ pub(crate) struct CliRun {
     pub(crate) exit: i32,
     stdout: Vec<u8>,
     /// ru_maxrss of the process, KiB.
-    peak_rss_kib: u64,
+    pub(crate) peak_rss_kib: u64,
     stderr_path: PathBuf,
 }
 
@@ -651,15 +733,20 @@ impl CliRun {
 }
 
 /// One row of the results table.
-struct Row {
-    name: String,
-    requests: Requests,
-    seconds: f64,
-    goal: &'static str,
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) requests: Requests,
+    pub(crate) seconds: f64,
+    pub(crate) goal: &'static str,
 }
 
-fn print_header() {
-    let mut line = format!("  {:<28}", "run");
+/// The width of the run column of the loopback rows.
+const NAME_WIDTH: usize = 28;
+/// ... and of the network paths' rows.
+pub(crate) const PATH_NAME_WIDTH: usize = 34;
+
+pub(crate) fn print_header(width: usize) {
+    let mut line = format!("  {:<width$}", "run");
     for kind in KINDS {
         line.push_str(&format!(" {:>9}", kind.label()));
     }
@@ -670,8 +757,8 @@ fn print_header() {
     println!("{line}");
 }
 
-fn print_row(row: &Row, ceiling: &Ceiling) {
-    let mut line = format!("  {:<28}", row.name);
+pub(crate) fn print_row(row: &Row, ceiling: &Ceiling, width: usize) {
+    let mut line = format!("  {:<width$}", row.name);
     for kind in KINDS {
         line.push_str(&format!(" {:>9}", row.requests.get(kind)));
     }
@@ -742,11 +829,15 @@ fn seed(storage: &Path, repositories: usize, tags: usize) -> Result<BenchRegistr
 
 pub(crate) fn cli_binary() -> Result<PathBuf> {
     run(cmd("cargo", &["build", "--release", "-p", "cleanreg"]))?;
-    Ok(root().join("target/release/cleanreg"))
+    // cargo resolves a relative CARGO_TARGET_DIR from the root, as here.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root().join(dir))
+        .unwrap_or_else(|| root().join("target"));
+    Ok(target.join("release/cleanreg"))
 }
 
 /// The scan+plan command line of every CLI run.
-fn cli_args(url: &str, options: &Options, auth: bool, cache: &Path) -> Vec<String> {
+pub(crate) fn cli_args(url: &str, options: &Options, auth: bool, cache: &Path) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "-r".into(),
         url.into(),
@@ -769,7 +860,7 @@ fn cli_args(url: &str, options: &Options, auth: bool, cache: &Path) -> Vec<Strin
     args
 }
 
-fn mib(kib: u64) -> f64 {
+pub(crate) fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
@@ -868,7 +959,7 @@ pub fn bench(args: &[String]) -> Result {
          by kind from the registry's access log; floor = Σ requests ÷ ceiling of their kind",
         options.concurrency
     );
-    print_header();
+    print_header(NAME_WIDTH);
     let mut notes = Vec::new();
     let tags = seeded.tags() as f64;
 
@@ -885,7 +976,7 @@ pub fn bench(args: &[String]) -> Result {
         seconds: cold.seconds,
         goal: "≤ 1.2",
     };
-    print_row(&row, &ceiling);
+    print_row(&row, &ceiling, NAME_WIDTH);
     notes.push(format!(
         "CLI scan+plan: exit {}, {} images kept, {} deleted ({} manifests), peak RSS {:.1} MiB",
         cold.exit,
@@ -909,6 +1000,7 @@ pub fn bench(args: &[String]) -> Result {
             goal: "≤ 1.05 req/tag",
         },
         &ceiling,
+        NAME_WIDTH,
     );
     notes.push(format!(
         "CLI rescan: exit {}, {per_tag:.3} requests per tag ({} tags), peak RSS {:.1} MiB",
@@ -940,6 +1032,7 @@ pub fn bench(args: &[String]) -> Result {
                 goal: "≤ 1.2",
             },
             &ceiling,
+            NAME_WIDTH,
         );
         notes.push(format!(
             "CLI apply: exit {}, {} manifests planned for deletion: {} deleted, {} skipped, {} \
@@ -964,7 +1057,7 @@ pub fn bench(args: &[String]) -> Result {
         })
         .map_err(|e| format!("starting nginx: {e}"))?;
         let from = log.len();
-        let numbers = dashboard(&nginx)?;
+        let numbers = dashboard(&format!("{}/", nginx.url()), None, |_| Ok(()))?;
         let seconds = numbers["plan_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0;
         print_row(
             &Row {
@@ -974,6 +1067,7 @@ pub fn bench(args: &[String]) -> Result {
                 goal: "≤ 1.5",
             },
             &ceiling,
+            NAME_WIDTH,
         );
         let mut note = format!(
             "dashboard: load to connect form {} ms, connect to scan done {} ms, to plan ready {} \
@@ -994,10 +1088,26 @@ pub fn bench(args: &[String]) -> Result {
     for note in &notes {
         println!("  {note}");
     }
+
+    // 5. The network paths.
+    if !options.paths.is_empty() {
+        let network = crate::bench_network::Network {
+            cli: &cli,
+            dist: dist.as_deref(),
+            registry: &registry,
+            log: &log,
+            ceiling: &ceiling,
+            options: &options,
+            work: work.path(),
+            tls: TestTls::generate().map_err(|e| format!("a test CA: {e}"))?,
+            tags,
+        };
+        network.run()?;
+    }
     drop(registry);
     drop(storage);
 
-    // 5. Peak memory of a scan+plan of many tags.
+    // 6. Peak memory of a scan+plan of many tags.
     if options.memory_tags > 0 {
         memory_run(&cli, &options, work.path())?;
     }
@@ -1019,20 +1129,64 @@ pub fn bench(args: &[String]) -> Result {
     Ok(())
 }
 
-/// Runs e2e/bench.mjs against the page behind `nginx`; its BENCH numbers.
-fn dashboard(nginx: &Nginx) -> Result<serde_json::Value> {
-    let output = cmd("node", &["e2e/bench.mjs"])
-        .env("CLEANREG_URL", format!("{}/", nginx.url()))
+/// Runs e2e/bench.mjs against the page at `url`; its BENCH numbers. With
+/// `spki` (the server certificate's, see `TestTls`) Chromium trusts that
+/// certificate. With `warm` set the page scans twice (see
+/// `e2e/bench.mjs`) and `on_step` runs when the first plan is ready,
+/// before the second load; without it, `on_step` never runs.
+pub(crate) fn dashboard(
+    url: &str,
+    tls: Option<(&str, bool)>,
+    mut on_step: impl FnMut(&str) -> Result,
+) -> Result<serde_json::Value> {
+    use std::io::BufRead as _;
+    let mut command = cmd("node", &["e2e/bench.mjs"]);
+    command
+        .env("CLEANREG_URL", url)
         .env("CLEANREG_USER", USER)
         .env("CLEANREG_PASSWORD", PASSWORD)
-        .stderr(Stdio::inherit())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some((spki, warm)) = tls {
+        if !spki.is_empty() {
+            command.env("CLEANREG_SPKI", spki);
+        }
+        if warm {
+            command.env("CLEANREG_WARM", "1");
+        }
+    }
+    let mut child = command
+        .spawn()
         .map_err(|e| format!("node e2e/bench.mjs: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let stdout_pipe = child.stdout.take().expect("stdout is piped");
+    let mut stdout = String::new();
+    let mut failure = None;
+    for line in std::io::BufReader::new(stdout_pipe).lines() {
+        let line = line.map_err(|e| format!("reading e2e/bench.mjs: {e}"))?;
+        if let Some(step) = line.strip_prefix("STEP ") {
+            let name = step.split(' ').next().unwrap_or_default();
+            if let Err(e) = on_step(name) {
+                failure.get_or_insert(e);
+            }
+            // The script waits for one line; a closed pipe means it is gone.
+            let _ = writeln!(stdin, "{{}}");
+            let _ = stdin.flush();
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    drop(stdin);
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for e2e/bench.mjs: {e}"))?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if !status.success() {
         return Err(format!(
-            "the dashboard benchmark failed ({}):\n{stdout}",
-            output.status
+            "the dashboard benchmark failed ({status}):\n{stdout}"
         ));
     }
     let line = stdout
@@ -1215,5 +1369,38 @@ not a log line
             (Some(PathBuf::from("/p/registry.py")), "/v/python")
         );
         assert!(options(&words("--peer")).is_err());
+    }
+
+    #[test]
+    fn paths_name_a_protocol_and_a_round_trip() {
+        let words = |line: &str| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let path = |protocol, rtt_ms| NetPath { protocol, rtt_ms };
+        let default = [
+            path(Protocol::Http1, 0),
+            path(Protocol::Http1, 20),
+            path(Protocol::Https2, 0),
+            path(Protocol::Https2, 20),
+        ];
+        assert_eq!(options(&[]).unwrap().paths, default);
+        assert_eq!(options(&words("--smoke")).unwrap().paths, default);
+        let narrowed = options(&words("--smoke --paths h2-20,h1s-50,h1-0")).unwrap();
+        assert_eq!(
+            narrowed.paths,
+            [
+                path(Protocol::Https2, 20),
+                path(Protocol::Https1, 50),
+                path(Protocol::Http1, 0)
+            ]
+        );
+        assert_eq!(narrowed.paths[1].label(), "h1s-50");
+        assert!(options(&words("--paths none")).unwrap().paths.is_empty());
+        for bad in ["h3-20", "h2", "h2-x", "h2-20,", "", "h2--1"] {
+            assert!(parse_paths(bad).is_err(), "{bad:?}");
+        }
+        assert!(options(&words("--paths")).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Development tasks: `cargo xtask <setup|demo|test|bench|plugin|fuzz>`.
 
 mod bench;
+mod bench_network;
 mod bench_peer;
 mod bench_untagged;
 mod fuzz;

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cleanreg_testkit::{
-    ImageSpec, Nginx, NginxOptions, Registry, RegistryOptions, SeedError, Seeder, demo,
-    many_repositories, two_repos_five_images,
+    ImageSpec, LatencyProxy, Nginx, NginxOptions, NginxTls, Registry, RegistryOptions, SeedError,
+    Seeder, TestTls, demo, many_repositories, two_repos_five_images,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -248,6 +248,107 @@ fn nginx_serves_files_and_proxies_the_registry() {
     assert_eq!(
         direct.tag_digest("via/proxy", "v1").unwrap(),
         Some(image.digest)
+    );
+}
+
+/// `curl --http2 --cacert` against `url`: the HTTP version it used, the
+/// status and the body.
+fn curl_http2(ca: &std::path::Path, url: &str) -> (String, u16, String) {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "--http2", "--max-time", "20", "--cacert"])
+        .arg(ca)
+        .args(["-w", "\n%{http_version} %{http_code}", url])
+        .output()
+        .expect("curl runs");
+    assert!(
+        output.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, last) = text.rsplit_once('\n').unwrap();
+    let (version, status) = last.split_once(' ').unwrap();
+    (version.to_owned(), status.parse().unwrap(), body.to_owned())
+}
+
+#[test]
+fn nginx_serves_the_page_and_the_registry_over_tls_with_http2_or_http11() {
+    let registry = Registry::start(RegistryOptions::default()).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("index.html"), "<h1>tls page</h1>").unwrap();
+    let tls = TestTls::generate().unwrap();
+    let files = tls.write_to(root.path()).unwrap();
+    Seeder::new(&registry.url(), None)
+        .push_image("via/tls", &ImageSpec::new("tls", None), &["v1"])
+        .unwrap();
+    for http2 in [true, false] {
+        let nginx = Nginx::start(NginxOptions {
+            root: root.path().to_owned(),
+            upstream: Some(registry.url()),
+            tls: Some(NginxTls {
+                tls: tls.clone(),
+                http2,
+            }),
+            ..NginxOptions::default()
+        })
+        .unwrap();
+        assert!(
+            nginx.url().starts_with("https://127.0.0.1:"),
+            "{}",
+            nginx.url()
+        );
+        let version = if http2 { "2" } else { "1.1" };
+        // Directly, and through a latency proxy (as the benchmark does).
+        let proxy = LatencyProxy::in_front_of(&nginx.url(), Duration::from_millis(2)).unwrap();
+        for base in [nginx.url(), proxy.url("https")] {
+            let (used, status, body) = curl_http2(&files.ca, &format!("{base}/"));
+            assert_eq!(
+                (used.as_str(), status),
+                (version, 200),
+                "{base}/ h2 {http2}"
+            );
+            assert!(body.contains("tls page"), "{body}");
+            let (used, status, body) = curl_http2(&files.ca, &format!("{base}/v2/"));
+            assert_eq!(
+                (used.as_str(), status),
+                (version, 200),
+                "{base}/v2/ h2 {http2}"
+            );
+            assert_eq!(body, "{}");
+        }
+        assert!(proxy.connections() >= 2);
+        // An HTTP/1.1-only client that trusts the CA (as the CLI does) reads
+        // the registry through it too.
+        let mut catalog = tls
+            .agent(Duration::from_secs(10))
+            .unwrap()
+            .get(format!("{}/v2/_catalog", nginx.url()))
+            .call()
+            .unwrap();
+        assert_eq!(catalog.status(), 200);
+        assert!(
+            catalog
+                .body_mut()
+                .read_to_string()
+                .unwrap()
+                .contains("via/tls")
+        );
+    }
+    // Plain http stays as it was when tls is off.
+    let plain = Nginx::start(NginxOptions {
+        root: root.path().to_owned(),
+        upstream: Some(registry.url()),
+        ..NginxOptions::default()
+    })
+    .unwrap();
+    assert!(plain.url().starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        agent()
+            .get(format!("{}/v2/", plain.url()))
+            .call()
+            .unwrap()
+            .status(),
+        200
     );
 }
 

@@ -5,6 +5,7 @@
 mod cors;
 mod fixture;
 mod fixtures;
+mod latency;
 mod manifest_kinds;
 mod proxy;
 mod seeder_bearer;
