@@ -21,9 +21,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cleanreg_testkit::{ImageSpec, Registry, RegistryOptions, Seeder};
+use cleanreg_testkit::{ImageSpec, Registry, Seeder};
 
 use crate::bench::{AccessLog, KINDS, Requests, cli_binary, copy_storage, run_cli, temp_dir};
+use crate::bench_untagged::registry_on;
 use crate::run::{Result, cmd};
 
 /// What `--peer` compares.
@@ -42,15 +43,6 @@ fn tag(n: usize) -> String {
     format!("1.0.{n}")
 }
 
-fn registry_on(root: &Path, access_log: bool) -> Result<Registry> {
-    Registry::start(RegistryOptions {
-        access_log,
-        storage_root: Some(root.to_path_buf()),
-        ..RegistryOptions::default()
-    })
-    .map_err(|e| format!("starting a registry on {}: {e}", root.display()))
-}
-
 fn repository(r: usize) -> String {
     format!("peer/r-{r:02}")
 }
@@ -58,7 +50,7 @@ fn repository(r: usize) -> String {
 /// Pushes the images, oldest first, one day apart.
 fn seed(root: &Path, shape: &Shape) -> Result<Duration> {
     let started = Instant::now();
-    let registry = registry_on(root, false)?;
+    let registry = registry_on(root)?;
     let seeder = Seeder::new(&registry.url(), None);
     let now = time::OffsetDateTime::now_utc();
     std::thread::scope(|scope| {
@@ -98,16 +90,13 @@ struct Run {
 /// Checks through the API that each repository holds exactly the newest
 /// `keep` tags, and that the manifests of the others are gone.
 fn check_outcome(registry: &Registry, shape: &Shape, digests: &[Vec<String>]) -> Result {
-    let client = reqwest_like::Agent::new();
+    let client = Seeder::new(&registry.url(), None);
     for (r, digests) in digests.iter().enumerate() {
         let name = repository(r);
-        let url = format!("{}/v2/{name}/tags/list", registry.url());
-        let body = client.get_json(&url)?;
-        let found: BTreeSet<String> = body["tags"]
-            .as_array()
+        let found: BTreeSet<String> = client
+            .tags(&name)
+            .map_err(|e| format!("{name}: {e}"))?
             .into_iter()
-            .flatten()
-            .filter_map(|t| t.as_str().map(str::to_owned))
             .collect();
         let wanted: BTreeSet<String> = (shape.images - shape.keep + 1..=shape.images)
             .map(tag)
@@ -120,8 +109,9 @@ fn check_outcome(registry: &Registry, shape: &Shape, digests: &[Vec<String>]) ->
         }
         for (n, digest) in digests.iter().enumerate() {
             let deleted = n < shape.images - shape.keep;
-            let url = format!("{}/v2/{name}/manifests/{digest}", registry.url());
-            let present = client.head_ok(&url)?;
+            let present = client
+                .manifest_exists(&name, digest)
+                .map_err(|e| format!("{name}@{digest}: {e}"))?;
             if present == deleted {
                 return Err(format!(
                     "{name}: manifest {digest} ({}) is {} after the run",
@@ -136,17 +126,15 @@ fn check_outcome(registry: &Registry, shape: &Shape, digests: &[Vec<String>]) ->
 
 /// The digest of every tag, per repository, oldest first.
 fn digests(registry: &Registry, shape: &Shape) -> Result<Vec<Vec<String>>> {
-    let client = reqwest_like::Agent::new();
+    let client = Seeder::new(&registry.url(), None);
     (0..shape.repositories)
         .map(|r| {
+            let name = repository(r);
             (1..=shape.images)
-                .map(|n| {
-                    client.digest(&format!(
-                        "{}/v2/{}/manifests/{}",
-                        registry.url(),
-                        repository(r),
-                        tag(n)
-                    ))
+                .map(|n| match client.tag_digest(&name, &tag(n)) {
+                    Ok(Some(digest)) => Ok(digest),
+                    Ok(None) => Err(format!("{name}:{}: no such tag", tag(n))),
+                    Err(e) => Err(format!("{name}:{}: {e}", tag(n))),
                 })
                 .collect()
         })
@@ -259,7 +247,7 @@ pub fn run(shape: &Shape) -> Result {
         took.as_secs_f64()
     );
     let digests = {
-        let registry = registry_on(seeded.path(), false)?;
+        let registry = registry_on(seeded.path())?;
         digests(&registry, shape)?
     };
     println!(
@@ -279,7 +267,7 @@ pub fn run(shape: &Shape) -> Result {
             let copy = temp_dir("peer-copy")?;
             copy_storage(seeded.path(), copy.path())?;
             let work = temp_dir("peer-work")?;
-            let registry = registry_on(copy.path(), true)?;
+            let registry = registry_on(copy.path())?;
             let run = match which {
                 0 => run_peer(shape, &registry, work.path())?,
                 1 => run_cleanreg(&cli, shape, &registry, work.path(), false)?,
@@ -315,58 +303,4 @@ pub fn run(shape: &Shape) -> Result {
         shape.keep
     );
     Ok(())
-}
-
-/// The few plain HTTP reads the outcome check needs, over one keep-alive
-/// agent.
-mod reqwest_like {
-    use crate::run::Result;
-
-    pub struct Agent(ureq::Agent);
-
-    const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
-                          application/vnd.oci.image.manifest.v1+json";
-
-    impl Agent {
-        pub fn new() -> Agent {
-            Agent(ureq::Agent::new_with_defaults())
-        }
-
-        pub fn get_json(&self, url: &str) -> Result<serde_json::Value> {
-            let mut response = self
-                .0
-                .get(url)
-                .call()
-                .map_err(|e| format!("GET {url}: {e}"))?;
-            let text = response
-                .body_mut()
-                .read_to_string()
-                .map_err(|e| format!("GET {url}: {e}"))?;
-            serde_json::from_str(&text).map_err(|e| format!("GET {url}: {e}"))
-        }
-
-        /// Whether a `HEAD` finds it (200) or not (404).
-        pub fn head_ok(&self, url: &str) -> Result<bool> {
-            match self.0.head(url).header("Accept", ACCEPT).call() {
-                Ok(_) => Ok(true),
-                Err(ureq::Error::StatusCode(404)) => Ok(false),
-                Err(e) => Err(format!("HEAD {url}: {e}")),
-            }
-        }
-
-        pub fn digest(&self, url: &str) -> Result<String> {
-            let response = self
-                .0
-                .head(url)
-                .header("Accept", ACCEPT)
-                .call()
-                .map_err(|e| format!("HEAD {url}: {e}"))?;
-            response
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-                .ok_or(format!("HEAD {url}: no Docker-Content-Digest"))
-        }
-    }
 }

@@ -75,7 +75,8 @@ fn gc_config(root: &Path, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn registry_on(root: &Path) -> Result<Registry> {
+/// A registry with its access log on, serving the storage at `root`.
+pub(crate) fn registry_on(root: &Path) -> Result<Registry> {
     Registry::start(RegistryOptions {
         access_log: true,
         storage_root: Some(root.to_path_buf()),
