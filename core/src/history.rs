@@ -89,6 +89,7 @@ pub(crate) fn record(
     now: OffsetDateTime,
 ) -> HistoryRecord {
     let mut manifests = BTreeMap::new();
+    let tags_by_digest = repository.tags_by_digest();
     for digest in repository.images.keys() {
         let seen = if repository.untagged.contains_key(digest) {
             // Found only through history or storage: what was known stays.
@@ -98,7 +99,10 @@ pub(crate) fn record(
                 .unwrap_or_default()
         } else {
             Seen {
-                tags: repository.tags_of(digest),
+                tags: tags_by_digest
+                    .get(digest)
+                    .map(|tags| tags.iter().map(|&tag| tag.clone()).collect())
+                    .unwrap_or_default(),
                 in_use: Some(now),
             }
         };

@@ -301,6 +301,30 @@ impl Repository {
             .collect()
     }
 
+    /// Every tagged digest with its tags in name order, from one pass over
+    /// the tags: calling [`Repository::tags_of`] for each digest reads every
+    /// tag once per digest, which a repository of thousands of tags makes
+    /// slow enough to hold a page.
+    pub fn tags_by_digest(&self) -> BTreeMap<&Digest, Vec<&Tag>> {
+        let mut by_digest: BTreeMap<&Digest, Vec<&Tag>> = BTreeMap::new();
+        for (tag, digest) in &self.tags {
+            by_digest.entry(digest).or_default().push(tag);
+        }
+        by_digest
+    }
+
+    /// Images that count: tagged manifests that are not attached to another
+    /// (no `subject`, and not only cosign/referrers tags on them).
+    pub fn image_count(&self) -> usize {
+        self.tags_by_digest()
+            .into_iter()
+            .filter(|(digest, tags)| {
+                let subject = self.images.get(digest).and_then(|i| i.subject.as_ref());
+                subject.is_none() && !tags.iter().all(|tag| attachment_tag(tag).is_some())
+            })
+            .count()
+    }
+
     pub fn tag_count(&self) -> usize {
         self.tags.len()
     }
@@ -327,15 +351,7 @@ impl Inventory {
     pub fn image_count(&self) -> usize {
         self.repositories
             .values()
-            .map(|repo| {
-                let mut tagged: Vec<&Digest> = repo.tags.values().collect();
-                tagged.sort();
-                tagged.dedup();
-                tagged
-                    .into_iter()
-                    .filter(|d| repo.attachment_of(d).is_none())
-                    .count()
-            })
+            .map(Repository::image_count)
             .sum()
     }
 
@@ -396,5 +412,52 @@ mod tests {
         assert!(repo.attachment_of(&image).is_some());
         repo.tags.insert("latest".parse().unwrap(), image.clone());
         assert_eq!(repo.attachment_of(&image), None);
+    }
+
+    #[test]
+    fn image_count_counts_each_tagged_digest_once_and_no_attachment() {
+        let hex = "c".repeat(64);
+        let mut repo = Repository::default();
+        let image = Digest::sha256_of(b"image");
+        let signature = Digest::sha256_of(b"signature");
+        let referrer = Digest::sha256_of(b"referrer");
+        let signed_and_named = Digest::sha256_of(b"signed-and-named");
+        for (tag, digest) in [
+            ("latest", &image),
+            ("v1", &image),
+            (&*format!("sha256-{hex}.sig"), &signature),
+            ("sbom", &referrer),
+            (&*format!("sha256-{hex}.att"), &signed_and_named),
+            ("v2", &signed_and_named),
+        ] {
+            repo.tags.insert(tag.parse().unwrap(), digest.clone());
+        }
+        for digest in [&image, &signature, &signed_and_named] {
+            repo.images.insert(
+                digest.clone(),
+                Image::simple(MediaType::OciManifest, None, 1),
+            );
+        }
+        let mut with_subject = Image::simple(MediaType::OciManifest, None, 1);
+        with_subject.subject = Some(image.clone());
+        repo.images.insert(referrer.clone(), with_subject);
+
+        // The same answer as asking attachment_of digest by digest.
+        let mut tagged: Vec<&Digest> = repo.tags.values().collect();
+        tagged.sort();
+        tagged.dedup();
+        let slow = tagged
+            .into_iter()
+            .filter(|d| repo.attachment_of(d).is_none())
+            .count();
+        assert_eq!(repo.image_count(), 2);
+        assert_eq!(repo.image_count(), slow);
+        assert_eq!(
+            repo.tags_by_digest()[&image],
+            vec![
+                &"latest".parse::<Tag>().unwrap(),
+                &"v1".parse::<Tag>().unwrap()
+            ]
+        );
     }
 }
