@@ -27,7 +27,7 @@ pub(super) struct Assembly<'a, 'p> {
 }
 
 /// Manifests added to the inventory between two yields to the transport.
-const ASSEMBLE_STEP: usize = 2_000;
+pub(super) const ASSEMBLE_STEP: usize = 2_000;
 
 impl<T: Transport> Client<T> {
     /// Builds the inventory from what the phases read, in steps: in the
@@ -59,6 +59,16 @@ impl<T: Transport> Client<T> {
             }
         }
         inventory
+    }
+
+    /// Frees what the phases read, [`ASSEMBLE_STEP`] entries between two
+    /// yields: dropping tens of thousands of read manifests at once holds the
+    /// page about as long as building the inventory from them would.
+    pub(super) async fn release<K, V>(&self, read: BTreeMap<K, V>) {
+        let mut rest = read.into_iter();
+        while rest.by_ref().take(ASSEMBLE_STEP).count() == ASSEMBLE_STEP {
+            self.yield_now().await;
+        }
     }
 }
 

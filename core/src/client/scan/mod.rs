@@ -286,6 +286,7 @@ impl<T: Transport> Client<T> {
             .assemble(names, tag_targets, &read, present, untagged)
             .await;
         inventory.whole_registry = whole_registry;
+        self.release(manifests).await;
         cache.put(&registry_key, b"scanned".to_vec()).await;
         self.save_history(history, &inventory, &records).await;
         state.current = None;

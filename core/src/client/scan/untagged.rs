@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
+use super::assemble::ASSEMBLE_STEP;
 use super::read::Previous;
 use super::tags::TagTargets;
 use super::{Key, Reading, ScanProgress};
@@ -191,9 +192,17 @@ impl<T: Transport> Client<T> {
             return;
         }
         let now = self.now();
+        // Yield between steps of about as many manifests as `assemble` adds
+        // in one: the records of a large registry are work for the page too.
+        let mut since_yield = 0;
         for (name, repository) in &inventory.repositories {
             let record = history::record(self.registry(), name, repository, records.get(name), now);
             history::save(history, self.registry(), &record).await;
+            since_yield += repository.images.len();
+            if since_yield >= ASSEMBLE_STEP {
+                since_yield = 0;
+                self.yield_now().await;
+            }
         }
     }
 }
