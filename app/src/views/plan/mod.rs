@@ -2,7 +2,8 @@
 //! per repository, and per repository what is kept and deleted and why
 //! (images, their children and attachments, untagged manifests, and the
 //! single tags `remove_tags` takes off kept images), with a filter,
-//! collapsible sections and paged rows for large registries, and exports as
+//! collapsible sections a page of [`SECTION_PAGE`] repositories at a time,
+//! paged rows for large registries, and exports as
 //! the CLI's plan file (JSON) and as CSV.
 //!
 //! An image and the entries about its tags share a digest, so a row is
@@ -25,9 +26,15 @@ use leptos::prelude::*;
 
 use crate::platform::browser;
 use crate::state::{AppState, Planned};
+use crate::widgets::Pager;
+use crate::widgets::paging::{page_count, page_range};
 use model::{DecisionFilter, RepoSummary};
 pub use row::PlanRow;
 use section::RepoSection;
+
+/// Repository sections per page: the document holds at most this many
+/// sections (each of at most a page of rows), whatever the registry's size.
+pub const SECTION_PAGE: usize = 50;
 
 /// The plan on screen with what the view derives from it once. Equal when
 /// it is the same plan (pointer equality: plans are large).
@@ -104,7 +111,9 @@ pub fn PlanView() -> impl IntoView {
         export_error.set(browser::download(&name, mime, &text).err());
     };
 
-    let sections = move || {
+    // The sections matching the filters, all of them; `sections` is the
+    // page of them on screen.
+    let matching = move || {
         let text = name_filter.get();
         let decision = decision.get();
         shown.with(|shown| {
@@ -123,10 +132,26 @@ pub fn PlanView() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
+    // A page of repository sections at a time: a registry of hundreds of
+    // repositories would otherwise build every section in one task.
+    let section_page = RwSignal::new(0_usize);
+    let sections = move || {
+        let mut all = matching();
+        let range = page_range(all.len(), SECTION_PAGE, section_page.get());
+        all.truncate(range.end);
+        all.drain(..range.start);
+        all
+    };
+    let section_pages = move || page_count(matching().len(), SECTION_PAGE);
+    let section_pager_text = move || {
+        let len = matching().len();
+        let range = page_range(len, SECTION_PAGE, section_page.get());
+        format!("Repositories {}–{} of {len}", range.start + 1, range.end)
+    };
     let section_count = move || {
-        let shown_now = sections().len();
+        let matching_now = matching().len();
         let all = shown.with(|s| s.as_ref().map_or(0, |s| s.summaries.len()));
-        format!("{shown_now} of {all} repositories shown")
+        format!("{matching_now} of {all} repositories shown")
     };
     let as_of = move || {
         plan.with(|plan| {
@@ -208,7 +233,10 @@ pub fn PlanView() -> impl IntoView {
                                 data-testid="plan-filter"
                                 placeholder="part of a name"
                                 prop:value=move || name_filter.get()
-                                on:input=move |ev| name_filter.set(event_target_value(&ev))
+                                on:input=move |ev| {
+                                    section_page.set(0);
+                                    name_filter.set(event_target_value(&ev));
+                                }
                             />
                         </label>
                         <label>
@@ -216,7 +244,8 @@ pub fn PlanView() -> impl IntoView {
                             <select
                                 data-testid="plan-decision"
                                 on:change=move |ev| {
-                                    decision.set(DecisionFilter::from_key(&event_target_value(&ev)))
+                                    section_page.set(0);
+                                    decision.set(DecisionFilter::from_key(&event_target_value(&ev)));
                                 }
                                 prop:value=move || decision.get().key()
                             >
@@ -247,6 +276,13 @@ pub fn PlanView() -> impl IntoView {
                                     />
                                 }
                             }
+                        />
+                        <Pager
+                            page=section_page
+                            pages=Signal::derive(section_pages)
+                            label=Signal::derive(section_pager_text)
+                            testid="plan-repos"
+                            aria_label="Pages of repositories"
                         />
                     </Show>
                 </Show>
