@@ -15,6 +15,7 @@ mod plan_export;
 mod plugin;
 mod policy_import;
 mod referrers;
+mod responsive;
 mod restore;
 mod retry_failed;
 mod scoped_tokens;
