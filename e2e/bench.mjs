@@ -24,6 +24,13 @@
 // `registry_protocols` those of its registry requests. `warm` holds the
 // same figures for the second load and scan, with `cached_files`: how many
 // of the page's files came from the HTTP cache.
+//
+// CLEANREG_APPLY=1 (instead of warm) sets keep 10, as the CLI runs do,
+// and applies the first plan as an admin would: the recovery file
+// downloaded, the number of changes typed, confirmed. The Rust side is told
+// before the confirmation opens (`STEP apply`, answered with a line on
+// stdin); `apply` in the BENCH line holds {changes, apply_ms (from pressing
+// confirm to done), status (the counts of deleted, skipped and failed)}.
 
 import { byTestId, env, scenario } from './lib.mjs';
 
@@ -34,6 +41,7 @@ const user = env('CLEANREG_USER', { required: false });
 const password = env('CLEANREG_PASSWORD', { required: false });
 const spki = env('CLEANREG_SPKI', { required: false });
 const warm = env('CLEANREG_WARM', { required: false }) === '1';
+const applying = env('CLEANREG_APPLY', { required: false }) === '1';
 const LONG_MS = Number(process.env.CLEANREG_TIMEOUT_MS);
 
 /// Records, in every document, when the connect button is first there and
@@ -165,6 +173,8 @@ await run.main(async () => {
   const formMs = performance.now() - started;
   run.log(`connect form visible after ${formMs.toFixed(0)} ms`);
   const load = await loaded(page);
+  // The CLI's policy, keep the newest 10, typed before connecting.
+  if (applying) await run.setKeep(10);
   const cold = await scanAndPlan(page);
   const result = { form_ms: Math.round(formMs), ...load, ...cold };
   if (warm) {
@@ -175,6 +185,38 @@ await run.main(async () => {
     await page.locator(byTestId('registry-url')).waitFor({ state: 'visible' });
     const again = await loaded(page);
     result.warm = { ...again, ...(await scanAndPlan(page)) };
+  }
+  if (applying) {
+    const changes = Number(await page.locator(byTestId('plan-totals')).getAttribute('data-changes'));
+    await run.step('apply', { changes });
+    await page.locator(byTestId('tab-plan')).click();
+    // run.apply times the download and the typing too; the figure wanted
+    // is the run itself, from confirm to done.
+    let confirmed = null;
+    await page.exposeFunction('__benchConfirmed', () => {
+      confirmed ??= performance.now();
+    });
+    await page.evaluate(() =>
+      document.addEventListener(
+        'click',
+        (event) => {
+          if (event.target.closest?.('[data-testid="confirm-apply"]')) window.__benchConfirmed();
+        },
+        true,
+      ),
+    );
+    const { recovery } = await run.apply(changes, { doneWithinMs: LONG_MS });
+    const done = performance.now();
+    // The outcome table is paged, so the 404s that confirm deletes are
+    // matched against the recovery file, which lists every manifest that
+    // was to go.
+    const planned = new Set((recovery?.entries ?? []).map((e) => `${e.repository}@${e.digest}`));
+    run.allowGone((g) => planned.has(`${g.repository}@${g.digest}`));
+    result.apply = {
+      changes,
+      apply_ms: confirmed === null ? null : Math.round(done - confirmed),
+      status: await run.text('apply-status'),
+    };
   }
   run.print('BENCH', result);
 });

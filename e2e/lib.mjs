@@ -472,8 +472,9 @@ export function scenario(name) {
     /// recovery file (the safe path: the download must arrive), type the
     /// count, confirm, wait for done. Returns {recovery, outcomes}.
     /// `requireTypedCount: false` tolerates a page without `confirm-count`
-    /// and `recovery-download` (the skeleton).
-    async apply(deletes, { requireTypedCount = true } = {}) {
+    /// and `recovery-download` (the skeleton); `doneWithinMs` is how long
+    /// the run may take.
+    async apply(deletes, { requireTypedCount = true, doneWithinMs = STEP_TIMEOUT_MS } = {}) {
       const apply = await run.need('apply', 'the apply button');
       if (!(await apply.isEnabled())) await fail('apply is disabled although the plan deletes something');
       await apply.click();
@@ -511,11 +512,11 @@ export function scenario(name) {
         await fail(`confirm-apply stays disabled after the recovery file and typing ${deletes}; recovery-status: ${JSON.stringify(status)}`);
       }
       await confirm.click();
-      await run.waitForApplyDone('applying the plan');
+      await run.waitForApplyDone('applying the plan', doneWithinMs);
       return { recovery, outcomes: await run.outcomes() };
     },
 
-    async waitForApplyDone(what) {
+    async waitForApplyDone(what, timeoutMs = STEP_TIMEOUT_MS) {
       try {
         await page.waitForFunction(
           () => {
@@ -523,10 +524,10 @@ export function scenario(name) {
             return status && status.textContent.includes('done');
           },
           [],
-          { timeout: STEP_TIMEOUT_MS, polling: 100 },
+          { timeout: timeoutMs, polling: 100 },
         );
       } catch {
-        await fail(`${what} did not finish within ${STEP_TIMEOUT_MS} ms; apply-status: ${JSON.stringify(await run.text('apply-status'))}`);
+        await fail(`${what} did not finish within ${timeoutMs} ms; apply-status: ${JSON.stringify(await run.text('apply-status'))}`);
       }
     },
 

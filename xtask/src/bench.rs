@@ -4,7 +4,8 @@
 //! It seeds a registry with htpasswd auth, measures the registry's own
 //! ceiling per request kind with a raw concurrent request loop, then times
 //! the CLI's scan+plan (cold cache, then warm), its apply of keep-10 on a
-//! fresh copy, and the dashboard's scan+plan in headless Chromium. Requests
+//! fresh copy, and the dashboard's scan+plan and its apply of keep-10 (on
+//! another fresh copy) in headless Chromium. Requests
 //! are counted from the registry's access log, so every figure is what the
 //! registry saw. The floor of a run is the time the registry alone needs
 //! for the same requests: Σ over kinds of requests ÷ ceiling.
@@ -1011,6 +1012,7 @@ pub fn bench(args: &[String]) -> Result {
     drop(cache);
 
     // 3. Apply keep-10 on a fresh copy of the storage, cold cache.
+    let cli_apply_seconds;
     {
         let copy = htpasswd_registry(apply_storage.path(), true)?;
         let copy_log = AccessLog::of(&copy);
@@ -1024,6 +1026,7 @@ pub fn bench(args: &[String]) -> Result {
         let from = copy_log.len();
         let apply = run_cli(&cli, &args, true, work.path())?;
         let report = apply.json("CLI apply")?;
+        cli_apply_seconds = apply.seconds;
         print_row(
             &Row {
                 name: "CLI apply keep-10 (copy)".into(),
@@ -1057,7 +1060,7 @@ pub fn bench(args: &[String]) -> Result {
         })
         .map_err(|e| format!("starting nginx: {e}"))?;
         let from = log.len();
-        let numbers = dashboard(&format!("{}/", nginx.url()), None, |_| Ok(()))?;
+        let numbers = dashboard(&format!("{}/", nginx.url()), None, false, |_| Ok(()))?;
         let seconds = numbers["plan_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0;
         print_row(
             &Row {
@@ -1083,6 +1086,14 @@ pub fn bench(args: &[String]) -> Result {
             }
         }
         notes.push(note);
+        drop(nginx);
+        notes.push(dashboard_apply(
+            &storage,
+            dist,
+            &ceiling,
+            cold.seconds,
+            cli_apply_seconds,
+        )?);
     }
     println!();
     for note in &notes {
@@ -1129,14 +1140,79 @@ pub fn bench(args: &[String]) -> Result {
     Ok(())
 }
 
+/// The dashboard's keep-10 apply on a fresh copy of the seeded storage,
+/// same origin behind nginx: scan, plan, recovery file downloaded, count
+/// typed, confirmed. Prints its row (connect to apply done, every request)
+/// and returns its note: the apply alone (confirm to done, and the requests
+/// from opening the confirmation, the recovery file's included) beside the
+/// CLI's apply run less its scan+plan run.
+fn dashboard_apply(
+    storage: &tempfile::TempDir,
+    dist: &Path,
+    ceiling: &Ceiling,
+    cli_scan_seconds: f64,
+    cli_apply_seconds: f64,
+) -> Result<String> {
+    let copy_dir = temp_dir("dashboard-apply")?;
+    copy_storage(storage.path(), copy_dir.path())?;
+    let copy = htpasswd_registry(copy_dir.path(), true)?;
+    let copy_log = AccessLog::of(&copy);
+    let nginx = Nginx::start(NginxOptions {
+        root: dist.to_path_buf(),
+        upstream: Some(copy.url()),
+        hide_www_authenticate: true,
+        ..NginxOptions::default()
+    })
+    .map_err(|e| format!("starting nginx: {e}"))?;
+    let from = copy_log.len();
+    let mut apply_from = None;
+    let numbers = dashboard(&format!("{}/", nginx.url()), None, true, |_| {
+        apply_from = Some(copy_log.len());
+        Ok(())
+    })?;
+    let apply_from = apply_from.ok_or("e2e/bench.mjs never said it was applying")?;
+    let apply_requests = copy_log.since(apply_from)?;
+    let apply = &numbers["apply"];
+    let apply_seconds = apply["apply_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0;
+    let plan_seconds = numbers["plan_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0;
+    print_row(
+        &Row {
+            name: "dashboard apply keep-10".into(),
+            requests: copy_log.since(from)?,
+            seconds: plan_seconds + apply_seconds,
+            goal: "",
+        },
+        ceiling,
+        NAME_WIDTH,
+    );
+    let deletes = apply_requests.get(Kind::Delete).max(1) as f64;
+    let cli_apply_alone = cli_apply_seconds - cli_scan_seconds;
+    Ok(format!(
+        "dashboard apply: {} changes confirmed, {}; apply alone {apply_seconds:.1} s, {} \
+         requests ({:.2} per DELETE); the CLI's apply alone (apply run less scan+plan run) \
+         {cli_apply_alone:.1} s: dashboard ÷ CLI {:.2} (goal ≤ 1.3)",
+        apply["changes"],
+        apply["status"]
+            .as_str()
+            .unwrap_or("no status")
+            .trim_end_matches('.'),
+        apply_requests.total(),
+        apply_requests.total() as f64 / deletes,
+        apply_seconds / cli_apply_alone
+    ))
+}
+
 /// Runs e2e/bench.mjs against the page at `url`; its BENCH numbers. With
 /// `spki` (the server certificate's, see `TestTls`) Chromium trusts that
 /// certificate. With `warm` set the page scans twice (see
-/// `e2e/bench.mjs`) and `on_step` runs when the first plan is ready,
-/// before the second load; without it, `on_step` never runs.
+/// `e2e/bench.mjs`) and `on_step` runs with `cold` when the first plan is
+/// ready, before the second load. With `apply` the page applies its plan
+/// and `on_step` runs with `apply` before the confirmation opens. Without
+/// either, `on_step` never runs.
 pub(crate) fn dashboard(
     url: &str,
     tls: Option<(&str, bool)>,
+    apply: bool,
     mut on_step: impl FnMut(&str) -> Result,
 ) -> Result<serde_json::Value> {
     use std::io::BufRead as _;
@@ -1148,6 +1224,9 @@ pub(crate) fn dashboard(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if apply {
+        command.env("CLEANREG_APPLY", "1");
+    }
     if let Some((spki, warm)) = tls {
         if !spki.is_empty() {
             command.env("CLEANREG_SPKI", spki);

@@ -207,7 +207,7 @@ impl Network<'_> {
             let (from, nginx_from) = (self.log.len(), nginx_log.len());
             let mut cold = None;
             let mut warm_from = (0, 0);
-            let numbers = dashboard(&format!("{url}/"), Some((&spki, true)), |_| {
+            let numbers = dashboard(&format!("{url}/"), Some((&spki, true)), false, |_| {
                 cold = Some((
                     self.log.since(from)?,
                     nginx_log.protocols_since(nginx_from)?,
