@@ -1,6 +1,7 @@
 //! The confirmation: what the changes are, the recovery file offered
 //! before the first delete (or the explicit choice to go without), and the
-//! typed number of changes.
+//! typed number of changes. The recovery file takes the manifests' bytes
+//! from the scan cache where it holds them, as the CLI does.
 //!
 //! Nothing is deleted until the person has typed that number and either
 //! downloaded the recovery file (the CLI's format, named
@@ -18,7 +19,7 @@ use super::model::{
 };
 use super::shared::Apply;
 use crate::platform::fetch::FetchTransport;
-use crate::platform::{browser, timer};
+use crate::platform::{browser, cache, timer};
 
 /// What the confirmation holds. Kept by the panel, not the form, so a
 /// recovery file still being read when the form closes and opens again
@@ -43,7 +44,11 @@ impl Confirmation {
                 move |(client, target): &(Arc<Client<FetchTransport>>, Arc<Plan>)| {
                     let (client, target) = (Arc::clone(client), Arc::clone(target));
                     async move {
-                        let made = client.recovery_for(&target).await;
+                        // The scan cache holds the exact bytes of what the
+                        // scan read (checked against each digest again): only
+                        // manifests it lacks are read from the registry.
+                        let cache = cache::shared().await;
+                        let made = client.recovery_for_cached(&target, &*cache).await;
                         let still_wanted = apply.phase.get_untracked() == ApplyPhase::Confirming
                             && apply.applied.with_value(|p| {
                                 p.as_ref().is_some_and(|p| Arc::ptr_eq(p, &target))
