@@ -1,6 +1,7 @@
 //! What a registry holds: repositories, their tags and the manifests behind
 //! them, with the blobs each manifest references.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -282,11 +283,14 @@ pub fn attachment_tag(tag: &Tag) -> Option<(Digest, AttachmentKind)> {
 /// What a manifest is attached to, from its own `subject`, or else from its
 /// tags when every one of them is a cosign/referrers tag. The one rule for
 /// the scan, the planner and [`Repository::attachment_of`].
-pub fn attachment(subject: Option<&Digest>, tags: &[Tag]) -> Option<(Digest, AttachmentKind)> {
+pub fn attachment<T: Borrow<Tag>>(
+    subject: Option<&Digest>,
+    tags: &[T],
+) -> Option<(Digest, AttachmentKind)> {
     if let Some(subject) = subject {
         return Some((subject.clone(), AttachmentKind::Referrer));
     }
-    let mut named = tags.iter().map(attachment_tag);
+    let mut named = tags.iter().map(|tag| attachment_tag(tag.borrow()));
     let first = named.next()??;
     named.all(|other| other.is_some()).then_some(first)
 }
@@ -314,13 +318,13 @@ impl Repository {
     }
 
     /// Images that count: tagged manifests that are not attached to another
-    /// (no `subject`, and not only cosign/referrers tags on them).
+    /// (by [`attachment`]).
     pub fn image_count(&self) -> usize {
         self.tags_by_digest()
             .into_iter()
             .filter(|(digest, tags)| {
                 let subject = self.images.get(digest).and_then(|i| i.subject.as_ref());
-                subject.is_none() && !tags.iter().all(|tag| attachment_tag(tag).is_some())
+                attachment(subject, tags).is_none()
             })
             .count()
     }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cleanreg_core::format;
-use cleanreg_core::{AttachmentKind, Digest, Image, Inventory, Repository, Tag, attachment};
+use cleanreg_core::{AttachmentKind, Digest, Image, Inventory, Repository, attachment};
 use time::OffsetDateTime;
 
 use crate::widgets::paging::{page_count, page_range};
@@ -29,30 +29,14 @@ pub struct RepoRow {
     pub size_text: String,
 }
 
-/// Groups the tags of a repository by the digest they point at.
-fn tags_by_digest(repo: &Repository) -> BTreeMap<&Digest, Vec<Tag>> {
-    let mut by_digest: BTreeMap<&Digest, Vec<Tag>> = BTreeMap::new();
-    for (tag, digest) in &repo.tags {
-        by_digest.entry(digest).or_default().push(tag.clone());
-    }
-    by_digest
-}
-
 impl RepoRow {
     pub fn new(name: &str, repo: &Repository, blob_sizes: &BTreeMap<Digest, u64>) -> RepoRow {
-        let images = tags_by_digest(repo)
-            .into_iter()
-            .filter(|(digest, tags)| {
-                let subject = repo.images.get(*digest).and_then(|i| i.subject.as_ref());
-                attachment(subject, tags).is_none()
-            })
-            .count();
         let blobs: BTreeSet<&Digest> = repo.images.values().flat_map(|i| &i.blobs).collect();
         let size = blobs.into_iter().filter_map(|d| blob_sizes.get(d)).sum();
         RepoRow {
             name: name.to_owned(),
             tags: repo.tag_count(),
-            images,
+            images: repo.image_count(),
             untagged: repo.untagged.len(),
             size,
             size_text: format::bytes(size),
@@ -239,7 +223,7 @@ impl ImageRow {
     /// Every tagged manifest of `repo`, newest first (unknown dates last,
     /// then by digest).
     pub fn all(name: &str, repo: &Repository, now: OffsetDateTime) -> Vec<ImageRow> {
-        let by_digest = tags_by_digest(repo);
+        let by_digest = repo.tags_by_digest();
         // Subject -> what is attached to it, found once.
         let mut attached: BTreeMap<Digest, Vec<(AttachmentKind, &Digest)>> = BTreeMap::new();
         let mut attachment_of: BTreeMap<&Digest, (Digest, AttachmentKind)> = BTreeMap::new();
