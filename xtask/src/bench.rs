@@ -1052,13 +1052,7 @@ pub fn bench(args: &[String]) -> Result {
 
     // 4. The dashboard, same-origin behind nginx, in headless Chromium.
     if let Some(dist) = &dist {
-        let nginx = Nginx::start(NginxOptions {
-            root: dist.clone(),
-            upstream: Some(registry.url()),
-            hide_www_authenticate: true,
-            ..NginxOptions::default()
-        })
-        .map_err(|e| format!("starting nginx: {e}"))?;
+        let nginx = page_nginx(dist, &registry)?;
         let from = log.len();
         let numbers = dashboard(&format!("{}/", nginx.url()), None, false, |_| Ok(()))?;
         let seconds = numbers["plan_ms"].as_f64().unwrap_or(f64::NAN) / 1000.0;
@@ -1140,6 +1134,18 @@ pub fn bench(args: &[String]) -> Result {
     Ok(())
 }
 
+/// nginx serving the page from `dist` and `registry` under `/v2/` on one
+/// origin, as the dashboard benchmarks run it.
+fn page_nginx(dist: &Path, registry: &Registry) -> Result<Nginx> {
+    Nginx::start(NginxOptions {
+        root: dist.to_path_buf(),
+        upstream: Some(registry.url()),
+        hide_www_authenticate: true,
+        ..NginxOptions::default()
+    })
+    .map_err(|e| format!("starting nginx: {e}"))
+}
+
 /// The dashboard's keep-10 apply on a fresh copy of the seeded storage,
 /// same origin behind nginx: scan, plan, recovery file downloaded, count
 /// typed, confirmed. Prints its row (connect to apply done, every request)
@@ -1157,13 +1163,7 @@ fn dashboard_apply(
     copy_storage(storage.path(), copy_dir.path())?;
     let copy = htpasswd_registry(copy_dir.path(), true)?;
     let copy_log = AccessLog::of(&copy);
-    let nginx = Nginx::start(NginxOptions {
-        root: dist.to_path_buf(),
-        upstream: Some(copy.url()),
-        hide_www_authenticate: true,
-        ..NginxOptions::default()
-    })
-    .map_err(|e| format!("starting nginx: {e}"))?;
+    let nginx = page_nginx(dist, &copy)?;
     let from = copy_log.len();
     let mut apply_from = None;
     let numbers = dashboard(&format!("{}/", nginx.url()), None, true, |_| {
