@@ -17,7 +17,9 @@
 //! 30 s) or a backoff doubling from 0.5 s, for every method, DELETE included,
 //! since those answers say the request was not served. A 429 or 503 also
 //! pauses the whole client: every request about to be sent waits until then,
-//! so the requests in flight back off together. Other 5xx (not 501) and lost
+//! so the requests in flight back off together, and lowers how many go at
+//! once (`gate`: halved on each, raised by one again after a run of other
+//! answers). Other 5xx (not 501) and lost
 //! connections are retried the same way except for a DELETE, whose first
 //! answer may already have acted.
 //!
@@ -31,6 +33,7 @@
 //! for single tags) and `restore` (recovery files made and put back).
 
 pub(crate) mod apply;
+mod gate;
 mod requests;
 pub(crate) mod restore;
 pub(crate) mod scan;
@@ -52,6 +55,7 @@ use crate::error::Error;
 use crate::protocol::{self, RegistryUrl, same_origin};
 use crate::transport::Transport;
 
+use gate::Gate;
 pub(crate) use requests::is_not_found;
 use token::{bearer_challenge, challenges};
 
@@ -101,6 +105,9 @@ pub struct Client<T> {
     /// request about to be sent waits for it, so requests in flight side by
     /// side back off together instead of each finding out on its own.
     paused_until: Mutex<Option<OffsetDateTime>>,
+    /// How many attempts are on the wire at once: `concurrency`, lowered
+    /// while the registry answers 429 or 503.
+    gate: Gate,
 }
 
 impl<T: Transport> Client<T> {
@@ -113,12 +120,14 @@ impl<T: Transport> Client<T> {
             concurrency: DEFAULT_CONCURRENCY,
             retry: RetryPolicy::default(),
             paused_until: Mutex::new(None),
+            gate: Gate::new(DEFAULT_CONCURRENCY),
         }
     }
 
     /// How many requests a scan keeps in flight (at least 1).
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
+        self.gate = Gate::new(self.concurrency);
         self
     }
 
@@ -179,9 +188,11 @@ impl<T: Transport> Client<T> {
             if !std::mem::take(&mut waited) {
                 self.wait_out_pause().await;
             }
+            let pass = self.gate.enter().await;
             let sent = self
                 .send_following_redirects(copy_request(&request), &described, scope.as_deref())
                 .await;
+            drop(pass);
             let (final_url, response) = match sent {
                 Ok(answer) => answer,
                 Err(Error::Network { .. })
@@ -193,6 +204,7 @@ impl<T: Transport> Client<T> {
                 Err(error) => return Err(error),
             };
             let status = response.status();
+            self.gate.answered(status.as_u16());
             if status == StatusCode::UNAUTHORIZED
                 && !token_retried
                 && same_origin(&final_url, self.registry.origin())

@@ -463,3 +463,80 @@ fn the_referrers_api_is_served_when_it_answers_and_not_when_the_path_is_unknown(
     let denied = client(Scripted::default().answer(403, &[], ""));
     assert_eq!(ask(&denied).unwrap_err().status(), Some(403));
 }
+
+/// A registry that answers 429 to its first `limited` requests, each answer
+/// one turn of the executor after the request, and records how many
+/// requests were in flight as each was sent.
+#[derive(Default)]
+struct Crowded {
+    limited: usize,
+    sent: std::cell::Cell<usize>,
+    in_flight: std::cell::Cell<usize>,
+    /// Requests in flight (this one included) as each was sent.
+    seen_in_flight: RefCell<Vec<usize>>,
+}
+
+impl Transport for Crowded {
+    async fn send(&self, _: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        let number = self.sent.get();
+        self.sent.set(number + 1);
+        self.in_flight.set(self.in_flight.get() + 1);
+        self.seen_in_flight.borrow_mut().push(self.in_flight.get());
+        // One turn away, so the requests side by side overlap.
+        let mut turned = false;
+        std::future::poll_fn(|context| {
+            if std::mem::replace(&mut turned, true) {
+                std::task::Poll::Ready(())
+            } else {
+                context.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        self.in_flight.set(self.in_flight.get() - 1);
+        let status = if number < self.limited { 429 } else { 200 };
+        Ok(Response::builder().status(status).body(Vec::new()).unwrap())
+    }
+
+    async fn sleep(&self, _: Duration) {}
+
+    fn now(&self) -> OffsetDateTime {
+        time::macros::datetime!(2026-11-27 12:00 UTC)
+    }
+}
+
+#[test]
+fn rate_limits_lower_the_requests_in_flight_and_calm_answers_raise_them_again() {
+    let client = Client::new(
+        Crowded {
+            limited: 8,
+            ..Crowded::default()
+        },
+        RegistryUrl::parse("http://registry.test:5000").unwrap(),
+        None,
+    )
+    .with_concurrency(8);
+    let request = || {
+        Request::get("http://registry.test:5000/v2/")
+            .body(Vec::new())
+            .unwrap()
+    };
+    let answers = run(futures_util::future::join_all(
+        (0..24).map(|_| client.send(request())),
+    ));
+    assert!(
+        answers
+            .iter()
+            .all(|answer| answer.as_ref().unwrap().1.status() == 200)
+    );
+    let seen = client.transport.seen_in_flight.borrow();
+    // The first 8 went out together and were all told 429.
+    assert_eq!(seen[..8].iter().max(), Some(&8));
+    // Eight halvings leave one request at a time: the first retry goes
+    // alone; each calm answer lets one more go beside it, up to the ceiling.
+    assert_eq!(seen[8], 1);
+    assert!(seen[8..].iter().all(|&n| n < 8), "{seen:?}");
+    assert!(seen[8..].iter().any(|&n| n > 1), "{seen:?}");
+    assert_eq!(seen.len(), 8 + 24);
+    assert!(client.gate.limit() > 1);
+}
