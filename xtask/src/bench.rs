@@ -32,7 +32,7 @@ use cleanreg_testkit::{
     TestTls, bench_registry, clone_tags_on_disk,
 };
 
-use crate::run::{Result, cmd, root, run};
+use crate::run::{Result, cmd, run, target_dir};
 use crate::setup;
 
 const USER: &str = "bench";
@@ -40,6 +40,8 @@ const PASSWORD: &str = "bench-password";
 const SEED_THREADS: usize = 12;
 /// The policy every run plans: keep the newest 10 images per repository.
 const KEEP: usize = 10;
+/// The wasm target the planner benchmark runs on outside a browser.
+const WASI_TARGET: &str = "wasm32-wasip1";
 /// Tags per repository in the memory run (its repositories are
 /// `memory_tags / MEMORY_TAGS_PER_REPOSITORY`).
 const MEMORY_TAGS_PER_REPOSITORY: usize = 1000;
@@ -56,6 +58,9 @@ pub struct Options {
     pub ceiling_seconds: f64,
     pub memory_tags: usize,
     pub dashboard: bool,
+    /// `--no-apply` clears it: no apply runs (the CLI's and the
+    /// dashboard's), for scan-only figures at large sizes.
+    pub apply: bool,
     pub planner: bool,
     /// `--untagged`: measure `--delete-untagged` instead (see
     /// `bench_untagged.rs`), with `pushes` of `main` per repository.
@@ -147,6 +152,7 @@ impl Options {
             ceiling_seconds: 3.0,
             memory_tags: 100_000,
             dashboard: true,
+            apply: true,
             planner: false,
             untagged: false,
             pushes: 10,
@@ -171,7 +177,7 @@ impl Options {
 
 pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--repositories N] [--tags N] \
                          [--concurrency N] [--ceiling-seconds S] [--memory-tags N] \
-                         [--no-dashboard] [--planner] [--paths LIST] | --untagged [--smoke] \
+                         [--no-dashboard] [--no-apply] [--planner] [--paths LIST] | --untagged [--smoke] \
                          [--repositories N] [--pushes N] | --peer SCRIPT [--peer-python PYTHON] \
                          [--smoke] [--repositories N]\n\
                          --paths: the network paths to measure, comma-separated \
@@ -216,6 +222,7 @@ pub fn options(args: &[String]) -> Result<Options> {
                     .ok_or(format!("--ceiling-seconds wants seconds, got {text:?}"))?;
             }
             "--no-dashboard" => options.dashboard = false,
+            "--no-apply" => options.apply = false,
             "--paths" => options.paths = parse_paths(&value(flag)?)?,
             "--planner" => options.planner = true,
             "--peer" => options.peer = Some(PathBuf::from(value(flag)?)),
@@ -830,11 +837,7 @@ fn seed(storage: &Path, repositories: usize, tags: usize) -> Result<BenchRegistr
 
 pub(crate) fn cli_binary() -> Result<PathBuf> {
     run(cmd("cargo", &["build", "--release", "-p", "cleanreg"]))?;
-    // cargo resolves a relative CARGO_TARGET_DIR from the root, as here.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| root().join(dir))
-        .unwrap_or_else(|| root().join("target"));
-    Ok(target.join("release/cleanreg"))
+    Ok(target_dir().join("release/cleanreg"))
 }
 
 /// The scan+plan command line of every CLI run.
@@ -945,7 +948,9 @@ pub fn bench(args: &[String]) -> Result {
     let delete_storage = temp_dir("delete-ceiling")?;
     copy_storage(storage.path(), delete_storage.path())?;
     let apply_storage = temp_dir("apply")?;
-    copy_storage(storage.path(), apply_storage.path())?;
+    if options.apply {
+        copy_storage(storage.path(), apply_storage.path())?;
+    }
 
     let registry = htpasswd_registry(storage.path(), true)?;
     let log = AccessLog::of(&registry);
@@ -1012,8 +1017,8 @@ pub fn bench(args: &[String]) -> Result {
     drop(cache);
 
     // 3. Apply keep-10 on a fresh copy of the storage, cold cache.
-    let cli_apply_seconds;
-    {
+    let mut cli_apply_seconds = f64::NAN;
+    if options.apply {
         let copy = htpasswd_registry(apply_storage.path(), true)?;
         let copy_log = AccessLog::of(&copy);
         let cache = temp_dir("apply-cache")?;
@@ -1081,6 +1086,8 @@ pub fn bench(args: &[String]) -> Result {
         }
         notes.push(note);
         drop(nginx);
+    }
+    if let Some(dist) = dist.as_ref().filter(|_| options.apply) {
         notes.push(dashboard_apply(
             &storage,
             dist,
@@ -1128,6 +1135,34 @@ pub fn bench(args: &[String]) -> Result {
                 "cleanreg-core",
                 "--example",
                 "plan_bench",
+            ],
+        ))?;
+        // The same planner compiled to wasm, in V8 (Node.js's WASI), as the
+        // dashboard runs it.
+        setup::rust_target(WASI_TARGET)?;
+        run(cmd(
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "-p",
+                "cleanreg-core",
+                "--example",
+                "plan_bench",
+                "--target",
+                WASI_TARGET,
+            ],
+        ))?;
+        let wasm = target_dir()
+            .join(WASI_TARGET)
+            .join("release/examples/plan_bench.wasm");
+        println!("\nThe planner in wasm (V8 under Node.js's WASI):");
+        run(cmd(
+            "node",
+            &[
+                "--no-warnings",
+                "xtask/wasi.mjs",
+                &wasm.display().to_string(),
             ],
         ))?;
     }
@@ -1435,6 +1470,8 @@ not a log line
         };
         let smoke = options(&words("--tags 10 --smoke")).unwrap();
         assert_eq!((smoke.repositories, smoke.tags), (4, 10));
+        assert!(options(&words("")).unwrap().apply);
+        assert!(!options(&words("--no-apply")).unwrap().apply);
         let full = options(&words("--memory-tags 0 --no-dashboard --planner")).unwrap();
         assert_eq!(
             (full.memory_tags, full.dashboard, full.planner),

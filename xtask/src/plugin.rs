@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::run::{Result, cmd, root, run};
+use crate::run::{Result, cmd, root, run, target_dir};
 
 const CRATE: &str = "cleanreg-plugin";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -28,10 +28,7 @@ pub fn build(args: &[String]) -> Result {
         build.push("--release");
     }
     run(cmd("cargo", &build))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let wasm = target
+    let wasm = target_dir()
         .join(WASM_TARGET)
         .join(if release { "release" } else { "debug" })
         .join(format!("{}.wasm", CRATE.replace('-', "_")));

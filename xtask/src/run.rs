@@ -30,6 +30,14 @@ pub fn path_env() -> std::ffi::OsString {
     std::env::join_paths(paths).expect("PATH entries are valid")
 }
 
+/// Cargo's target folder: `CARGO_TARGET_DIR` (a relative one is resolved
+/// from the root, as cargo does here) or `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root().join(dir))
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// A command in the workspace root with the project's PATH.
 pub fn cmd(program: &str, args: &[&str]) -> Command {
     let mut command = Command::new(program);

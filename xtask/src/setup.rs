@@ -63,7 +63,7 @@ pub fn install_demo() -> Result {
 /// downloads) on one thread, each cargo tool on its own (their builds fill
 /// each other's single-threaded stretches, such as the final link).
 fn install_all(packages: &[&'static str], tools: &[CargoTool]) -> Result {
-    wasm_target()?;
+    rust_target("wasm32-unknown-unknown")?;
     std::thread::scope(|scope| {
         let system = scope.spawn(|| apt_packages(packages).and_then(|()| npm_packages()));
         let built: Vec<_> = tools
@@ -113,14 +113,18 @@ fn apt_packages(packages: &[&'static str]) -> Result {
     run(apt(&install))
 }
 
-fn wasm_target() -> Result {
+/// Adds the Rust target `name` unless it is installed.
+pub(crate) fn rust_target(name: &str) -> Result {
     let targets = cmd("rustup", &["target", "list", "--installed"])
         .output()
         .map_err(|e| format!("rustup: {e}"))?;
-    if String::from_utf8_lossy(&targets.stdout).contains("wasm32-unknown-unknown") {
+    if String::from_utf8_lossy(&targets.stdout)
+        .lines()
+        .any(|line| line.trim() == name)
+    {
         return Ok(());
     }
-    run(cmd("rustup", &["target", "add", "wasm32-unknown-unknown"]))
+    run(cmd("rustup", &["target", "add", name]))
 }
 
 fn cargo_tool(tool: &CargoTool) -> Result {
