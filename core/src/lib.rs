@@ -32,6 +32,7 @@ mod reposfile;
 mod since;
 pub mod storage;
 mod transport;
+mod version;
 
 pub use auth::{
     AuthError, BearerChallenge, Challenge, ChallengeError, DEFAULT_TOKEN_LIFETIME,
@@ -80,6 +81,7 @@ pub use reposfile::{Reposfile, ReposfileEntry, ReposfileError, ReposfileFormat, 
 pub use since::{SinceError, format_since, parse_since};
 pub use storage::{NoStorage, Storage, StorageBlobs};
 pub use transport::{Transport, TransportError};
+pub use version::{Line, ReleaseLine, Version};
 
 /// What the admin runs after deleting: the registry frees blobs only in a
 /// garbage collection, with the registry stopped or read-only. The config

@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 
 use crate::name::RepositoryName;
 use crate::since::{format_since, parse_since};
+use crate::version::ReleaseLine;
 
 /// A validated retention policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,11 @@ pub struct Rule {
     /// Keep the newest N images (distinct manifests, not tags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_newest: Option<usize>,
+    /// Count `keep_newest` in each release line its version tags name
+    /// (`major`: 1.x, 2.x; `major.minor`: 1.4.x, 1.5.x), highest version
+    /// first, instead of over the whole repository; see `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_newest_per: Option<ReleaseLine>,
     /// Keep images created less than this many days before the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_younger_than_days: Option<NonZeroU32>,
@@ -128,7 +134,7 @@ impl Policy {
             field: "(file)".into(),
             message: one_line(&e.to_string()),
         })?;
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let policy: Policy = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let line = e
                 .inner()
                 .span()
@@ -141,7 +147,8 @@ impl Policy {
                     None => message,
                 },
             }
-        })
+        })?;
+        policy.check()
     }
 
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
@@ -151,7 +158,31 @@ impl Policy {
                 field: field_path(e.path()),
                 message: e.inner().to_string(),
             })?;
-        Ok(policy)
+        policy.check()
+    }
+
+    /// What the fields cannot say one by one: a `keep_newest_per` needs
+    /// the `keep_newest` it divides.
+    fn check(self) -> Result<Policy, PolicyError> {
+        let rules = std::iter::once(("default".to_owned(), &self.default)).chain(
+            self.repositories
+                .iter()
+                .map(|(pattern, rule)| (format!("repositories.{:?}", pattern.as_str()), rule)),
+        );
+        for (at, rule) in rules {
+            if let Some(per) = rule.keep_newest_per
+                && rule.keep_newest.is_none()
+            {
+                return Err(PolicyError {
+                    field: format!("{at}.keep_newest_per"),
+                    message: format!(
+                        "keep_newest_per = \"{per}\" counts keep_newest per release line; \
+                         set keep_newest too"
+                    ),
+                });
+            }
+        }
+        Ok(self)
     }
 
     pub fn parse(text: &str, format: PolicyFormat) -> Result<Policy, PolicyError> {

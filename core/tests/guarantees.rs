@@ -20,8 +20,9 @@ use std::num::NonZeroU32;
 
 use cleanreg_core::{
     Child, DateSource, Decision, DeleteReason, Digest, Found, Image, ImageKind, Inventory,
-    KeepReason, MediaType, Plan, PlanEntry, Platform, Policy, Repository, RepositoryName,
-    RepositoryPattern, Role, Rule, Since, Tag, TagPattern, Untagged, attachment_tag, plan,
+    KeepReason, MediaType, Plan, PlanEntry, Platform, Policy, ReleaseLine, Repository,
+    RepositoryName, RepositoryPattern, Role, Rule, Since, Tag, TagPattern, Untagged,
+    attachment_tag, plan,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -458,6 +459,10 @@ fn rule() -> impl Strategy<Value = Rule> {
         (
             prop::bool::weighted(0.4),
             prop::option::weighted(0.3, tag_pattern()),
+            prop::option::weighted(
+                0.3,
+                prop_oneof![Just(ReleaseLine::Major), Just(ReleaseLine::MajorMinor)],
+            ),
         ),
     )
         .prop_map(
@@ -469,9 +474,10 @@ fn rule() -> impl Strategy<Value = Rule> {
                 only_tags,
                 shared,
                 unknown,
-                (delete_untagged, remove_tags),
+                (delete_untagged, remove_tags, keep_newest_per),
             )| Rule {
                 keep_newest,
+                keep_newest_per,
                 keep_younger_than_days: days.and_then(NonZeroU32::new),
                 keep_newer_than: since.map(|days| Since(NOW - time::Duration::days(days))),
                 keep_tags,

@@ -84,6 +84,8 @@ export interface Policy {
 }
 export interface Rule {
   keep_newest?: number;
+  /** Count keep_newest per release line read from version tags. */
+  keep_newest_per?: "major" | "major.minor";
   keep_younger_than_days?: number;
   /** A date (2026-01-31) or RFC 3339 time. */
   keep_newer_than?: string;

@@ -48,8 +48,15 @@ pub const UNTAGGED_GRACE: time::Duration = time::Duration::minutes(5);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum KeepReason {
-    /// Among the newest `keep` images; `rank` 1 is the newest.
-    Newest { rank: usize, keep: usize },
+    /// Among the newest `keep` images; `rank` 1 is the newest. With
+    /// `keep_newest_per`, `line` names the release line ranked in (`1.4.x`,
+    /// or the images without a version tag).
+    Newest {
+        rank: usize,
+        keep: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
     /// One of its tags matches a `keep_tags` pattern.
     TagMatches { tag: Tag, pattern: String },
     /// Younger than the rule's age limit.
@@ -99,12 +106,15 @@ pub enum DeleteReason {
     /// Beyond every limit of its rule: not among the newest `keep_newest`
     /// (when set), older than every age limit, and no keep clause holds.
     /// `rank` 1 is the newest image the rule considers.
+    /// With `keep_newest_per`, `rank` counts within `line`.
     Expired {
         rank: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         keep_newest: Option<usize>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         older_than: Vec<AgeLimit>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
     },
     /// No usable build date, and the rule deletes such images.
     UnknownAge,
@@ -164,7 +174,16 @@ impl fmt::Display for Decision {
 impl fmt::Display for KeepReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeepReason::Newest { rank, keep } => write!(f, "newest {keep}, this is #{rank}"),
+            KeepReason::Newest {
+                rank,
+                keep,
+                line: None,
+            } => write!(f, "newest {keep}, this is #{rank}"),
+            KeepReason::Newest {
+                rank,
+                keep,
+                line: Some(line),
+            } => write!(f, "newest {keep} of {line}, this is #{rank}"),
             KeepReason::TagMatches { tag, pattern } => write!(f, "tag {tag} matches {pattern}"),
             KeepReason::Recent {
                 limit: limit @ AgeLimit::YoungerThanDays { .. },
@@ -237,8 +256,12 @@ impl fmt::Display for DeleteReason {
                 rank,
                 keep_newest,
                 older_than,
+                line,
             } => {
                 write!(f, "{} newest", ordinal(*rank))?;
+                if let Some(line) = line {
+                    write!(f, " of {line}")?;
+                }
                 if let Some(keep) = keep_newest {
                     let verb = if *keep == 1 { "is" } else { "are" };
                     write!(f, ", only the newest {keep} {verb} kept")?;

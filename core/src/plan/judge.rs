@@ -77,8 +77,15 @@ impl<'r> RuleJudge<'r> {
         None
     }
 
-    /// `rank` counts the images the rule considers, newest first.
-    pub(super) fn dated(&self, id: usize, created: OffsetDateTime, rank: &mut usize) -> Decision {
+    /// `rank` counts the images the rule considers, newest first: over the
+    /// repository, or with `keep_newest_per` within `line`.
+    pub(super) fn dated(
+        &self,
+        id: usize,
+        created: OffsetDateTime,
+        rank: &mut usize,
+        line: Option<&str>,
+    ) -> Decision {
         if let Some(reason) = self.unranked_keep(id) {
             return Decision::Keep { reason };
         }
@@ -88,7 +95,11 @@ impl<'r> RuleJudge<'r> {
             && rank <= keep
         {
             return Decision::Keep {
-                reason: KeepReason::Newest { rank, keep },
+                reason: KeepReason::Newest {
+                    rank,
+                    keep,
+                    line: line.map(str::to_owned),
+                },
             };
         }
         if let Some(reason) = self.tag_keep(id) {
@@ -106,6 +117,7 @@ impl<'r> RuleJudge<'r> {
                 rank,
                 keep_newest: self.rule.keep_newest,
                 older_than: self.limits.iter().map(|(limit, _)| limit.clone()).collect(),
+                line: line.map(str::to_owned),
             },
         }
     }

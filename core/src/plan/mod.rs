@@ -46,6 +46,8 @@ mod threads;
 mod verdicts;
 
 #[cfg(test)]
+mod release_lines_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;

@@ -18,6 +18,8 @@
 //! second plan after apply changes nothing more (property-tested in
 //! `core/tests/guarantees.rs`).
 
+use std::cmp::Reverse;
+
 use time::OffsetDateTime;
 
 use super::graph::Relations;
@@ -30,6 +32,11 @@ use crate::inventory::{ImageKind, Repository};
 use crate::media_type::MediaType;
 use crate::name::{RepositoryName, Tag};
 use crate::policy::{RepositoryPattern, Rule};
+use crate::version::{self, Line, Version};
+
+/// The group `keep_newest_per` ranks the images without a version tag in,
+/// as reasons name it.
+const NO_VERSION: &str = "the images without a version tag";
 
 /// Plans one repository at a time. Its tables keep their memory from one
 /// repository to the next.
@@ -226,12 +233,54 @@ impl<'a> RepositoryPlanner<'a> {
         verdicts.decided.resize(count, None);
         verdicts.visiting.clear();
         verdicts.visiting.resize(count, false);
-        for &key in &self.dated {
+        let created = |key: u128| {
             let id = (key & ID_BITS) as usize;
             let created = relations.images[id]
                 .and_then(|image| image.created)
                 .expect("only dated images are ranked");
-            verdicts.policy[id] = Some(judge.dated(id, created, &mut rank));
+            (id, created)
+        };
+        match rule.keep_newest_per {
+            None => {
+                for &key in &self.dated {
+                    let (id, created) = created(key);
+                    verdicts.policy[id] = Some(judge.dated(id, created, &mut rank, None));
+                }
+            }
+            Some(per) => {
+                // Each line ranks its own images: highest version first (a
+                // pre-release below its release), equal versions newest
+                // first. The images without a version tag are one more
+                // group, newest first.
+                let mut lined: Vec<(Option<Line>, Option<Reverse<Version>>, u128)> = self
+                    .dated
+                    .iter()
+                    .map(|&key| {
+                        let id = (key & ID_BITS) as usize;
+                        let version = version::highest(judged[id].iter().map(Tag::as_str));
+                        let line = version.as_ref().map(|version| version.line(per));
+                        (line, version.map(Reverse), key)
+                    })
+                    .collect();
+                lined.sort_unstable();
+                let mut group = None;
+                let mut label = String::new();
+                for (line, _, key) in lined {
+                    if group != Some(line) {
+                        group = Some(line);
+                        rank = 0;
+                        label = match line {
+                            Some(line) => line.to_string(),
+                            None => NO_VERSION.to_owned(),
+                        };
+                    }
+                    let (id, created) = created(key);
+                    verdicts.policy[id] = Some(judge.dated(id, created, &mut rank, Some(&label)));
+                }
+            }
+        }
+        for &key in &self.dated {
+            let id = (key & ID_BITS) as usize;
             self.is_image[id] = true;
             self.images.push(id);
         }

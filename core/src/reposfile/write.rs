@@ -98,6 +98,9 @@ fn extra_fields(rule: &Rule, limits: bool, since: bool) -> Vec<&'static str> {
     if rule.keep_newest.is_some() && !limits {
         fields.push("keep_newest");
     }
+    if rule.keep_newest_per.is_some() {
+        fields.push("keep_newest_per");
+    }
     if rule.keep_younger_than_days.is_some() {
         fields.push("keep_younger_than_days");
     }

@@ -205,7 +205,11 @@ mod tests {
                 entry(
                     &["v2", "latest"],
                     Decision::Keep {
-                        reason: KeepReason::Newest { rank: 1, keep: 1 },
+                        reason: KeepReason::Newest {
+                            rank: 1,
+                            keep: 1,
+                            line: None,
+                        },
                     },
                 ),
                 entry(
@@ -215,6 +219,7 @@ mod tests {
                             rank: 2,
                             keep_newest: Some(1),
                             older_than: Vec::new(),
+                            line: None,
                         },
                     },
                 ),

@@ -222,6 +222,7 @@ mod tests {
                         rank: 3,
                         keep_newest: Some(2),
                         older_than: Vec::new(),
+                        line: None,
                     },
                 },
             ),

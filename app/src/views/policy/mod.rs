@@ -18,12 +18,24 @@ use import_export::ImportExport;
 use model::{Checked, Field, PolicyDraft};
 
 /// What a rule's text fields are, in the order shown.
-const TEXT_FIELDS: [(Field, &str, &str, Kind); 6] = [
+const TEXT_FIELDS: [(Field, &str, &str, Kind); 7] = [
     (
         Field::KeepNewest,
         "Keep the newest",
         "images (distinct manifests, not tags); 0 keeps none by count; empty: no count",
         Kind::Number,
+    ),
+    (
+        Field::KeepNewestPer,
+        "Count the newest in",
+        "each release line read from version tags (1.4.2, v2.0.0-rc.1), highest version \
+         first, a pre-release below its release; images without a version tag are one more \
+         line",
+        Kind::Choice(&[
+            ("", "the whole repository"),
+            ("major", "each major line (1.x, 2.x)"),
+            ("major.minor", "each minor line (1.4.x, 1.5.x)"),
+        ]),
     ),
     (
         Field::KeepYoungerThanDays,
@@ -79,6 +91,8 @@ enum Kind {
     Number,
     Line,
     Lines,
+    /// One of these values, each with its label.
+    Choice(&'static [(&'static str, &'static str)]),
 }
 
 #[component]
@@ -368,6 +382,30 @@ fn TextInput(
                 aria-describedby=described
                 on:input=on_input
             />
+        }
+        .into_any(),
+        Kind::Choice(choices) => view! {
+            <select
+                id=id.clone()
+                data-testid=testid
+                prop:value=value
+                aria-invalid=move || invalid().to_string()
+                aria-describedby=described
+                on:change=on_input
+            >
+                {choices
+                    .iter()
+                    .map(|&(choice, label)| {
+                        // `selected` as well: the select's value is set
+                        // before its options exist.
+                        view! {
+                            <option value=choice selected=move || value() == choice>
+                                {label}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
         }
         .into_any(),
         Kind::Line => view! {

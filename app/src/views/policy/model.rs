@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use cleanreg_core::{
-    Policy, PolicyFormat, ReposfileFormat, RepositoryPattern, Rule, Since, TagPattern,
+    Policy, PolicyFormat, ReleaseLine, ReposfileFormat, RepositoryPattern, Rule, Since, TagPattern,
     parse_reposfile, reposfile_policy, write_reposfile,
 };
 
@@ -20,6 +20,7 @@ use cleanreg_core::{
 pub enum Field {
     Pattern,
     KeepNewest,
+    KeepNewestPer,
     KeepYoungerThanDays,
     KeepNewerThan,
     KeepTags,
@@ -36,6 +37,7 @@ impl Field {
         match self {
             Field::Pattern => "pattern",
             Field::KeepNewest => "keep_newest",
+            Field::KeepNewestPer => "keep_newest_per",
             Field::KeepYoungerThanDays => "keep_younger_than_days",
             Field::KeepNewerThan => "keep_newer_than",
             Field::KeepTags => "keep_tags",
@@ -55,6 +57,8 @@ pub struct RuleDraft {
     /// Unused for the default rule.
     pub pattern: String,
     pub keep_newest: String,
+    /// Empty (the whole repository), `major` or `major.minor`.
+    pub keep_newest_per: String,
     pub keep_younger_than_days: String,
     pub keep_newer_than: String,
     /// One regular expression per line.
@@ -73,6 +77,10 @@ impl RuleDraft {
             id,
             pattern: pattern.to_owned(),
             keep_newest: rule.keep_newest.map(|n| n.to_string()).unwrap_or_default(),
+            keep_newest_per: rule
+                .keep_newest_per
+                .map(|per| per.to_string())
+                .unwrap_or_default(),
             keep_younger_than_days: rule
                 .keep_younger_than_days
                 .map(|n| n.to_string())
@@ -109,6 +117,7 @@ impl RuleDraft {
         match field {
             Field::Pattern => &self.pattern,
             Field::KeepNewest => &self.keep_newest,
+            Field::KeepNewestPer => &self.keep_newest_per,
             Field::KeepYoungerThanDays => &self.keep_younger_than_days,
             Field::KeepNewerThan => &self.keep_newer_than,
             Field::KeepTags => &self.keep_tags,
@@ -122,6 +131,7 @@ impl RuleDraft {
         match field {
             Field::Pattern => self.pattern = value,
             Field::KeepNewest => self.keep_newest = value,
+            Field::KeepNewestPer => self.keep_newest_per = value,
             Field::KeepYoungerThanDays => self.keep_younger_than_days = value,
             Field::KeepNewerThan => self.keep_newer_than = value,
             Field::KeepTags => self.keep_tags = value,
@@ -172,6 +182,22 @@ impl RuleDraft {
                     .ok_or_else(|| "enter a whole number, 0 or more, or leave it empty".into())
             })
             .map(|value| rule.keep_newest = value),
+        );
+        note(
+            Field::KeepNewestPer,
+            optional(&self.keep_newest_per, |text| match text {
+                "major" => Ok(ReleaseLine::Major),
+                "major.minor" => Ok(ReleaseLine::MajorMinor),
+                _ => Err("choose major or major.minor, or leave it empty".into()),
+            })
+            .and_then(|per| {
+                if per.is_some() && self.keep_newest.trim().is_empty() {
+                    Err("counts \"Keep the newest\" per release line: set that too".into())
+                } else {
+                    Ok(per)
+                }
+            })
+            .map(|value| rule.keep_newest_per = value),
         );
         note(
             Field::KeepYoungerThanDays,
@@ -630,6 +656,30 @@ mod tests {
         assert_eq!(Policy::from_toml(&policy.to_toml()).unwrap(), policy);
         assert_eq!(Policy::from_json(&policy.to_json_pretty()).unwrap(), policy);
         assert!(policy.to_toml().contains("remove_tags = \"sha-.*\""));
+    }
+
+    #[test]
+    fn the_release_line_choice_needs_a_count_and_survives_the_draft() {
+        let mut d = draft("[default]\nkeep_newest = 2\nkeep_newest_per = \"major.minor\"\n");
+        assert_eq!(d.default.keep_newest_per, "major.minor");
+        assert_eq!(
+            d.policy().unwrap().default.keep_newest_per,
+            Some(ReleaseLine::MajorMinor)
+        );
+        d.default.set_text(Field::KeepNewestPer, "major".into());
+        assert_eq!(
+            d.policy().unwrap().default.keep_newest_per,
+            Some(ReleaseLine::Major)
+        );
+        d.default.set_text(Field::KeepNewest, String::new());
+        let errors = d.policy().unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, Field::KeepNewestPer);
+        assert!(errors[0].message.contains("Keep the newest"), "{errors:?}");
+        d.default.set_text(Field::KeepNewestPer, String::new());
+        assert_eq!(d.policy().unwrap().default.keep_newest_per, None);
+        d.default.set_text(Field::KeepNewestPer, "patch".into());
+        assert_eq!(d.policy().unwrap_err()[0].field, Field::KeepNewestPer);
     }
 
     #[test]
