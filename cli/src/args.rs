@@ -67,6 +67,12 @@ pub struct Args {
     #[arg(long = "policy", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Never delete or untag what this file names: image references one a
+    /// line (host/repo:tag, host/repo@sha256:...) or the JSON of `kubectl
+    /// get pods -A -o json`; references to this registry only (repeatable)
+    #[arg(long = "in-use", value_name = "FILE")]
+    pub in_use: Vec<PathBuf>,
+
     /// Also delete manifests no tag points at (a moving tag such as `main`
     /// leaves the previous one behind), found through the history of
     /// earlier scans or --storage, with their children and attachments
@@ -182,7 +188,7 @@ pub struct Args {
 
     /// Apply a plan saved by --plan-out or exported by the dashboard,
     /// re-checking every digest against the registry first
-    #[arg(long = "apply-plan", value_name = "FILE", conflicts_with_all = ["repositories", "reposfile", "full_catalog", "policy", "keep", "since", "regex", "ignore_ref_tags", "plan_out", "delete_untagged", "history_dir", "no_history"])]
+    #[arg(long = "apply-plan", value_name = "FILE", conflicts_with_all = ["repositories", "reposfile", "full_catalog", "policy", "keep", "since", "regex", "ignore_ref_tags", "plan_out", "delete_untagged", "history_dir", "no_history", "in_use"])]
     pub apply_plan: Option<PathBuf>,
 
     /// Where to write the recovery file before deleting; an existing FILE is

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cleanreg_core::{
-    ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, OriginalSettings, Plan, PlanFile,
-    Policy, PolicyFormat, RegistryUrl, RepositoryName, RunManifests, ScanScope, ScanSources, Since,
-    StorageBlobs, parse_reposfile, plan, plan_with,
+    ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, InUseFile, OriginalSettings, Plan,
+    PlanFile, Policy, PolicyFormat, RegistryUrl, RepositoryName, RunManifests, ScanScope,
+    ScanSources, Since, StorageBlobs, parse_reposfile, plan, plan_with,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -166,6 +166,7 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
         });
     }
     let (policy, scope) = selection(args)?;
+    let in_use = in_use_files(args)?;
     let storage = given_storage(args)?;
     let registry = parse_registry(
         args.registry
@@ -186,7 +187,7 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             storage: &storage,
             previous: None,
         };
-        let (inventory, reuse) = client
+        let (mut inventory, reuse) = client
             .scan_with(&scope, &sources, &mut |step| {
                 if verbose {
                     let _ = writeln!(err, "scan: {step}");
@@ -241,6 +242,11 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             )
             .map_err(io_error)?,
             _ => {}
+        }
+        // Tag references resolve against this scan: the plan's moment.
+        for file in &in_use {
+            let report = file.pin(&mut inventory, client.registry());
+            writeln!(err, "{report}").map_err(io_error)?;
         }
         let now = OffsetDateTime::now_utc();
         let mut plan = plan(&inventory, &policy, now);
@@ -644,6 +650,18 @@ fn given_storage(args: &Args) -> Result<GivenStorage, Stop> {
         Some(root) => Ok(GivenStorage(Some(DirStorage::open(root).map_err(usage)?))),
         None => Ok(GivenStorage(None)),
     }
+}
+
+/// The `--in-use` files, read and checked before anything is asked of the
+/// registry; a bad line is named.
+fn in_use_files(args: &Args) -> Result<Vec<InUseFile>, Stop> {
+    args.in_use
+        .iter()
+        .map(|path| {
+            let text = read_file(path)?;
+            InUseFile::parse(&path.display().to_string(), &text).map_err(|e| usage(e.to_string()))
+        })
+        .collect()
 }
 
 fn read_file(path: &Path) -> Result<String, Stop> {

@@ -42,6 +42,11 @@ pub struct Repository {
     /// `images`), with how it found them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub untagged: BTreeMap<Digest, Untagged>,
+    /// Manifests something runs, with where that was read (the file's
+    /// name): the planner keeps them and their tags whatever the policy
+    /// says (`InUseFile::pin` fills it in).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub in_use: BTreeMap<Digest, String>,
 }
 
 /// Where a scan learnt of a manifest that no tag points at: the registry

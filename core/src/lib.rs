@@ -17,6 +17,7 @@ mod credentials;
 mod digest;
 mod error;
 mod history;
+mod in_use;
 mod inventory;
 mod manifest;
 mod media_type;
@@ -54,6 +55,7 @@ pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};
 pub use error::{Error, ErrorCode, RegistryError};
 pub use history::{HISTORY_FORMAT, HistoryRecord, Seen};
+pub use in_use::{ImageReference, InUseError, InUseFile, InUseReport};
 pub use inventory::{
     AttachmentKind, Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged,
     attachment, attachment_tag,

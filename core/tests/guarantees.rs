@@ -538,8 +538,39 @@ impl fmt::Debug for Case {
     }
 }
 
+/// A case where, one time in three, some manifests are in use (any kind:
+/// images, children, attachments, untagged), so every guarantee also holds
+/// with `in_use` set.
 fn case() -> impl Strategy<Value = Case> {
-    (inventory(), policy()).prop_map(|(inventory, policy)| Case { inventory, policy })
+    (
+        inventory(),
+        policy(),
+        prop::option::weighted(
+            0.35,
+            prop::collection::vec(any::<prop::sample::Index>(), 1..4),
+        ),
+    )
+        .prop_map(|(mut inventory, policy, pins)| {
+            for pin in pins.unwrap_or_default() {
+                let manifests: Vec<(RepositoryName, Digest)> = inventory
+                    .repositories
+                    .iter()
+                    .flat_map(|(name, repository)| {
+                        repository
+                            .images
+                            .keys()
+                            .map(move |digest| (name.clone(), digest.clone()))
+                    })
+                    .collect();
+                if manifests.is_empty() {
+                    break;
+                }
+                let (name, digest) = pin.get(&manifests).clone();
+                let repository = inventory.repositories.get_mut(&name).unwrap();
+                repository.in_use.insert(digest, "pods.json".into());
+            }
+            Case { inventory, policy }
+        })
 }
 
 fn keep_newest_case() -> impl Strategy<Value = Case> {
@@ -553,6 +584,9 @@ fn describe(inventory: &Inventory) -> String {
         out.push_str(&format!("repository {name}\n"));
         for (tag, digest) in &repository.tags {
             out.push_str(&format!("  tag {tag} -> {}\n", digest.short()));
+        }
+        for digest in repository.in_use.keys() {
+            out.push_str(&format!("  in use {}\n", digest.short()));
         }
         for (digest, image) in &repository.images {
             let children: Vec<&str> = image.children.iter().map(|c| c.digest.short()).collect();
@@ -828,6 +862,9 @@ proptest! {
             for (digest, found) in repository.untagged.iter().rev() {
                 copy.untagged.insert(digest.clone(), found.clone());
             }
+            for (digest, source) in repository.in_use.iter().rev() {
+                copy.in_use.insert(digest.clone(), source.clone());
+            }
             rebuilt.repositories.insert(name.clone(), copy);
         }
         for (blob, size) in input.inventory.blobs.iter().rev() {
@@ -877,6 +914,27 @@ proptest! {
                     !entry.decision.is_delete(),
                     "kept subject {} loses attachment {}", show(subject_entry), show(entry)
                 );
+            }
+        }
+    }
+
+    /// A manifest in use is neither deleted nor untagged, whatever the
+    /// policy; and it says why.
+    #[test]
+    fn a_manifest_in_use_is_never_deleted_or_untagged(input in case()) {
+        let plan = plan(&input.inventory, &input.policy, NOW);
+        for entry in &plan.entries {
+            let pinned = input.inventory.repositories[&entry.repository]
+                .in_use
+                .contains_key(&entry.digest);
+            if pinned {
+                prop_assert!(!entry.decision.is_change(), "{} is in use", show(entry));
+                if !entry.role.is_tag() && !matches!(
+                    entry.decision,
+                    Decision::Keep { reason: KeepReason::InKeptIndex { .. } }
+                ) {
+                    prop_assert_eq!(entry.decision.to_string(), "kept: in use (pods.json)");
+                }
             }
         }
     }
@@ -976,7 +1034,10 @@ proptest! {
                         found.pushed.is_none_or(|at| at <= NOW - cleanreg_core::UNTAGGED_GRACE),
                         "{} was pushed moments ago", show(entry)
                     );
-                } else if rule.delete_untagged && entry.kind.is_interpreted() {
+                } else if rule.delete_untagged
+                    && entry.kind.is_interpreted()
+                    && !repository.in_use.contains_key(&entry.digest)
+                {
                     prop_assert!(
                         matches!(entry.decision, Decision::Keep { reason: KeepReason::PushedRecently { .. } }),
                         "{} must go", show(entry)

@@ -49,6 +49,8 @@ export interface Repository {
   subjects?: Record<Digest, boolean>;
   /** Manifests no tag points at, found through scan history, storage or the referrers API. */
   untagged?: Record<Digest, Untagged>;
+  /** Manifests something runs, with where that was read: always kept, tags and all. */
+  in_use?: Record<Digest, string>;
 }
 export interface Untagged {
   found: ("history" | "storage" | "referrers")[];

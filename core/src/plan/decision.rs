@@ -98,6 +98,9 @@ pub enum KeepReason {
     LastTag { pattern: String },
     /// A tag `remove_tags` matches that also matches `keep_tags`.
     TagKept { pattern: String },
+    /// Something runs it, as `source` (a file of image references or of
+    /// pods) says; kept whatever the policy says, and so are its tags.
+    InUse { source: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +248,7 @@ impl fmt::Display for KeepReason {
             KeepReason::TagKept { pattern } => {
                 write!(f, "matches remove_tags, but also keep_tags {pattern}")
             }
+            KeepReason::InUse { source } => write!(f, "in use ({source})"),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! `core/tests/guarantees.rs`).
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
@@ -28,6 +29,7 @@ use super::reclaim::Reclaim;
 use super::tags::{remaining_tags, tag_entries};
 use super::verdicts::Verdicts;
 use super::{Blocked, Decision, DeleteReason, KeepReason, PlanEntry, Role, UNTAGGED_GRACE};
+use crate::digest::Digest;
 use crate::inventory::{ImageKind, Repository};
 use crate::media_type::MediaType;
 use crate::name::{RepositoryName, Tag};
@@ -80,8 +82,9 @@ impl<'a> RepositoryPlanner<'a> {
     ) {
         let first = out.len();
         self.relations.load(repository);
-        self.judge(rule, now);
+        self.judge(rule, now, &repository.in_use);
         self.judge_untagged(rule, now);
+        self.keep_in_use(&repository.in_use);
         self.order();
         // Decided in plan order first: a loop's verdicts depend on where
         // deciding starts.
@@ -105,7 +108,10 @@ impl<'a> RepositoryPlanner<'a> {
             let entry = self.entry(id, name, pattern);
             let is_image = self.is_image[id];
             out.push(entry);
-            if is_image && let Some(remove) = &rule.remove_tags {
+            if is_image
+                && let Some(remove) = &rule.remove_tags
+                && !repository.in_use.contains_key(self.relations.digests[id])
+            {
                 let image = out.len() - 1;
                 let tags = tag_entries(&out[image], remove, &rule.keep_tags);
                 out.extend(tags);
@@ -173,8 +179,30 @@ impl<'a> RepositoryPlanner<'a> {
         self.images.extend(self.untagged.iter().map(|&(_, id)| id));
     }
 
+    /// Whatever the policy said, a manifest in use is kept: before deciding,
+    /// so what it lists and what is attached to it are kept with it (a
+    /// child in use stays even when its index goes).
+    fn keep_in_use(&mut self, in_use: &BTreeMap<Digest, String>) {
+        if in_use.is_empty() {
+            return;
+        }
+        let relations = &self.relations;
+        for id in 0..relations.count() {
+            if relations.images[id].is_none() {
+                continue;
+            }
+            if let Some(source) = in_use.get(relations.digests[id]) {
+                self.verdicts.policy[id] = Some(Decision::Keep {
+                    reason: KeepReason::InUse {
+                        source: source.clone(),
+                    },
+                });
+            }
+        }
+    }
+
     /// The policy's decisions on the images it decides.
-    fn judge(&mut self, rule: &Rule, now: OffsetDateTime) {
+    fn judge(&mut self, rule: &Rule, now: OffsetDateTime, in_use: &BTreeMap<Digest, String>) {
         let relations = &self.relations;
         let count = relations.count();
         self.dated.clear();
@@ -210,13 +238,22 @@ impl<'a> RepositoryPlanner<'a> {
         let judged = match &rule.remove_tags {
             Some(remove) => {
                 self.remaining.clear();
-                self.remaining.extend(
-                    relations
-                        .tags
-                        .iter()
-                        .take(count)
-                        .map(|tags| remaining_tags(tags, remove, &rule.keep_tags)),
-                );
+                // An image in use keeps every tag.
+                self.remaining
+                    .extend(
+                        relations
+                            .tags
+                            .iter()
+                            .take(count)
+                            .enumerate()
+                            .map(|(id, tags)| {
+                                if in_use.contains_key(relations.digests[id]) {
+                                    tags.clone()
+                                } else {
+                                    remaining_tags(tags, remove, &rule.keep_tags)
+                                }
+                            }),
+                    );
                 &self.remaining
             }
             None => &relations.tags,
