@@ -348,18 +348,21 @@ impl fmt::Display for InUseReport {
             .iter()
             .map(|(_, name, digest)| (name, digest))
             .collect();
+        let plural = |count: usize, word: &str| {
+            format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+        };
         write!(
             f,
-            "in use ({}): {} references to this registry keep {} manifests",
+            "in use ({}): {} to this registry keep {}",
             self.source,
-            self.kept.len(),
-            images.len()
+            plural(self.kept.len(), "reference"),
+            plural(images.len(), "manifest")
         )?;
         if !self.other_registries.is_empty() {
             write!(
                 f,
-                "; {} references to other registries left aside",
-                self.other_registries.len()
+                "; {} to other registries left aside",
+                plural(self.other_registries.len(), "reference")
             )?;
         }
         for (reference, why) in &self.not_found {

@@ -7,7 +7,7 @@ mod session;
 
 use std::sync::Arc;
 
-use cleanreg_core::{Plan, Policy, RepositoryReclaim};
+use cleanreg_core::{InUseFile, InUseReport, Plan, Policy, RepositoryReclaim};
 use leptos::prelude::*;
 
 use crate::route::Route;
@@ -37,6 +37,11 @@ pub struct AppState {
     /// True from the apply confirmation until the next scan: the plan on
     /// screen stays the one confirmed or applied.
     pub plan_held: RwSignal<bool>,
+    /// Files of images in use (references or pods): the planner keeps what
+    /// they name in this registry whatever the policy says.
+    pub in_use: RwSignal<Vec<Arc<InUseFile>>>,
+    /// What the last plan's pinning found, one report per file.
+    pub in_use_reports: RwSignal<Vec<InUseReport>>,
 }
 
 impl AppState {
@@ -49,6 +54,8 @@ impl AppState {
             route: RwSignal::new(route),
             busy: RwSignal::new(false),
             plan_held: RwSignal::new(false),
+            in_use: RwSignal::new(Vec::new()),
+            in_use_reports: RwSignal::new(Vec::new()),
         }
     }
 

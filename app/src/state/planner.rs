@@ -17,7 +17,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cleanreg_core::{DeletePermissions, Inventory, Plan, PlanBuilder, Policy, RepositoryReclaim};
+use cleanreg_core::{
+    DeletePermissions, InUseFile, InUseReport, Inventory, Plan, PlanBuilder, Policy, RegistryUrl,
+    RepositoryReclaim,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use time::OffsetDateTime;
@@ -42,12 +45,20 @@ pub fn keep_planning(state: AppState) {
     // The inventory of the last run, to tell a new scan (plan at once) from
     // a policy edit (wait for the typing to settle).
     let last_inventory: StoredValue<Option<Arc<Inventory>>> = StoredValue::new(None);
+    let pinned = StoredValue::new(None::<Pinned>);
     Effect::new(move |_| {
         let policy = state.policy.get();
         let held = state.plan_held.get();
+        let in_use = state.in_use.get();
         let input = state.session.with(|s| {
-            s.as_ref()
-                .map(|s| (s.inventory.clone(), s.scanned_at, s.permissions.clone()))
+            s.as_ref().map(|s| {
+                (
+                    s.inventory.clone(),
+                    s.scanned_at,
+                    s.permissions.clone(),
+                    s.client.registry().clone(),
+                )
+            })
         });
         let run = generation.fetch_add(1, Ordering::SeqCst) + 1;
         if held {
@@ -55,8 +66,9 @@ pub fn keep_planning(state: AppState) {
             state.planning.set(false);
             return;
         }
-        let Some((inventory, scanned_at, permissions)) = input else {
+        let Some((inventory, scanned_at, permissions, registry)) = input else {
             last_inventory.set_value(None);
+            state.in_use_reports.set(Vec::new());
             state.plan.set(None);
             state.planning.set(false);
             return;
@@ -64,6 +76,20 @@ pub fn keep_planning(state: AppState) {
         let new_scan = !last_inventory
             .with_value(|last| last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &inventory)));
         last_inventory.set_value(Some(inventory.clone()));
+        // What runs is pinned in a copy of the inventory, made again only
+        // when the scan or the files change.
+        let (inventory, reports) = pinned.with_value(|last| match last {
+            Some(last) if last.matches(&inventory, &in_use) => {
+                (last.pinned.clone(), last.reports.clone())
+            }
+            _ => {
+                let made = Pinned::new(&inventory, &in_use, &registry);
+                let answer = (made.pinned.clone(), made.reports.clone());
+                pinned.set_value(Some(made));
+                answer
+            }
+        });
+        state.in_use_reports.set(reports);
         state.planning.set(true);
         let generation = generation.clone();
         spawn_local(async move {
@@ -83,6 +109,42 @@ pub fn keep_planning(state: AppState) {
             state.planning.set(false);
         });
     });
+}
+
+/// The scan's inventory with the in-use files' manifests pinned, and what
+/// pinning found.
+struct Pinned {
+    scanned: Arc<Inventory>,
+    files: Vec<Arc<InUseFile>>,
+    pinned: Arc<Inventory>,
+    reports: Vec<InUseReport>,
+}
+
+impl Pinned {
+    fn new(scanned: &Arc<Inventory>, files: &[Arc<InUseFile>], registry: &RegistryUrl) -> Self {
+        let (pinned, reports) = if files.is_empty() {
+            (scanned.clone(), Vec::new())
+        } else {
+            let mut copy = Inventory::clone(scanned);
+            let reports = files
+                .iter()
+                .map(|file| file.pin(&mut copy, registry))
+                .collect();
+            (Arc::new(copy), reports)
+        };
+        Pinned {
+            scanned: scanned.clone(),
+            files: files.to_vec(),
+            pinned,
+            reports,
+        }
+    }
+
+    fn matches(&self, scanned: &Arc<Inventory>, files: &[Arc<InUseFile>]) -> bool {
+        Arc::ptr_eq(&self.scanned, scanned)
+            && self.files.len() == files.len()
+            && self.files.iter().zip(files).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
 }
 
 /// Plans in steps of about [`STEP_BUDGET_MS`], yielding to the page between

@@ -78,8 +78,8 @@ fn images_pods_run_are_kept_and_the_rest_goes() {
     let source = pods.display().to_string();
     assert!(
         ran.stderr.contains(&format!(
-            "in use ({source}): 3 references to this registry keep 3 manifests; 1 references \
-             to other registries left aside"
+            "in use ({source}): 3 references to this registry keep 3 manifests; 1 reference to \
+             other registries left aside"
         )),
         "{}",
         ran.shown()

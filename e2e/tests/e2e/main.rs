@@ -11,6 +11,7 @@ mod cross_origin;
 mod dashboard;
 mod deploy;
 mod hostile;
+mod in_use;
 mod plan_export;
 mod plugin;
 mod policy_import;

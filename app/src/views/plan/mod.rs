@@ -14,6 +14,7 @@
 mod browser_tests;
 mod chart;
 mod export;
+mod in_use;
 pub mod model;
 mod row;
 mod section;
@@ -28,6 +29,7 @@ use crate::platform::browser;
 use crate::state::{AppState, Planned};
 use crate::widgets::Pager;
 use crate::widgets::paging::{page_count, page_range};
+use in_use::InUse;
 use model::{DecisionFilter, RepoSummary};
 pub use row::PlanRow;
 use section::RepoSection;
@@ -169,6 +171,9 @@ pub fn PlanView() -> impl IntoView {
         >
             {move || status.get().1}
         </p>
+        <Show when=move || state.session.with(Option::is_some)>
+            <InUse />
+        </Show>
         <Show when=move || shown.with(Option::is_some)>
             <section class="plan" aria-labelledby="plan-heading">
                 <h2 id="plan-heading">"Plan"</h2>

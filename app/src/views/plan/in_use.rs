@@ -1,0 +1,107 @@
+//! "Images in use": files of image references or of pods (`kubectl get pods
+//! -A -o json`), read in the browser; the planner keeps what they name in
+//! this registry whatever the policy says, and each file's report shows
+//! what matched, what is another registry's and what matched nothing.
+
+use std::sync::Arc;
+
+use cleanreg_core::InUseFile;
+use leptos::prelude::*;
+
+use crate::platform::browser;
+use crate::state::AppState;
+
+#[component]
+pub fn InUse() -> impl IntoView {
+    let state = AppState::get();
+    let error = RwSignal::new(None::<String>);
+    let on_pick = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let picked = browser::read_picked_file(&input).await;
+            // Picking the same file again (after editing it) reads it again.
+            input.set_value("");
+            match picked {
+                Some(Ok((name, text))) => match InUseFile::parse(&name, &text) {
+                    Ok(file) => {
+                        error.set(None);
+                        state.in_use.update(|files| {
+                            files.retain(|known| known.source != file.source);
+                            files.push(Arc::new(file));
+                        });
+                    }
+                    Err(problem) => error.set(Some(format!(
+                        "{problem}. Nothing from this file is used; the plan is unchanged."
+                    ))),
+                },
+                Some(Err(message)) => error.set(Some(message)),
+                None => {}
+            }
+        });
+    };
+    let files = move || {
+        state
+            .in_use
+            .with(|files| files.iter().map(|f| f.source.clone()).collect::<Vec<_>>())
+    };
+    let report_of = move |source: &str| {
+        state.in_use_reports.with(|reports| {
+            reports
+                .iter()
+                .find(|report| report.source == source)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| format!("in use ({source}): read; matched at the next plan"))
+        })
+    };
+    view! {
+        <section class="in-use" aria-labelledby="in-use-heading">
+            <h3 id="in-use-heading">"Images in use"</h3>
+            <p class="hint" id="in-use-hint">
+                "A file of image references, one a line (host/repo:tag or host/repo@sha256:…), or the JSON of kubectl get pods -A -o json. What it names in this registry is kept whatever the policy says, tags and all; references to other registries are listed and left aside. The file stays in this page only."
+            </p>
+            <label for="in-use-file">"Add a file of images in use"</label>
+            <input
+                type="file"
+                id="in-use-file"
+                data-testid="in-use-file"
+                aria-describedby="in-use-hint"
+                disabled=move || state.policy_locked()
+                on:change=on_pick
+            />
+            <p class="error-inline" data-testid="in-use-error" hidden=move || error.with(Option::is_none)>
+                {move || error.get()}
+            </p>
+            <ul class="in-use-files">
+                <For each=files key=|source| source.clone() let:source>
+                    {
+                        let shown = source.clone();
+                        let removed = source.clone();
+                        view! {
+                            <li data-testid="in-use-entry" data-source=source.clone()>
+                                <pre data-testid="in-use-report">{move || report_of(&shown)}</pre>
+                                <button
+                                    type="button"
+                                    data-testid="in-use-remove"
+                                    disabled=move || state.policy_locked()
+                                    on:click=move |_| {
+                                        state
+                                            .in_use
+                                            .update(|files| files.retain(|f| f.source != removed))
+                                    }
+                                >
+                                    {format!("Stop using {source}")}
+                                </button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </section>
+    }
+}
