@@ -49,6 +49,30 @@ pub async fn read_picked_file(
     })
 }
 
+/// For a file `<input>`'s change event: reads the picked file, clears the
+/// input (so picking the same file again, edited or not, reads it again)
+/// and hands `then` the name and text, or why it could not be read.
+/// Nothing happens when nothing was picked.
+pub fn on_file_picked(
+    ev: &web_sys::Event,
+    then: impl FnOnce(Result<(String, String), String>) + 'static,
+) {
+    use wasm_bindgen::JsCast;
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let picked = read_picked_file(&input).await;
+        input.set_value("");
+        if let Some(picked) = picked {
+            then(picked);
+        }
+    });
+}
+
 /// Copies text to the clipboard; silently does nothing where not allowed.
 pub fn copy_text(text: &str) {
     if let Some(window) = web_sys::window() {

@@ -16,33 +16,20 @@ pub fn InUse() -> impl IntoView {
     let state = AppState::get();
     let error = RwSignal::new(None::<String>);
     let on_pick = move |ev: leptos::ev::Event| {
-        use wasm_bindgen::JsCast;
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        leptos::task::spawn_local(async move {
-            let picked = browser::read_picked_file(&input).await;
-            // Picking the same file again (after editing it) reads it again.
-            input.set_value("");
-            match picked {
-                Some(Ok((name, text))) => match InUseFile::parse(&name, &text) {
-                    Ok(file) => {
-                        error.set(None);
-                        state.in_use.update(|files| {
-                            files.retain(|known| known.source != file.source);
-                            files.push(Arc::new(file));
-                        });
-                    }
-                    Err(problem) => error.set(Some(format!(
-                        "{problem}. Nothing from this file is used; the plan is unchanged."
-                    ))),
-                },
-                Some(Err(message)) => error.set(Some(message)),
-                None => {}
-            }
+        browser::on_file_picked(&ev, move |picked| match picked {
+            Ok((name, text)) => match InUseFile::parse(&name, &text) {
+                Ok(file) => {
+                    error.set(None);
+                    state.in_use.update(|files| {
+                        files.retain(|known| known.source != file.source);
+                        files.push(Arc::new(file));
+                    });
+                }
+                Err(problem) => error.set(Some(format!(
+                    "{problem}. Nothing from this file is used; the plan is unchanged."
+                ))),
+            },
+            Err(message) => error.set(Some(message)),
         });
     };
     let files = move || {

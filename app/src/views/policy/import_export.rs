@@ -37,24 +37,11 @@ pub(super) fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>)
         }
     };
     let on_pick = move |ev: leptos::ev::Event| {
-        use wasm_bindgen::JsCast;
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        leptos::task::spawn_local(async move {
-            let picked = browser::read_picked_file(&input).await;
-            // Picking the same file again must import again.
-            input.set_value("");
-            match picked {
-                Some(Ok((name, text))) => apply(&text, Some(&name)),
-                Some(Err(message)) => {
-                    done.set(None);
-                    error.set(Some(message));
-                }
-                None => {}
+        browser::on_file_picked(&ev, move |picked| match picked {
+            Ok((name, text)) => apply(&text, Some(&name)),
+            Err(message) => {
+                done.set(None);
+                error.set(Some(message));
             }
         });
     };
