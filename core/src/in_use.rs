@@ -33,8 +33,8 @@ pub struct ImageReference {
     /// The registry host, with its port if one was written; `docker.io`
     /// when the reference names none.
     pub host: String,
-    pub repository: String,
-    pub tag: Option<String>,
+    pub repository: RepositoryName,
+    pub tag: Option<Tag>,
     pub digest: Option<Digest>,
 }
 
@@ -113,10 +113,17 @@ impl ImageReference {
             }
             None => (name, None),
         };
-        if let Some(tag) = tag {
-            tag.parse::<Tag>()
-                .map_err(|e| format!("{text}: the tag {tag:?}: {e}"))?;
-        }
+        // A reference with neither tag nor digest means `latest`.
+        let tag = match (tag, &digest) {
+            (None, None) => Some("latest"),
+            (tag, _) => tag,
+        };
+        let tag = tag
+            .map(|tag| {
+                tag.parse::<Tag>()
+                    .map_err(|e| format!("{text}: the tag {tag:?}: {e}"))
+            })
+            .transpose()?;
         let (host, path) = match name.split_once('/') {
             Some((first, rest))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
@@ -135,18 +142,13 @@ impl ImageReference {
         } else {
             path
         };
-        repository
+        let repository = repository
             .parse::<RepositoryName>()
             .map_err(|e| format!("{text}: the repository {repository:?}: {e}"))?;
-        // A reference with neither tag nor digest means `latest`.
-        let tag = match (tag, &digest) {
-            (None, None) => Some("latest"),
-            (tag, _) => tag,
-        };
         Ok(ImageReference {
             host,
             repository,
-            tag: tag.map(str::to_owned),
+            tag,
             digest,
         })
     }
@@ -271,10 +273,8 @@ impl InUseFile {
                 report.other_registries.push(written);
                 continue;
             }
-            let Ok(name) = reference.repository.parse::<RepositoryName>() else {
-                continue;
-            };
-            let Some(repository) = inventory.repositories.get_mut(&name) else {
+            let name = &reference.repository;
+            let Some(repository) = inventory.repositories.get_mut(name) else {
                 report
                     .not_found
                     .push((written, "its repository was not scanned".into()));
@@ -286,10 +286,10 @@ impl InUseFile {
                     .contains_key(digest)
                     .then(|| digest.clone())
                     .ok_or("the registry does not hold that manifest"),
-                (None, Some(tag)) => tag
-                    .parse::<Tag>()
-                    .ok()
-                    .and_then(|tag| repository.tags.get(&tag).cloned())
+                (None, Some(tag)) => repository
+                    .tags
+                    .get(tag)
+                    .cloned()
                     .ok_or("the tag does not exist"),
                 (None, None) => Err("no tag or digest"),
             };
@@ -299,7 +299,7 @@ impl InUseFile {
                         .in_use
                         .entry(digest.clone())
                         .or_insert_with(|| self.source.clone());
-                    report.kept.push((written, name, digest));
+                    report.kept.push((written, name.clone(), digest));
                 }
                 Err(why) => report.not_found.push((written, why.into())),
             }
@@ -387,12 +387,20 @@ mod tests {
     fn reads_references_as_docker_does() {
         let r = reference("nginx");
         assert_eq!(
-            (r.host.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            (
+                r.host.as_str(),
+                r.repository.as_str(),
+                r.tag.as_ref().map(Tag::as_str)
+            ),
             ("docker.io", "library/nginx", Some("latest"))
         );
         let r = reference("registry.example.com:5000/team/app:1.4.2");
         assert_eq!(
-            (r.host.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            (
+                r.host.as_str(),
+                r.repository.as_str(),
+                r.tag.as_ref().map(Tag::as_str)
+            ),
             ("registry.example.com:5000", "team/app", Some("1.4.2"))
         );
         let digest = Digest::sha256_of(b"x");
@@ -401,7 +409,7 @@ mod tests {
         assert_eq!((r.tag, r.digest), (None, Some(digest.clone())));
         let r = reference(&format!("index.docker.io/team/app:v1@{digest}"));
         assert_eq!(r.host, "docker.io");
-        assert_eq!(r.tag.as_deref(), Some("v1"));
+        assert_eq!(r.tag.as_ref().map(Tag::as_str), Some("v1"));
         // The first component is a host only with a dot, a colon or localhost.
         assert_eq!(reference("team/app:1").host, "docker.io");
         assert_eq!(reference("localhost/app").host, "localhost");

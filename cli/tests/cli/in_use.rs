@@ -62,8 +62,9 @@ fn images_pods_run_are_kept_and_the_rest_goes() {
     )
     .unwrap();
 
-    let ran = cli
-        .run(&[
+    // Keep-2, applied, with the pods file: the same run both times.
+    let keep_two = || {
+        cli.run(&[
             "-r",
             &url,
             "-n",
@@ -74,7 +75,9 @@ fn images_pods_run_are_kept_and_the_rest_goes() {
             "--in-use",
             arg(&pods),
         ])
-        .exits(0);
+        .exits(0)
+    };
+    let ran = keep_two();
     let source = pods.display().to_string();
     assert!(
         ran.stderr.contains(&format!(
@@ -120,19 +123,7 @@ fn images_pods_run_are_kept_and_the_rest_goes() {
     assert_eq!(tags, ["v1", "v2", "v5", "v6"]);
 
     // A second run changes nothing more.
-    let again = cli
-        .run(&[
-            "-r",
-            &url,
-            "-n",
-            repo,
-            "-k",
-            "2",
-            "-y",
-            "--in-use",
-            arg(&pods),
-        ])
-        .exits(0);
+    let again = keep_two();
     assert!(
         again.stdout.contains("Nothing to delete."),
         "{}",
