@@ -62,10 +62,18 @@ pub struct Args {
     #[arg(short = 'i', long = "ignore-ref-tags")]
     pub ignore_ref_tags: bool,
 
-    /// Retention policy file (TOML, or JSON by its .json extension);
-    /// replaces -k, -s, -f, -re, -i and --delete-untagged
+    /// Retention policy file: cleanreg's TOML or JSON, or a GitLab, ECR,
+    /// Harbor, zot or acr purge policy to import (told from the content;
+    /// the import's report goes to stderr); replaces -k, -s, -f, -re, -i
+    /// and --delete-untagged
     #[arg(long = "policy", value_name = "FILE")]
     pub policy: Option<PathBuf>,
+
+    /// Read --policy as this format instead of telling it from the content:
+    /// toml, json (cleanreg's own), or another tool's policy to import:
+    /// gitlab, ecr, harbor, zot, acr
+    #[arg(long = "policy-format", value_name = "NAME", requires = "policy", value_parser = clap::builder::PossibleValuesParser::new(cleanreg_core::POLICY_FORMAT_NAMES))]
+    pub policy_format: Option<String>,
 
     /// Never delete or untag what this file names: image references one a
     /// line (host/repo:tag, host/repo@sha256:...) or the JSON of `kubectl
@@ -261,7 +269,7 @@ const LEGACY_FLAGS: [(&str, &str); 4] = [
 ];
 
 /// Flags whose next argument is a value, never a flag to rewrite.
-const TAKES_VALUE: [&str; 27] = [
+const TAKES_VALUE: [&str; 28] = [
     "-w",
     "--metadata-workers",
     "-r",
@@ -282,6 +290,7 @@ const TAKES_VALUE: [&str; 27] = [
     "-c",
     "--cacert",
     "--policy",
+    "--policy-format",
     "--plan-out",
     "--apply-plan",
     "--recovery-file",

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cleanreg_core::{
-    ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, InUseFile, OriginalSettings, Plan,
-    PlanFile, Policy, PolicyFormat, RegistryUrl, RepositoryName, RunManifests, ScanScope,
-    ScanSources, Since, StorageBlobs, parse_reposfile, plan, plan_with,
+    ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, ImportReport, InUseFile,
+    OriginalSettings, Plan, PlanFile, Policy, RegistryUrl, RepositoryName, RunManifests, ScanScope,
+    ScanSources, Since, StorageBlobs, parse_reposfile, plan, plan_with, read_policy,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -165,7 +165,10 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             .await
         });
     }
-    let (policy, scope) = selection(args)?;
+    let (policy, scope, imported) = selection(args)?;
+    if let Some(report) = imported {
+        write!(console.err, "{report}").map_err(io_error)?;
+    }
     let in_use = in_use_files(args)?;
     let storage = given_storage(args)?;
     let registry = parse_registry(
@@ -476,7 +479,7 @@ fn restore(
 
 /// The policy and the repositories to scan, from `--policy` or from the
 /// original's flags.
-fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
+fn selection(args: &Args) -> Result<(Policy, ScanScope, Option<ImportReport>), Stop> {
     if let Some(path) = &args.policy {
         let clash = [
             (args.keep.is_some(), "-k"),
@@ -497,9 +500,12 @@ fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
             ));
         }
         let text = read_file(path)?;
-        let format = PolicyFormat::of_path(&path.to_string_lossy());
-        let policy =
-            Policy::parse(&text, format).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        let (policy, imported) = read_policy(
+            &text,
+            &path.to_string_lossy(),
+            args.policy_format.as_deref(),
+        )
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
         let scope = if args.repositories.is_empty() || args.full_catalog {
             ScanScope::Catalog
         } else {
@@ -519,7 +525,7 @@ fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
                 .collect::<Result<Vec<_>, _>>()?;
             ScanScope::Repositories(names)
         };
-        return Ok((policy, scope));
+        return Ok((policy, scope, imported));
     }
     let since = args
         .since
@@ -561,7 +567,7 @@ fn selection(args: &Args) -> Result<(Policy, ScanScope), Stop> {
         Some(names) => ScanScope::Repositories(names),
         None => ScanScope::Catalog,
     };
-    Ok((selection.policy, scope))
+    Ok((selection.policy, scope, None))
 }
 
 fn credentials(args: &Args, input: &mut dyn BufRead) -> Result<Option<Credentials>, Stop> {

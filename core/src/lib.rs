@@ -17,6 +17,7 @@ mod credentials;
 mod digest;
 mod error;
 mod history;
+mod import;
 mod in_use;
 mod inventory;
 mod manifest;
@@ -55,6 +56,10 @@ pub use credentials::Credentials;
 pub use digest::{Algorithm, Digest, DigestError};
 pub use error::{Error, ErrorCode, RegistryError};
 pub use history::{HISTORY_FORMAT, HistoryRecord, Seen};
+pub use import::{
+    ImportFormat, ImportReport, Imported, Mapping, POLICY_FORMAT_NAMES, ReportItem, detect_format,
+    import_policy, read_policy,
+};
 pub use in_use::{ImageReference, InUseError, InUseFile, InUseReport};
 pub use inventory::{
     AttachmentKind, Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged,

@@ -72,6 +72,16 @@ pub struct Rule {
     /// kept and take no place among the newest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_tags: Option<TagPattern>,
+    /// Keep every image one of whose tags matches one of these, and leave
+    /// it out of the count: it takes no place among the newest (GitLab's
+    /// `name_regex_keep`, zot's earlier `keepTags` entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_tags: Vec<TagPattern>,
+    /// Count `keep_newest` only among the images no age limit keeps: the
+    /// recent images are kept and the newest N older ones too
+    /// (`acr purge --ago … --keep N`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_newest_beyond_age: bool,
     /// Keep any digest that more than one tag of the repository points at.
     #[serde(default, skip_serializing_if = "is_false")]
     pub skip_shared_digests: bool,
@@ -83,8 +93,8 @@ pub struct Rule {
     #[serde(default, skip_serializing_if = "is_false")]
     pub delete_untagged: bool,
     /// Remove the tags matching this from the images the rule keeps, without
-    /// touching the images: never a tag that also matches `keep_tags`, never
-    /// an image's last tag.
+    /// touching the images: never a tag that also matches `keep_tags` or
+    /// `exclude_tags`, never an image's last tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_tags: Option<TagPattern>,
 }
@@ -220,6 +230,22 @@ impl Rule {
         Rule {
             keep_newest: Some(count),
             ..Rule::default()
+        }
+    }
+
+    /// The patterns whose tags `remove_tags` never removes: `keep_tags`
+    /// and `exclude_tags`.
+    pub fn kept_tag_patterns(&self) -> std::borrow::Cow<'_, [TagPattern]> {
+        if self.exclude_tags.is_empty() {
+            std::borrow::Cow::Borrowed(&self.keep_tags)
+        } else {
+            std::borrow::Cow::Owned(
+                self.keep_tags
+                    .iter()
+                    .chain(&self.exclude_tags)
+                    .cloned()
+                    .collect(),
+            )
         }
     }
 
@@ -447,6 +473,12 @@ impl RepositoryPattern {
             return *self.0 == *name.as_str();
         }
         glob_matches(&self.tokens(), name.as_str().as_bytes())
+    }
+
+    /// `Less` when `self` is the more specific of the two, as
+    /// [`Policy::rule_for`] ranks them.
+    pub(crate) fn specificity(&self, other: &RepositoryPattern) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
     }
 
     /// Sort key: smaller is more specific.

@@ -463,6 +463,8 @@ fn rule() -> impl Strategy<Value = Rule> {
                 0.3,
                 prop_oneof![Just(ReleaseLine::Major), Just(ReleaseLine::MajorMinor)],
             ),
+            prop::collection::vec(tag_pattern(), 0..2),
+            prop::bool::weighted(0.25),
         ),
     )
         .prop_map(
@@ -474,13 +476,15 @@ fn rule() -> impl Strategy<Value = Rule> {
                 only_tags,
                 shared,
                 unknown,
-                (delete_untagged, remove_tags, keep_newest_per),
+                (delete_untagged, remove_tags, keep_newest_per, exclude_tags, beyond_age),
             )| Rule {
                 keep_newest,
                 keep_newest_per,
                 keep_younger_than_days: days.and_then(NonZeroU32::new),
                 keep_newer_than: since.map(|days| Since(NOW - time::Duration::days(days))),
                 keep_tags,
+                exclude_tags,
+                keep_newest_beyond_age: beyond_age,
                 only_tags,
                 skip_shared_digests: shared,
                 delete_unknown_age: unknown,
@@ -1069,7 +1073,7 @@ proptest! {
 
     /// 8. A tag removal takes one tag off a kept image and nothing else:
     /// the tag points at the image, matches `remove_tags` and no
-    /// `keep_tags`, the image keeps a tag of its own, and after the plan
+    /// `keep_tags` or `exclude_tags`, the image keeps a tag of its own, and after the plan
     /// every other tag resolves to what it resolved to before.
     #[test]
     fn an_untag_never_changes_what_another_tag_resolves_to(input in case()) {
@@ -1083,7 +1087,7 @@ proptest! {
             let tag = &entry.tags[0];
             prop_assert_eq!(repository.tags.get(tag), Some(&entry.digest), "{}", show(entry));
             prop_assert!(rule.remove_tags.as_ref().is_some_and(|p| p.matches(tag.as_str())));
-            prop_assert!(!rule.keep_tags.iter().any(|p| p.matches(tag.as_str())), "{} keeps {tag}", show(entry));
+            prop_assert!(!rule.kept_tag_patterns().iter().any(|p| p.matches(tag.as_str())), "{} keeps {tag}", show(entry));
             let image = entries[&(&entry.repository, &entry.digest)];
             prop_assert_eq!(&image.role, &Role::Image, "untag of {}", show(image));
             prop_assert!(!image.decision.is_delete(), "untag of deleted {}", show(image));

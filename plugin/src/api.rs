@@ -69,13 +69,14 @@ pub enum PolicyInput<'a> {
     Text(&'a str),
 }
 
+/// A string may also be another tool's policy (GitLab, ECR, Harbor, zot,
+/// `acr purge`), read as the CLI's `--policy` reads it.
 fn read_policy(policy: PolicyInput<'_>) -> Result<Policy, String> {
-    let (text, format) = match policy {
-        PolicyInput::Object(json) => (json, PolicyFormat::Json),
-        PolicyInput::Text(text) if text.trim_start().starts_with('{') => (text, PolicyFormat::Json),
-        PolicyInput::Text(text) => (text, PolicyFormat::Toml),
-    };
-    Policy::parse(text, format).map_err(|e| e.to_string())
+    match policy {
+        PolicyInput::Object(json) => Policy::parse(json, PolicyFormat::Json),
+        PolicyInput::Text(text) => cleanreg_core::read_policy(text, "", None).map(|(p, _)| p),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// Plans `inventory` (JSON) under `policy` at `now` (RFC 3339). The plan
@@ -268,6 +269,14 @@ mod tests {
         let error =
             validate_policy_json(PolicyInput::Text("[default]\nkeep_newst = 2\n")).unwrap_err();
         assert!(error.contains("line 2"), "{error}");
+        // Another registry's policy is imported.
+        let gitlab = validate_policy_json(PolicyInput::Text(
+            r#"{"keep_n": 3, "name_regex": "dev-.*", "name_regex_keep": "dev-keep"}"#,
+        ))
+        .unwrap();
+        let gitlab: serde_json::Value = serde_json::from_str(&gitlab).unwrap();
+        assert_eq!(gitlab["default"]["keep_newest"], 3);
+        assert_eq!(gitlab["default"]["exclude_tags"][1], "dev-keep");
         let error = parse_reposfile_json("team/app 3\nteam/tool three\n", None).unwrap_err();
         assert!(error.starts_with("line 2: "), "{error}");
         let error = plan_json(

@@ -93,6 +93,10 @@ export interface Rule {
   keep_newer_than?: string;
   keep_tags?: string[];
   only_tags?: string;
+  /** Keep images with a matching tag, and leave them out of the keep_newest count. */
+  exclude_tags?: string[];
+  /** Count keep_newest only among the images no age limit keeps. */
+  keep_newest_beyond_age?: boolean;
   skip_shared_digests?: boolean;
   delete_unknown_age?: boolean;
   /** Delete manifests no tag points at, with what belongs to them. */
@@ -190,7 +194,8 @@ pub fn parse_reposfile(
     from_json(parse_reposfile_json(text, options.as_deref()))
 }
 
-/// Checks a policy (an object, or a policy file's TOML or JSON text) and
+/// Checks a policy (an object; or a policy file's TOML or JSON text, or another
+/// registry's policy to import: GitLab, ECR, Harbor, zot, `acr purge`) and
 /// returns it normalised; throws naming the first invalid field.
 #[wasm_bindgen(js_name = validatePolicy, unchecked_return_type = "Policy")]
 pub fn validate_policy(

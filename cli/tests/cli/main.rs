@@ -12,6 +12,7 @@ mod cron;
 mod distribution3;
 mod faults;
 mod flags;
+mod imported;
 mod in_use;
 mod races;
 mod realm;

@@ -3,7 +3,9 @@
 //!
 //! A rule deletes only when it sets a limit (count or age); every keep clause
 //! (newest N, tag pattern, age, shared digest, outside `only_tags`) only adds
-//! to what is kept. An image counts under `only_tags` only when every one of
+//! to what is kept. A tag in `exclude_tags` keeps its image out of the count
+//! (it takes none of the N places); with `keep_newest_beyond_age` neither
+//! does a recent image. An image counts under `only_tags` only when every one of
 //! its tags matches, since deleting it deletes all of them. An image whose
 //! build date is unknown (missing, unparsable, or the 1970 that reproducible
 //! builds write) takes none of the N places and is kept unless the rule sets
@@ -52,24 +54,14 @@ impl<'r> RuleJudge<'r> {
                 shared: tags.iter().any(|tag| filter.matches(tag.as_str())),
             });
         }
-        None
+        matching(&self.rule.exclude_tags, tags)
     }
 
     /// Keep clauses that a ranked or undated image may still meet.
     fn tag_keep(&self, id: usize) -> Option<KeepReason> {
         let tags = self.tags(id);
-        for tag in tags {
-            if let Some(pattern) = self
-                .rule
-                .keep_tags
-                .iter()
-                .find(|p: &&TagPattern| p.matches(tag.as_str()))
-            {
-                return Some(KeepReason::TagMatches {
-                    tag: tag.clone(),
-                    pattern: pattern.as_str().to_owned(),
-                });
-            }
+        if let Some(reason) = matching(&self.rule.keep_tags, tags) {
+            return Some(reason);
         }
         if self.rule.skip_shared_digests && tags.len() > 1 {
             return Some(KeepReason::SharedDigest { tags: tags.len() });
@@ -89,6 +81,11 @@ impl<'r> RuleJudge<'r> {
         if let Some(reason) = self.unranked_keep(id) {
             return Decision::Keep { reason };
         }
+        if self.rule.keep_newest_beyond_age
+            && let Some(reason) = self.recent(created)
+        {
+            return Decision::Keep { reason };
+        }
         *rank += 1;
         let rank = *rank;
         if let Some(keep) = self.rule.keep_newest
@@ -105,12 +102,8 @@ impl<'r> RuleJudge<'r> {
         if let Some(reason) = self.tag_keep(id) {
             return Decision::Keep { reason };
         }
-        if let Some((limit, _)) = self.limits.iter().find(|(_, from)| created >= *from) {
-            return Decision::Keep {
-                reason: KeepReason::Recent {
-                    limit: limit.clone(),
-                },
-            };
+        if let Some(reason) = self.recent(created) {
+            return Decision::Keep { reason };
         }
         Decision::Delete {
             reason: DeleteReason::Expired {
@@ -120,6 +113,16 @@ impl<'r> RuleJudge<'r> {
                 line: line.map(str::to_owned),
             },
         }
+    }
+
+    /// The first age limit `created` is within.
+    fn recent(&self, created: OffsetDateTime) -> Option<KeepReason> {
+        self.limits
+            .iter()
+            .find(|(_, from)| created >= *from)
+            .map(|(limit, _)| KeepReason::Recent {
+                limit: limit.clone(),
+            })
     }
 
     pub(super) fn undated(&self, id: usize) -> Decision {
@@ -134,4 +137,17 @@ impl<'r> RuleJudge<'r> {
             },
         }
     }
+}
+
+/// The first of `tags` that one of `patterns` matches, as a keep reason.
+fn matching(patterns: &[TagPattern], tags: &[Tag]) -> Option<KeepReason> {
+    tags.iter().find_map(|tag| {
+        patterns
+            .iter()
+            .find(|pattern| pattern.matches(tag.as_str()))
+            .map(|pattern| KeepReason::TagMatches {
+                tag: tag.clone(),
+                pattern: pattern.as_str().to_owned(),
+            })
+    })
 }

@@ -113,7 +113,7 @@ impl<'a> RepositoryPlanner<'a> {
                 && !repository.in_use.contains_key(self.relations.digests[id])
             {
                 let image = out.len() - 1;
-                let tags = tag_entries(&out[image], remove, &rule.keep_tags);
+                let tags = tag_entries(&out[image], remove, &rule.kept_tag_patterns());
                 out.extend(tags);
             }
         }
@@ -237,6 +237,7 @@ impl<'a> RepositoryPlanner<'a> {
         // registry as the next plan will find it.
         let judged = match &rule.remove_tags {
             Some(remove) => {
+                let kept = rule.kept_tag_patterns();
                 self.remaining.clear();
                 // An image in use keeps every tag.
                 self.remaining
@@ -250,7 +251,7 @@ impl<'a> RepositoryPlanner<'a> {
                                 if in_use.contains_key(relations.digests[id]) {
                                     tags.clone()
                                 } else {
-                                    remaining_tags(tags, remove, &rule.keep_tags)
+                                    remaining_tags(tags, remove, &kept)
                                 }
                             }),
                     );

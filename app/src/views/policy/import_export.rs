@@ -1,7 +1,7 @@
 //! Importing a whole policy (a file or pasted text: a cleanreg policy or
 //! the original's repository file) and exporting the policy in force.
 
-use cleanreg_core::{Policy, ReposfileFormat};
+use cleanreg_core::{ImportReport, Policy, ReposfileFormat};
 use leptos::prelude::*;
 
 use super::model::{Checked, ImportFormat, PolicyDraft, export_reposfile, import};
@@ -17,6 +17,7 @@ pub(super) fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>)
     let regex = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let done = RwSignal::new(None::<String>);
+    let report = RwSignal::new(None::<ImportReport>);
     let export_error = RwSignal::new(None::<String>);
     let locked = move || state.policy_locked();
 
@@ -29,9 +30,11 @@ pub(super) fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>)
                 draft.set(PolicyDraft::from_policy(&imported.policy));
                 error.set(None);
                 done.set(Some(imported.message));
+                report.set(imported.report);
             }
             Err(message) => {
                 done.set(None);
+                report.set(None);
                 error.set(Some(message));
             }
         }
@@ -70,7 +73,7 @@ pub(super) fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>)
         <section class="policy-io" aria-labelledby="policy-io-title">
             <h3 id="policy-io-title">"Import"</h3>
             <p class="hint">
-                "A cleanreg policy (TOML or JSON, as the CLI's --policy reads it) or the original cleanreg's repository file (text \"repository count\" lines or YAML). Importing replaces the whole policy."
+                "A cleanreg policy (TOML or JSON, as the CLI's --policy reads it), another registry's policy (a GitLab cleanup policy, an ECR lifecycle policy, Harbor retention rules, zot retention, or an acr purge command), or the original cleanreg's repository file (text \"repository count\" lines or YAML). Importing replaces the whole policy."
             </p>
             <div class="import-row">
                 <label for="policy-file">"Import from a file"</label>
@@ -131,6 +134,40 @@ pub(super) fn ImportExport(draft: RwSignal<PolicyDraft>, checked: Memo<Checked>)
             <p class="status" data-testid="policy-import-status" role="status">
                 {move || done.get()}
             </p>
+            {move || {
+                report
+                    .get()
+                    .map(|report| {
+                        view! {
+                            <table class="import-report" data-testid="import-report">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Maps"</th>
+                                        <th scope="col">"In the source"</th>
+                                        <th scope="col">"How"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {report
+                                        .items
+                                        .into_iter()
+                                        .map(|item| {
+                                            let mapping = item.mapping.to_string();
+                                            let key = mapping.replace(' ', "-");
+                                            view! {
+                                                <tr data-testid="import-report-item" data-mapping=key>
+                                                    <td>{mapping}</td>
+                                                    <td><code>{item.source}</code></td>
+                                                    <td>{item.note}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                    })
+            }}
 
             <h3>"Export"</h3>
             <p class="hint" hidden=move || !draft_invalid()>

@@ -18,7 +18,7 @@ use import_export::ImportExport;
 use model::{Checked, Field, PolicyDraft};
 
 /// What a rule's text fields are, in the order shown.
-const TEXT_FIELDS: [(Field, &str, &str, Kind); 7] = [
+const TEXT_FIELDS: [(Field, &str, &str, Kind); 8] = [
     (
         Field::KeepNewest,
         "Keep the newest",
@@ -56,6 +56,13 @@ const TEXT_FIELDS: [(Field, &str, &str, Kind); 7] = [
         Kind::Lines,
     ),
     (
+        Field::ExcludeTags,
+        "Keep tags matching, outside the count",
+        "regular expressions over the whole tag, one per line; their images are kept and take \
+         no place among the newest",
+        Kind::Lines,
+    ),
+    (
         Field::OnlyTags,
         "Consider only images whose every tag matches",
         "a regular expression over the whole tag; other images are kept",
@@ -70,7 +77,11 @@ const TEXT_FIELDS: [(Field, &str, &str, Kind); 7] = [
     ),
 ];
 
-const FLAGS: [(Field, &str); 3] = [
+const FLAGS: [(Field, &str); 4] = [
+    (
+        Field::KeepNewestBeyondAge,
+        "Count the newest only among images older than the age limits (acr purge --keep)",
+    ),
     (
         Field::SkipSharedDigests,
         "Keep a digest that more than one tag points at (the original's -i)",

@@ -10,9 +10,11 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
+use cleanreg_core::ImportFormat as Foreign;
 use cleanreg_core::{
-    Policy, PolicyFormat, ReleaseLine, ReposfileFormat, RepositoryPattern, Rule, Since, TagPattern,
-    parse_reposfile, reposfile_policy, write_reposfile,
+    ImportReport, Mapping, Policy, PolicyFormat, ReleaseLine, ReposfileFormat, RepositoryPattern,
+    Rule, Since, TagPattern, detect_format, import_policy, parse_reposfile, reposfile_policy,
+    write_reposfile,
 };
 
 /// A field of a rule, as the editor shows it.
@@ -24,8 +26,10 @@ pub enum Field {
     KeepYoungerThanDays,
     KeepNewerThan,
     KeepTags,
+    ExcludeTags,
     OnlyTags,
     SkipSharedDigests,
+    KeepNewestBeyondAge,
     DeleteUnknownAge,
     DeleteUntagged,
     RemoveTags,
@@ -41,6 +45,8 @@ impl Field {
             Field::KeepYoungerThanDays => "keep_younger_than_days",
             Field::KeepNewerThan => "keep_newer_than",
             Field::KeepTags => "keep_tags",
+            Field::ExcludeTags => "exclude_tags",
+            Field::KeepNewestBeyondAge => "keep_newest_beyond_age",
             Field::OnlyTags => "only_tags",
             Field::SkipSharedDigests => "skip_shared_digests",
             Field::DeleteUnknownAge => "delete_unknown_age",
@@ -63,8 +69,11 @@ pub struct RuleDraft {
     pub keep_newer_than: String,
     /// One regular expression per line.
     pub keep_tags: String,
+    /// One regular expression per line.
+    pub exclude_tags: String,
     pub only_tags: String,
     pub skip_shared_digests: bool,
+    pub keep_newest_beyond_age: bool,
     pub delete_unknown_age: bool,
     pub delete_untagged: bool,
     /// One regular expression over whole tags.
@@ -96,6 +105,13 @@ impl RuleDraft {
                 .map(TagPattern::as_str)
                 .collect::<Vec<_>>()
                 .join("\n"),
+            exclude_tags: rule
+                .exclude_tags
+                .iter()
+                .map(TagPattern::as_str)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            keep_newest_beyond_age: rule.keep_newest_beyond_age,
             only_tags: rule
                 .only_tags
                 .as_ref()
@@ -121,9 +137,13 @@ impl RuleDraft {
             Field::KeepYoungerThanDays => &self.keep_younger_than_days,
             Field::KeepNewerThan => &self.keep_newer_than,
             Field::KeepTags => &self.keep_tags,
+            Field::ExcludeTags => &self.exclude_tags,
             Field::OnlyTags => &self.only_tags,
             Field::RemoveTags => &self.remove_tags,
-            Field::SkipSharedDigests | Field::DeleteUnknownAge | Field::DeleteUntagged => "",
+            Field::SkipSharedDigests
+            | Field::DeleteUnknownAge
+            | Field::DeleteUntagged
+            | Field::KeepNewestBeyondAge => "",
         }
     }
 
@@ -135,11 +155,13 @@ impl RuleDraft {
             Field::KeepYoungerThanDays => self.keep_younger_than_days = value,
             Field::KeepNewerThan => self.keep_newer_than = value,
             Field::KeepTags => self.keep_tags = value,
+            Field::ExcludeTags => self.exclude_tags = value,
             Field::OnlyTags => self.only_tags = value,
             Field::RemoveTags => self.remove_tags = value,
             Field::SkipSharedDigests => self.skip_shared_digests = !value.is_empty(),
             Field::DeleteUnknownAge => self.delete_unknown_age = !value.is_empty(),
             Field::DeleteUntagged => self.delete_untagged = !value.is_empty(),
+            Field::KeepNewestBeyondAge => self.keep_newest_beyond_age = !value.is_empty(),
         }
     }
 
@@ -148,6 +170,7 @@ impl RuleDraft {
             Field::SkipSharedDigests => self.skip_shared_digests,
             Field::DeleteUnknownAge => self.delete_unknown_age,
             Field::DeleteUntagged => self.delete_untagged,
+            Field::KeepNewestBeyondAge => self.keep_newest_beyond_age,
             _ => false,
         }
     }
@@ -157,6 +180,7 @@ impl RuleDraft {
             Field::SkipSharedDigests => self.skip_shared_digests = on,
             Field::DeleteUnknownAge => self.delete_unknown_age = on,
             Field::DeleteUntagged => self.delete_untagged = on,
+            Field::KeepNewestBeyondAge => self.keep_newest_beyond_age = on,
             _ => {}
         }
     }
@@ -173,6 +197,7 @@ impl RuleDraft {
             skip_shared_digests: self.skip_shared_digests,
             delete_unknown_age: self.delete_unknown_age,
             delete_untagged: self.delete_untagged,
+            keep_newest_beyond_age: self.keep_newest_beyond_age,
             ..Rule::default()
         };
         note(
@@ -216,6 +241,10 @@ impl RuleDraft {
         note(
             Field::KeepTags,
             keep_tags(&self.keep_tags).map(|value| rule.keep_tags = value),
+        );
+        note(
+            Field::ExcludeTags,
+            keep_tags(&self.exclude_tags).map(|value| rule.exclude_tags = value),
         );
         note(
             Field::OnlyTags,
@@ -424,14 +453,21 @@ pub enum ImportFormat {
     Json,
     /// The original cleanreg's repository file, text or YAML.
     Reposfile,
+    /// Another registry's or tool's policy, imported with a report.
+    Foreign(Foreign),
 }
 
 impl ImportFormat {
-    pub const ALL: [ImportFormat; 4] = [
+    pub const ALL: [ImportFormat; 9] = [
         ImportFormat::Auto,
         ImportFormat::Toml,
         ImportFormat::Json,
         ImportFormat::Reposfile,
+        ImportFormat::Foreign(Foreign::Gitlab),
+        ImportFormat::Foreign(Foreign::Ecr),
+        ImportFormat::Foreign(Foreign::Harbor),
+        ImportFormat::Foreign(Foreign::Zot),
+        ImportFormat::Foreign(Foreign::Acr),
     ];
 
     pub fn key(self) -> &'static str {
@@ -440,6 +476,7 @@ impl ImportFormat {
             ImportFormat::Toml => "toml",
             ImportFormat::Json => "json",
             ImportFormat::Reposfile => "reposfile",
+            ImportFormat::Foreign(format) => format.name(),
         }
     }
 
@@ -449,6 +486,7 @@ impl ImportFormat {
             ImportFormat::Toml => "cleanreg policy, TOML",
             ImportFormat::Json => "cleanreg policy, JSON",
             ImportFormat::Reposfile => "original cleanreg repository file (text or YAML)",
+            ImportFormat::Foreign(format) => format.title(),
         }
     }
 
@@ -465,6 +503,9 @@ impl ImportFormat {
     pub fn resolve(self, file_name: Option<&str>, text: &str) -> ImportFormat {
         if self != ImportFormat::Auto {
             return self;
+        }
+        if let Some(format) = detect_format(text) {
+            return ImportFormat::Foreign(format);
         }
         let extension = file_name
             .and_then(|name| name.rsplit_once('.'))
@@ -491,11 +532,13 @@ impl ImportFormat {
     }
 }
 
-/// A successful import: the policy and a sentence saying what came in.
+/// A successful import: the policy and a sentence saying what came in;
+/// from another tool's format, the report of how each part maps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
     pub policy: Policy,
     pub message: String,
+    pub report: Option<ImportReport>,
 }
 
 /// Reads `text` as `format` (resolved first). `source` names it in
@@ -511,12 +554,35 @@ pub fn import(
     let source = file_name.unwrap_or("the pasted text");
     let format = format.resolve(file_name, text);
     let read_as = match format {
+        ImportFormat::Foreign(format) => format.title(),
         ImportFormat::Json => "a JSON policy",
         ImportFormat::Reposfile => "an original cleanreg repository file",
         _ => "a TOML policy",
     };
     let failed = |why: String| format!("Not imported: {source}, read as {read_as}: {why}");
     match format {
+        ImportFormat::Foreign(format) => {
+            let imported = import_policy(text, format).map_err(|e| {
+                failed(if e.field == "(file)" || e.field.is_empty() {
+                    e.message
+                } else {
+                    format!("{}: {}", e.field, e.message)
+                })
+            })?;
+            let report = imported.report;
+            Ok(Imported {
+                message: format!(
+                    "Imported {source} ({}): {} exact, {} approximate, {} not mapped. Read \
+                     the report below before you plan.",
+                    format.title(),
+                    report.count(Mapping::Exact),
+                    report.count(Mapping::Approximate),
+                    report.count(Mapping::NotMapped)
+                ),
+                policy: imported.policy,
+                report: Some(report),
+            })
+        }
         ImportFormat::Toml | ImportFormat::Json | ImportFormat::Auto => {
             let syntax = if format == ImportFormat::Json {
                 PolicyFormat::Json
@@ -537,6 +603,7 @@ pub fn import(
                     plural(count, "rule", "rules")
                 ),
                 policy,
+                report: None,
             })
         }
         ImportFormat::Reposfile => {
@@ -562,6 +629,7 @@ pub fn import(
                     plural(count, "rule", "rules")
                 ),
                 policy,
+                report: None,
             })
         }
     }
@@ -765,6 +833,39 @@ mod tests {
         );
         assert_eq!(ImportFormat::from_key("reposfile"), Reposfile);
         assert_eq!(ImportFormat::from_key("nonsense"), Auto);
+        assert_eq!(ImportFormat::from_key("zot"), Foreign(super::Foreign::Zot));
+    }
+
+    #[test]
+    fn another_registrys_policy_imports_with_its_report() {
+        let gitlab = r#"{"container_expiration_policy": {"keep_n": 2, "older_than": "7d",
+            "name_regex": "ci-.*", "cadence": "7d"}}"#;
+        // The content decides before the extension: it is JSON, but GitLab's.
+        let imported = import(gitlab, ImportFormat::Auto, Some("gitlab.json"), false).unwrap();
+        assert_eq!(imported.policy.default.keep_newest, Some(2));
+        assert!(
+            imported
+                .message
+                .starts_with("Imported gitlab.json (GitLab cleanup policy): "),
+            "{}",
+            imported.message
+        );
+        let report = imported.report.expect("a report");
+        assert!(report.items.iter().any(|i| i.source.ends_with("cadence")));
+        // The editor keeps what the import set, the new fields included.
+        let draft = PolicyDraft::from_policy(&imported.policy);
+        assert_eq!(draft.policy().unwrap(), imported.policy);
+        let bad = import(
+            r#"{"rules": [{"selection": {}}]}"#,
+            ImportFormat::Auto,
+            None,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            bad.starts_with("Not imported: the pasted text, read as ECR lifecycle policy: "),
+            "{bad}"
+        );
     }
 
     #[test]
