@@ -102,6 +102,10 @@ await run.main(async () => {
         badPolicy: thrown(() => cleanreg.validatePolicy(JSON.parse(badPolicy))),
         badPolicyInPlan: thrown(() => cleanreg.plan(inventory, JSON.parse(badPolicy), now)),
         badReposfile: thrown(() => cleanreg.parseReposfile(badReposfile)),
+        imported: cleanreg.importPolicy(
+          '{"container_expiration_policy": {"keep_n": 2, "name_regex": ".*", "name_regex_keep": "v.*", "cadence": "7d"}}',
+        ),
+        importedNamed: thrown(() => cleanreg.importPolicy('[default]\nkeep_newest = 1\n', 'ecr')),
         badNow: thrown(() => cleanreg.plan(inventory, validated, 'last tuesday')),
         stillWorks: cleanreg.plan(inventory, validated, now).entries.length,
       };
@@ -112,6 +116,7 @@ await run.main(async () => {
   await checkSchema('inventory', JSON.parse(inventoryText));
   await checkSchema('plan', direct.plan);
   await checkSchema('policy', direct.validated);
+  await checkSchema('policy', direct.imported.policy);
   await checkSchema('policy', direct.reposfileText);
   await checkSchema('policy', direct.reposfileYaml);
   if (!validate('policy', JSON.parse(badPolicy))) await run.fail('the schema accepts the invalid policy');

@@ -25,8 +25,8 @@ use std::process::ExitCode;
 
 use cleanreg_core::{
     ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, ImportReport, InUseFile,
-    OriginalSettings, Plan, PlanFile, Policy, RegistryUrl, RepositoryName, RunManifests, ScanScope,
-    ScanSources, Since, StorageBlobs, parse_reposfile, plan, plan_with, read_policy,
+    OriginalSettings, Plan, PlanFile, Policy, RegistryUrl, RunManifests, ScanScope, ScanSources,
+    Since, StorageBlobs, parse_reposfile, plan, plan_with, read_policy,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -509,21 +509,22 @@ fn selection(args: &Args) -> Result<(Policy, ScanScope, Option<ImportReport>), S
         let scope = if args.repositories.is_empty() || args.full_catalog {
             ScanScope::Catalog
         } else {
-            let names = args
-                .repositories
-                .iter()
-                .map(|given| {
-                    if given.contains(':') {
-                        return Err(usage(format!(
-                            "-n {given}: with --policy, limit tags with only_tags in the policy"
-                        )));
-                    }
-                    given
-                        .parse::<RepositoryName>()
-                        .map_err(|e| usage(format!("-n {given}: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            ScanScope::Repositories(names)
+            // A name, or a prefix ending in `/` as the dashboard's
+            // Repositories field takes it (its cron line passes them on).
+            for given in &args.repositories {
+                if given.contains(':') {
+                    return Err(usage(format!(
+                        "-n {given}: with --policy, limit tags with only_tags in the policy"
+                    )));
+                }
+                ScanScope::parse_list(given).map_err(|e| {
+                    usage(format!(
+                        "-n {given}: {}",
+                        e.split_once(": ").map_or(e.as_str(), |(_, why)| why)
+                    ))
+                })?;
+            }
+            ScanScope::parse_list(&args.repositories.join("\n")).map_err(usage)?
         };
         return Ok((policy, scope, imported));
     }

@@ -943,6 +943,35 @@ proptest! {
         }
     }
 
+    /// `exclude_tags` and `keep_newest_beyond_age`, which imports use for
+    /// exact mappings, only keep more: without them the plan deletes every
+    /// digest it deletes with them; and an image with an excluded tag is
+    /// kept (an attachment whose subject is gone still goes).
+    #[test]
+    fn excluded_tags_and_counting_beyond_age_only_keep_more(input in case()) {
+        let with = plan(&input.inventory, &input.policy, NOW);
+        let mut plain = input.policy.clone();
+        for rule in std::iter::once(&mut plain.default).chain(plain.repositories.values_mut()) {
+            rule.exclude_tags.clear();
+            rule.keep_newest_beyond_age = false;
+        }
+        let without = plan(&input.inventory, &plain, NOW);
+        let deleted_without: BTreeSet<(&RepositoryName, &Digest)> =
+            without.deletes().map(|e| (&e.repository, &e.digest)).collect();
+        for entry in with.deletes() {
+            prop_assert!(
+                deleted_without.contains(&(&entry.repository, &entry.digest)),
+                "{} is deleted only with the import fields", show(entry)
+            );
+            let (_, rule) = input.policy.rule_for(&entry.repository);
+            prop_assert!(
+                entry.role != Role::Image
+                    || !entry.tags.iter().any(|tag| rule.exclude_tags.iter().any(|p| p.matches(tag.as_str()))),
+                "{} carries an excluded tag", show(entry)
+            );
+        }
+    }
+
     /// 6. After the plan is carried out, planning again with the same
     /// policy and the same moment deletes nothing more.
     #[test]

@@ -69,6 +69,16 @@ pub enum PolicyInput<'a> {
     Text(&'a str),
 }
 
+/// Reads a policy file's text as the CLI's `--policy` does (cleanreg's
+/// TOML or JSON, or another registry's policy, told from the content or
+/// named by `format`) and returns `{"policy": …, "report": …}`; the report
+/// is `null` for cleanreg's own formats, else how each part maps.
+pub fn import_policy_json(text: &str, format: Option<&str>) -> Result<String, String> {
+    let (policy, report) =
+        cleanreg_core::read_policy(text, "", format).map_err(|e| e.to_string())?;
+    Ok(serde_json::json!({ "policy": policy, "report": report }).to_string())
+}
+
 /// A string may also be another tool's policy (GitLab, ECR, Harbor, zot,
 /// `acr purge`), read as the CLI's `--policy` reads it.
 fn read_policy(policy: PolicyInput<'_>) -> Result<Policy, String> {
@@ -269,7 +279,26 @@ mod tests {
         let error =
             validate_policy_json(PolicyInput::Text("[default]\nkeep_newst = 2\n")).unwrap_err();
         assert!(error.contains("line 2"), "{error}");
-        // Another registry's policy is imported.
+        // Another registry's policy is imported, with its report.
+        let imported: serde_json::Value = serde_json::from_str(
+            &import_policy_json(r#"{"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any",
+                "countType": "imageCountMoreThan", "countNumber": 4}, "action": {"type": "expire"}}]}"#, None)
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(imported["policy"]["default"]["keep_newest"], 4);
+        assert_eq!(imported["report"]["format"], "ecr");
+        assert_eq!(imported["report"]["items"][0]["mapping"], "exact");
+        let own: serde_json::Value = serde_json::from_str(
+            &import_policy_json("[default]\nkeep_newest = 1\n", None).unwrap(),
+        )
+        .unwrap();
+        assert!(own["report"].is_null());
+        assert!(
+            import_policy_json("{}", Some("quay"))
+                .unwrap_err()
+                .contains("unknown policy format")
+        );
         let gitlab = validate_policy_json(PolicyInput::Text(
             r#"{"keep_n": 3, "name_regex": "dev-.*", "name_regex_keep": "dev-keep"}"#,
         ))

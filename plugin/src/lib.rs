@@ -3,7 +3,7 @@
 //! with its `.wasm` and `.d.ts`:
 //!
 //! ```js
-//! import init, { version, parseReposfile, validatePolicy, plan } from './cleanreg.js';
+//! import init, { version, parseReposfile, validatePolicy, importPolicy, plan } from './cleanreg.js';
 //! await init();
 //! const policy = parseReposfile('team/app 3\n');
 //! const result = plan(inventory, policy, new Date().toISOString());
@@ -23,7 +23,8 @@
 mod api;
 
 pub use api::{
-    PolicyInput, ReposfileOptions, parse_reposfile_json, plan_json, validate_policy_json,
+    PolicyInput, ReposfileOptions, import_policy_json, parse_reposfile_json, plan_json,
+    validate_policy_json,
 };
 use wasm_bindgen::prelude::*;
 
@@ -83,6 +84,15 @@ export interface Policy {
   default?: Rule;
   /** Rules by repository name or glob; the most specific match wins. */
   repositories?: Record<string, Rule>;
+}
+/** What importPolicy returns: the policy, and for another registry's policy how each part maps. */
+export interface ImportedPolicy {
+  policy: Policy;
+  report: ImportReport | null;
+}
+export interface ImportReport {
+  format: "gitlab" | "ecr" | "harbor" | "zot" | "acr";
+  items: { source: string; mapping: "exact" | "approximate" | "not_mapped"; note: string }[];
 }
 export interface Rule {
   keep_newest?: number;
@@ -202,6 +212,16 @@ pub fn validate_policy(
     #[wasm_bindgen(unchecked_param_type = "Policy | string")] policy: JsValue,
 ) -> Result<JsValue, JsError> {
     with_policy(&policy, |input| from_json(validate_policy_json(input)))
+}
+
+/// Reads a policy file's text as the CLI's `--policy` does: cleanreg's TOML
+/// or JSON, or another registry's policy (GitLab, ECR, Harbor, zot, `acr
+/// purge`) told from the content or named by `format` (`toml`, `json`,
+/// `gitlab`, `ecr`, `harbor`, `zot`, `acr`). Returns the policy and, for an
+/// import, the report of how each part maps; throws naming the field.
+#[wasm_bindgen(js_name = importPolicy, unchecked_return_type = "ImportedPolicy")]
+pub fn import_policy(text: &str, format: Option<String>) -> Result<JsValue, JsError> {
+    from_json(import_policy_json(text, format.as_deref()))
 }
 
 /// Decides every manifest of `inventory` under `policy` at `nowIso` (RFC

@@ -780,7 +780,9 @@ fn dry_run_json_and_a_saved_plan() {
 
 /// `--policy` in TOML and JSON: `keep_tags` keeps a release tag whatever
 /// its age, a `team/*` glob rule applies within one path component. An
-/// invalid policy exits 2 naming the field; `--policy` with -k exits 2.
+/// invalid policy exits 2 naming the field; `--policy` with -k exits 2, and
+/// so does a `--policy-format` that is unknown, alone, or wrong for the file.
+/// (Other registries' policies: `imported.rs`.)
 #[test]
 fn policy_files_in_toml_and_json() {
     let fixture = Fixture::open().start();
@@ -825,6 +827,24 @@ fn policy_files_in_toml_and_json() {
             &format!("-r {url} --policy {toml} -k 3 -y"),
             2,
             &["--policy replaces -k"],
+        ),
+        refusal(
+            "an unknown --policy-format",
+            &format!("-r {url} --policy {toml} --policy-format quay -y"),
+            2,
+            &["quay", "gitlab"],
+        ),
+        refusal(
+            "--policy-format without --policy",
+            &format!("-r {url} -k 3 --policy-format toml -y"),
+            2,
+            &["--policy"],
+        ),
+        refusal(
+            "TOML read as JSON when told so",
+            &format!("-r {url} --policy {toml} --policy-format json -y"),
+            2,
+            &[&toml],
         ),
     ]);
     all_remain(seeder, "other/app", &other);

@@ -204,8 +204,10 @@ fn each_format_imports_reports_and_plans_as_its_source_would() {
             "{tag}"
         );
     }
-    // ECR, this time with the format named.
-    run("ecr.json", "ecr/svc", &["-y", "--policy-format", "ecr"]);
+    // ECR, this time with the format named and the repositories given as
+    // a prefix (the catalog read, then only ecr/…).
+    let applied = run("ecr.json", "ecr/", &["-y", "--policy-format", "ecr"]);
+    assert!(!applied.stdout_has("gl/app"), "{}", applied.shown());
     let mut tags = seeder.tags("ecr/svc").unwrap();
     tags.sort();
     assert_eq!(

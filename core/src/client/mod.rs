@@ -146,6 +146,11 @@ impl<T: Transport> Client<T> {
         self.concurrency
     }
 
+    /// The basic-auth user, if any (never the password).
+    pub fn username(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|c| c.username.as_str())
+    }
+
     pub fn registry(&self) -> &RegistryUrl {
         &self.registry
     }

@@ -11,6 +11,7 @@ mod cross_origin;
 mod dashboard;
 mod deploy;
 mod hostile;
+mod imported_policy;
 mod in_use;
 mod plan_export;
 mod plugin;

@@ -121,6 +121,29 @@ fn the_plugin_plans_in_the_browser_as_the_native_planner_does() {
     assert_eq!(form, expected, "the example page's rows");
     assert_eq!(browser["version"], env!("CARGO_PKG_VERSION"));
 
+    // Another registry's policy, imported with its report, as natively.
+    let imported = &browser["imported"];
+    assert_eq!(imported["policy"]["default"]["keep_newest"], 2);
+    assert_eq!(imported["policy"]["default"]["exclude_tags"][1], "v.*");
+    assert_eq!(imported["report"]["format"], "gitlab");
+    assert!(
+        imported["report"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item["mapping"] == "not_mapped"
+                && item["source"] == "container_expiration_policy.cadence"),
+        "{imported}"
+    );
+    assert!(
+        browser["importedNamed"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ECR"),
+        "a named format that does not fit throws: {}",
+        browser["importedNamed"]
+    );
+
     // Both repository-file formats.
     assert_eq!(
         browser["reposfileText"],

@@ -8,12 +8,14 @@
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests;
+mod cron;
 mod import_export;
 pub mod model;
 
 use leptos::prelude::*;
 
 use crate::state::AppState;
+use cron::CronLine;
 use import_export::ImportExport;
 use model::{Checked, Field, PolicyDraft};
 
@@ -161,6 +163,7 @@ pub fn PolicyEditor() -> impl IntoView {
                 "Add a repository rule"
             </button>
             <ImportExport draft=draft checked=checked />
+            <CronLine />
         </div>
     }
 }
