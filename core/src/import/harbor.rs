@@ -74,6 +74,12 @@ pub(super) fn import(value: &Value, report: &mut ImportReport) -> Result<Policy,
             format!("the schedule ({cron}) is not a policy: run cleanreg from cron"),
         );
     }
+    if value.get("scope").is_some() {
+        report.exact(
+            "scope",
+            "the project the rules belong to: here, the repositories scanned",
+        );
+    }
     let rules = value
         .get("rules")
         .and_then(Value::as_array)
@@ -202,10 +208,23 @@ fn read_rule(rule: &Value, at: &str, report: &mut ImportReport) -> Result<Retain
         }
     };
 
-    let selector = rule
+    let selectors = rule
         .get("tag_selectors")
         .and_then(Value::as_array)
-        .and_then(|s| s.first());
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if selectors.len() > 1 {
+        // Harbor's own pages write one; how several combine is not said.
+        report.not_mapped(
+            format!("{at}.tag_selectors"),
+            format!(
+                "{} tag selectors: the rule keeps every image in its repositories",
+                selectors.len()
+            ),
+        );
+        keeps = Keeps::All;
+    }
+    let selector = selectors.first().filter(|_| selectors.len() == 1);
     let mut untagged = false;
     let tags = match selector {
         None => None,
@@ -271,11 +290,22 @@ fn scope(
     at: &str,
     report: &mut ImportReport,
 ) -> Result<Option<Vec<String>>, PolicyError> {
-    let Some(selector) = rule
+    let selectors = rule
         .pointer("/scope_selectors/repository")
         .and_then(Value::as_array)
-        .and_then(|s| s.first())
-    else {
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if selectors.len() > 1 {
+        report.not_mapped(
+            format!("{at}.scope_selectors.repository"),
+            format!(
+                "{} repository selectors: every repository keeps everything instead",
+                selectors.len()
+            ),
+        );
+        return Ok(None);
+    }
+    let Some(selector) = selectors.first() else {
         return Ok(Some(vec!["**".into()]));
     };
     let glob = string(

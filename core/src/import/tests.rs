@@ -298,3 +298,33 @@ fn the_documented_imports_are_what_the_examples_give() {
         );
     }
 }
+
+#[test]
+fn harbor_rules_it_cannot_scope_keep_everything_everywhere() {
+    let text = r#"{"rules": [
+      {"action": "retain", "template": "latestPushedK", "params": {"latestPushedK": 3},
+       "tag_selectors": [{"decoration": "matches", "pattern": "**"}],
+       "scope_selectors": {"repository": [{"decoration": "repoExcludes", "pattern": "db"}]}},
+      {"action": "retain", "template": "latestPushedK", "params": {"latestPushedK": 1},
+       "tag_selectors": [{"decoration": "matches", "pattern": "**"},
+                         {"decoration": "excludes", "pattern": "tmp-*"}],
+       "scope_selectors": {"repository": [{"decoration": "repoMatches", "pattern": "web"}]}}
+    ]}"#;
+    let imported = import_policy(text, ImportFormat::Harbor).unwrap();
+    // The excluded-repository rule could cover any repository, so none
+    // loses anything; web's rule with two tag selectors keeps everything.
+    assert!(!imported.policy.default.has_limit());
+    for rule in imported.policy.repositories.values() {
+        assert!(!rule.has_limit(), "{rule:?}");
+    }
+    assert!(has(
+        &imported.report,
+        Mapping::NotMapped,
+        "rules[0].scope_selectors"
+    ));
+    assert!(has(
+        &imported.report,
+        Mapping::NotMapped,
+        "rules[1].tag_selectors"
+    ));
+}
