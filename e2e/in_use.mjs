@@ -4,7 +4,8 @@
 //
 // Env: CLEANREG_URL, CLEANREG_USER, CLEANREG_PASSWORD, CLEANREG_IN_USE_FILE,
 // CLEANREG_DELETES (delete rows expected with the file), CLEANREG_PINNED
-// (the pinned digests, comma-separated); optional CLEANREG_SCREENSHOT_DIR,
+// (the pinned digests, comma-separated); optional CLEANREG_IN_USE_HOSTS
+// (typed in `in-use-hosts` first), CLEANREG_SCREENSHOT_DIR,
 // CLEANREG_TIMEOUT_MS. Prints PLAN, REPORT and OUTCOMES lines.
 
 import { byDecision, byTestId, count, env, scenario } from './lib.mjs';
@@ -23,6 +24,12 @@ await run.main(async () => {
   run.log(await run.waitForDone('scan-status', 'the scan'));
   await run.setKeep(1);
   await page.locator(byTestId('tab-plan')).click();
+  const hosts = process.env.CLEANREG_IN_USE_HOSTS;
+  if (hosts) {
+    const field = await run.need('in-use-hosts', "the registry's other names field");
+    await field.fill(hosts);
+    await field.press('Tab');
+  }
   const picker = await run.need('in-use-file', 'the images-in-use file picker');
   await picker.setInputFiles(file);
   const rows = await run.waitForPlan(deletes, 'the plan with the images in use');

@@ -81,6 +81,12 @@ pub struct Args {
     #[arg(long = "in-use", value_name = "FILE")]
     pub in_use: Vec<PathBuf>,
 
+    /// Another name of this registry in the --in-use files, as their
+    /// references write its host (registry.example.org:5000): a reference
+    /// to it is this registry's too (repeatable)
+    #[arg(long = "in-use-host", value_name = "HOST", requires = "in_use")]
+    pub in_use_hosts: Vec<String>,
+
     /// Also delete manifests no tag points at (a moving tag such as `main`
     /// leaves the previous one behind), found through the history of
     /// earlier scans or --storage, with their children and attachments
@@ -269,7 +275,7 @@ const LEGACY_FLAGS: [(&str, &str); 4] = [
 ];
 
 /// Flags whose next argument is a value, never a flag to rewrite.
-const TAKES_VALUE: [&str; 28] = [
+const TAKES_VALUE: [&str; 29] = [
     "-w",
     "--metadata-workers",
     "-r",
@@ -291,6 +297,7 @@ const TAKES_VALUE: [&str; 28] = [
     "--cacert",
     "--policy",
     "--policy-format",
+    "--in-use-host",
     "--plan-out",
     "--apply-plan",
     "--recovery-file",

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use cleanreg_core::{
     ApplyReport, Client, Credentials, GARBAGE_COLLECT_HINT, ImportReport, InUseFile,
     OriginalSettings, Plan, PlanFile, Policy, RegistryUrl, RunManifests, ScanScope, ScanSources,
-    Since, StorageBlobs, parse_reposfile, plan, plan_with, read_policy,
+    Since, StorageBlobs, parse_reposfile, plan, plan_with, read_policy, registry_host,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -247,8 +247,8 @@ fn run_inner(args: &Args, input: &mut dyn BufRead, console: &mut Console) -> Res
             _ => {}
         }
         // Tag references resolve against this scan: the plan's moment.
-        for file in &in_use {
-            let report = file.pin(&mut inventory, client.registry());
+        for file in &in_use.files {
+            let report = file.pin_also(&mut inventory, client.registry(), &in_use.hosts);
             writeln!(err, "{report}").map_err(io_error)?;
         }
         let now = OffsetDateTime::now_utc();
@@ -659,16 +659,29 @@ fn given_storage(args: &Args) -> Result<GivenStorage, Stop> {
     }
 }
 
-/// The `--in-use` files, read and checked before anything is asked of the
-/// registry; a bad line is named.
-fn in_use_files(args: &Args) -> Result<Vec<InUseFile>, Stop> {
-    args.in_use
+/// The `--in-use` files and the registry's other names there.
+struct InUse {
+    files: Vec<InUseFile>,
+    hosts: Vec<String>,
+}
+
+/// The `--in-use` files and `--in-use-host` names, read and checked before
+/// anything is asked of the registry; a bad line or name is named.
+fn in_use_files(args: &Args) -> Result<InUse, Stop> {
+    let files = args
+        .in_use
         .iter()
         .map(|path| {
             let text = read_file(path)?;
             InUseFile::parse(&path.display().to_string(), &text).map_err(|e| usage(e.to_string()))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let hosts = args
+        .in_use_hosts
+        .iter()
+        .map(|host| registry_host(host).map_err(|e| usage(format!("--in-use-host: {e}"))))
+        .collect::<Result<_, _>>()?;
+    Ok(InUse { files, hosts })
 }
 
 fn read_file(path: &Path) -> Result<String, Stop> {

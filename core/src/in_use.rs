@@ -16,6 +16,11 @@
 //! registry's host: the same name (case aside) and port, a missing port
 //! being the scheme's default (443 for https, 80 for http); Docker Hub's
 //! names (`docker.io`, `index.docker.io`, `registry-1.docker.io`) are one.
+//! A registry often has other names in image references than the URL
+//! cleanreg reaches it by (a DNS name against an address, a proxy's name):
+//! those are given as hosts the references write (`--in-use-host`), and a
+//! reference whose host is one of them, exactly (case aside), is this
+//! registry's too.
 //! A digest reference pins that manifest; a tag reference pins the manifest
 //! the tag points at in the scanned inventory, which is the plan's moment.
 
@@ -263,13 +268,27 @@ impl InUseFile {
     /// Marks in `inventory` the manifests this file's references to the
     /// registry at `registry` name (`Repository::in_use`), and reports.
     pub fn pin(&self, inventory: &mut Inventory, registry: &RegistryUrl) -> InUseReport {
+        self.pin_also(inventory, registry, &[])
+    }
+
+    /// As [`InUseFile::pin`], with `also` the registry's other names as
+    /// references write them (from [`registry_host`]).
+    pub fn pin_also(
+        &self,
+        inventory: &mut Inventory,
+        registry: &RegistryUrl,
+        also: &[String],
+    ) -> InUseReport {
         let mut report = InUseReport {
             source: self.source.clone(),
             ..InUseReport::default()
         };
         for reference in &self.references {
             let written = reference.to_string();
-            if !reference.is_at(registry) {
+            let aliased = also
+                .iter()
+                .any(|host| reference.host.eq_ignore_ascii_case(host));
+            if !aliased && !reference.is_at(registry) {
                 report.other_registries.push(written);
                 continue;
             }
@@ -306,6 +325,30 @@ impl InUseFile {
         }
         report
     }
+}
+
+/// Another name of the registry as image references write its host
+/// (`registry.example.org:5000`, `registry.example.org`), checked: no
+/// scheme, no path. Returned lowercased.
+pub fn registry_host(text: &str) -> Result<String, String> {
+    let host = text.trim();
+    if host.is_empty() {
+        return Err("an empty registry host".into());
+    }
+    if host.contains("://") {
+        return Err(format!(
+            "{host:?}: give the host as image references write it, without the scheme"
+        ));
+    }
+    if let Some(bad) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(*c)))
+    {
+        return Err(format!(
+            "{host:?} has {bad:?}; a registry host is a name or address with an optional :port"
+        ));
+    }
+    Ok(host.to_ascii_lowercase())
 }
 
 /// Every image a pod names, with its JSON path: `spec`'s containers' `image`
@@ -353,9 +396,14 @@ impl fmt::Display for InUseReport {
         };
         write!(
             f,
-            "in use ({}): {} to this registry keep {}",
+            "in use ({}): {} to this registry {} {}",
             self.source,
             plural(self.kept.len(), "reference"),
+            if self.kept.len() == 1 {
+                "keeps"
+            } else {
+                "keep"
+            },
             plural(images.len(), "manifest")
         )?;
         if !self.other_registries.is_empty() {
@@ -381,6 +429,37 @@ mod tests {
 
     fn reference(text: &str) -> ImageReference {
         ImageReference::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn another_name_of_the_registry_pins_too() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let mut inventory: Inventory = serde_json::from_str(&format!(
+            r#"{{"repositories": {{"team/app": {{"tags": {{"v1": "{digest}"}}, "images": {{}}}}}}}}"#
+        ))
+        .unwrap();
+        let file = InUseFile::parse(
+            "refs.txt",
+            "registry.corp:5000/team/app:v1\nREGISTRY.CORP/team/app:v1\nother.corp:5000/team/app:v1\n",
+        )
+        .unwrap();
+        let registry = RegistryUrl::parse("http://10.0.0.5:5000").unwrap();
+        // By its URL alone, none of the three is this registry's.
+        let plain = file.pin(&mut inventory.clone(), &registry);
+        assert_eq!(plain.other_registries.len(), 3);
+        // Named as it is in the references: the port must match too.
+        let also = [registry_host(" Registry.Corp:5000 ").unwrap()];
+        assert_eq!(also[0], "registry.corp:5000");
+        let report = file.pin_also(&mut inventory, &registry, &also);
+        assert_eq!(report.kept.len(), 1, "{report}");
+        assert_eq!(report.other_registries.len(), 2, "{report}");
+        assert_eq!(
+            inventory.repositories[&"team/app".parse().unwrap()].in_use[&digest.parse().unwrap()],
+            "refs.txt"
+        );
+        assert!(registry_host("https://registry.corp").is_err());
+        assert!(registry_host("registry.corp/team").is_err());
+        assert!(registry_host(" ").is_err());
     }
 
     #[test]

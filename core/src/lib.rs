@@ -60,7 +60,7 @@ pub use import::{
     ImportFormat, ImportReport, Imported, Mapping, POLICY_FORMAT_NAMES, ReportItem, detect_format,
     import_policy, read_policy,
 };
-pub use in_use::{ImageReference, InUseError, InUseFile, InUseReport};
+pub use in_use::{ImageReference, InUseError, InUseFile, InUseReport, registry_host};
 pub use inventory::{
     AttachmentKind, Child, DateSource, Found, Image, ImageKind, Inventory, Repository, Untagged,
     attachment, attachment_tag,

@@ -170,12 +170,11 @@ fn test_phases(phases: &Phases) -> Result {
         // Its bound is on the page's main-thread time, which is wall time:
         // with the other tests' registries and browsers on the same cores
         // it measures them, not the page.
+        // The same build as above (a `-p` selection would resolve features
+        // anew and rebuild); every other test binary filters itself out.
         let alone = native_cargo(&[
             "test",
-            "-p",
-            "cleanreg-e2e",
-            "--test",
-            "e2e",
+            "--workspace",
             "--",
             "--include-ignored",
             "--exact",

@@ -42,6 +42,9 @@ pub struct AppState {
     pub in_use: RwSignal<Vec<Arc<InUseFile>>>,
     /// What the last plan's pinning found, one report per file.
     pub in_use_reports: RwSignal<Vec<InUseReport>>,
+    /// The registry's other names in those files (hosts as references
+    /// write them), checked.
+    pub in_use_hosts: RwSignal<Vec<String>>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             plan_held: RwSignal::new(false),
             in_use: RwSignal::new(Vec::new()),
             in_use_reports: RwSignal::new(Vec::new()),
+            in_use_hosts: RwSignal::new(Vec::new()),
         }
     }
 

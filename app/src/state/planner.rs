@@ -50,6 +50,7 @@ pub fn keep_planning(state: AppState) {
         let policy = state.policy.get();
         let held = state.plan_held.get();
         let in_use = state.in_use.get();
+        let hosts = state.in_use_hosts.get();
         let input = state.session.with(|s| {
             s.as_ref().map(|s| {
                 (
@@ -79,11 +80,11 @@ pub fn keep_planning(state: AppState) {
         // What runs is pinned in a copy of the inventory, made again only
         // when the scan or the files change.
         let (inventory, reports) = pinned.with_value(|last| match last {
-            Some(last) if last.matches(&inventory, &in_use) => {
+            Some(last) if last.matches(&inventory, &in_use, &hosts) => {
                 (last.pinned.clone(), last.reports.clone())
             }
             _ => {
-                let made = Pinned::new(&inventory, &in_use, &registry);
+                let made = Pinned::new(&inventory, &in_use, &registry, &hosts);
                 let answer = (made.pinned.clone(), made.reports.clone());
                 pinned.set_value(Some(made));
                 answer
@@ -116,34 +117,47 @@ pub fn keep_planning(state: AppState) {
 struct Pinned {
     scanned: Arc<Inventory>,
     files: Vec<Arc<InUseFile>>,
+    hosts: Vec<String>,
     pinned: Arc<Inventory>,
     reports: Vec<InUseReport>,
 }
 
 impl Pinned {
-    fn new(scanned: &Arc<Inventory>, files: &[Arc<InUseFile>], registry: &RegistryUrl) -> Self {
+    fn new(
+        scanned: &Arc<Inventory>,
+        files: &[Arc<InUseFile>],
+        registry: &RegistryUrl,
+        hosts: &[String],
+    ) -> Self {
         let (pinned, reports) = if files.is_empty() {
             (scanned.clone(), Vec::new())
         } else {
             let mut copy = Inventory::clone(scanned);
             let reports = files
                 .iter()
-                .map(|file| file.pin(&mut copy, registry))
+                .map(|file| file.pin_also(&mut copy, registry, hosts))
                 .collect();
             (Arc::new(copy), reports)
         };
         Pinned {
             scanned: scanned.clone(),
             files: files.to_vec(),
+            hosts: hosts.to_vec(),
             pinned,
             reports,
         }
     }
 
-    fn matches(&self, scanned: &Arc<Inventory>, files: &[Arc<InUseFile>]) -> bool {
+    fn matches(
+        &self,
+        scanned: &Arc<Inventory>,
+        files: &[Arc<InUseFile>],
+        hosts: &[String],
+    ) -> bool {
         Arc::ptr_eq(&self.scanned, scanned)
             && self.files.len() == files.len()
             && self.files.iter().zip(files).all(|(a, b)| Arc::ptr_eq(a, b))
+            && self.hosts == hosts
     }
 }
 

@@ -156,3 +156,63 @@ fn a_bad_in_use_line_stops_the_run_before_anything_is_asked() {
         ran.shown()
     );
 }
+
+/// `--in-use-host`: the pods know the registry by another name than the
+/// URL cleanreg is given. Without the name their image is another
+/// registry's and goes; with it, it stays. A name with a scheme stops the
+/// run before the registry is asked.
+#[test]
+fn the_registry_s_other_name_in_the_files_is_given_with_in_use_host() {
+    let Fixture { registry, .. } = Fixture::open().start();
+    let url = registry.url();
+    let seeder = Seeder::new(&url, None);
+    let repo = "team/api";
+    let images: Vec<String> = (1..=3)
+        .map(|n| {
+            let tag = format!("v{n}");
+            seeder
+                .push_image(repo, &ImageSpec::new(&tag, days_ago(10 - n)), &[&tag])
+                .unwrap()
+                .digest
+        })
+        .collect();
+    let cli = cleanreg();
+    let refs = cli.work().join("running.txt");
+    // The cluster pulls through a DNS name; cleanreg is given the address.
+    std::fs::write(&refs, format!("registry.cluster.test:5000/{repo}:v1\n")).unwrap();
+    let keep_one = |extra: &[&str]| {
+        let mut args = vec!["-r", &url, "-n", repo, "-k", "1", "--in-use", arg(&refs)];
+        args.extend_from_slice(extra);
+        cli.run(&args)
+    };
+
+    let dry = keep_one(&["--dry-run"]).exits(0);
+    assert!(
+        dry.stderr
+            .contains("another registry: registry.cluster.test:5000/team/api:v1"),
+        "{}",
+        dry.shown()
+    );
+    let refused = keep_one(&["--in-use-host", "https://registry.cluster.test:5000", "-y"]).exits(2);
+    assert!(
+        refused.stderr_has("without the scheme"),
+        "{}",
+        refused.shown()
+    );
+    assert!(
+        seeder.manifest_exists(repo, &images[0]).unwrap(),
+        "nothing deleted yet"
+    );
+
+    let ran = keep_one(&["--in-use-host", "Registry.Cluster.Test:5000", "-y"]).exits(0);
+    assert!(
+        ran.stderr
+            .contains("1 reference to this registry keeps 1 manifest"),
+        "{}",
+        ran.shown()
+    );
+    let exists = |digest: &str| seeder.manifest_exists(repo, digest).unwrap();
+    assert!(exists(&images[0]), "v1 runs");
+    assert!(!exists(&images[1]), "v2 goes");
+    assert!(exists(&images[2]), "v3 is the newest");
+}

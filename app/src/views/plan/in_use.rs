@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use cleanreg_core::InUseFile;
+use cleanreg_core::{InUseFile, registry_host};
 use leptos::prelude::*;
 
 use crate::platform::browser;
@@ -31,6 +31,24 @@ pub fn InUse() -> impl IntoView {
             },
             Err(message) => error.set(Some(message)),
         });
+    };
+    let hosts_error = RwSignal::new(None::<String>);
+    let on_hosts = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        let read: Result<Vec<String>, String> = text
+            .split(',')
+            .filter(|part| !part.trim().is_empty())
+            .map(registry_host)
+            .collect();
+        match read {
+            Ok(hosts) => {
+                hosts_error.set(None);
+                state.in_use_hosts.set(hosts);
+            }
+            Err(problem) => {
+                hosts_error.set(Some(format!("{problem}. The names in use are unchanged.")))
+            }
+        }
     };
     let files = move || {
         state
@@ -63,6 +81,23 @@ pub fn InUse() -> impl IntoView {
             />
             <p class="error-inline" data-testid="in-use-error" hidden=move || error.with(Option::is_none)>
                 {move || error.get()}
+            </p>
+            <label for="in-use-hosts">"This registry's other names in the files"</label>
+            <input
+                type="text"
+                id="in-use-hosts"
+                data-testid="in-use-hosts"
+                spellcheck="false"
+                placeholder="registry.example.org:5000, registry.example.org"
+                aria-describedby="in-use-hosts-hint"
+                disabled=move || state.policy_locked()
+                on:change=on_hosts
+            />
+            <p class="hint" id="in-use-hosts-hint">
+                "Hosts as the references write them, comma-separated, when they name this registry otherwise than its URL here (a DNS name against an address): their references are this registry's too."
+            </p>
+            <p class="error-inline" data-testid="in-use-hosts-error" hidden=move || hosts_error.with(Option::is_none)>
+                {move || hosts_error.get()}
             </p>
             <ul class="in-use-files">
                 <For each=files key=|source| source.clone() let:source>
