@@ -12,6 +12,20 @@ fn days_ago(days: i64) -> Option<OffsetDateTime> {
     Some(OffsetDateTime::now_utc() - time::Duration::days(days))
 }
 
+/// Pushes `v1` (oldest) to `v{count}` (newest) into `repo`, a day apart;
+/// returns their digests in that order.
+fn push_versions(seeder: &Seeder, repo: &str, count: i64) -> Vec<String> {
+    (1..=count)
+        .map(|n| {
+            let tag = format!("v{n}");
+            seeder
+                .push_image(repo, &ImageSpec::new(&tag, days_ago(10 - n)), &[&tag])
+                .unwrap()
+                .digest
+        })
+        .collect()
+}
+
 #[test]
 fn images_pods_run_are_kept_and_the_rest_goes() {
     let Fixture { registry, .. } = Fixture::open().start();
@@ -20,15 +34,7 @@ fn images_pods_run_are_kept_and_the_rest_goes() {
     let seeder = Seeder::new(&url, None);
     let repo = "team/web";
     // v1 oldest ... v6 newest; an older multi-platform image besides.
-    let images: Vec<String> = (1..=6)
-        .map(|n| {
-            let tag = format!("v{n}");
-            seeder
-                .push_image(repo, &ImageSpec::new(&tag, days_ago(10 - n)), &[&tag])
-                .unwrap()
-                .digest
-        })
-        .collect();
+    let images = push_versions(&seeder, repo, 6);
     let index = IndexSpec::new(
         ImageFormat::Oci,
         [
@@ -167,15 +173,7 @@ fn the_registry_s_other_name_in_the_files_is_given_with_in_use_host() {
     let url = registry.url();
     let seeder = Seeder::new(&url, None);
     let repo = "team/api";
-    let images: Vec<String> = (1..=3)
-        .map(|n| {
-            let tag = format!("v{n}");
-            seeder
-                .push_image(repo, &ImageSpec::new(&tag, days_ago(10 - n)), &[&tag])
-                .unwrap()
-                .digest
-        })
-        .collect();
+    let images = push_versions(&seeder, repo, 3);
     let cli = cleanreg();
     let refs = cli.work().join("running.txt");
     // The cluster pulls through a DNS name; cleanreg is given the address.

@@ -21,7 +21,7 @@
 use serde_json::Value;
 
 use super::{
-    ImportReport, PUSH_AS_BUILD, count, days_covering, invalid, literal, pattern, string, strings,
+    ImportReport, PUSH_AS_BUILD, count, invalid, literal, pattern, string, strings, whole_days,
 };
 use crate::policy::{Policy, PolicyError, Rule};
 
@@ -143,7 +143,7 @@ pub(super) fn import(value: &Value, report: &mut ImportReport) -> Result<Policy,
                 );
             }
             Limit::Days(days) => {
-                policy_rule.keep_younger_than_days = days_covering(days as f64 * 24.0);
+                policy_rule.keep_younger_than_days = whole_days(days);
                 if policy_rule.keep_younger_than_days.is_none() {
                     policy_rule.keep_newest = Some(0);
                 }

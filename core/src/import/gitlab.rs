@@ -12,7 +12,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{ImportReport, PER_IMAGE, count, days_covering, invalid, pattern, string};
+use std::num::NonZeroU32;
+
+use super::{ImportReport, PER_IMAGE, count, invalid, pattern, string};
 use crate::policy::{Policy, PolicyError, Rule, TagPattern};
 
 const WRAPPERS: [&str; 2] = [
@@ -172,7 +174,7 @@ pub(super) fn import(value: &Value, report: &mut ImportReport) -> Result<Policy,
                 format!("{text:?} is not a GitLab age such as 7d, 14d, 30d, 60d or 90d"),
             )
         })?;
-        rule.keep_younger_than_days = days_covering(days as f64 * 24.0);
+        rule.keep_younger_than_days = NonZeroU32::new(days);
         report.approximate(
             field("older_than"),
             format!(

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{ImportReport, PUSH_AS_BUILD, count, days_covering, invalid, literal, pattern, string};
+use super::{ImportReport, PUSH_AS_BUILD, count, invalid, literal, pattern, string, whole_days};
 use crate::policy::{Policy, PolicyError, RepositoryPattern, Rule};
 
 pub(super) fn looks_like(value: &Value) -> bool {
@@ -376,25 +376,7 @@ fn union(retains: &[Retain], at: &str, report: &mut ImportReport) -> Result<Rule
             (Some(regex), Keeps::All) => {
                 rule.keep_tags.push(pattern(&field(&retain.source), regex)?)
             }
-            (None, Keeps::Newest(k)) => rule.keep_newest = rule.keep_newest.max(Some(k)),
-            (None, Keeps::Days(n)) => {
-                rule.keep_younger_than_days = rule
-                    .keep_younger_than_days
-                    .max(days_covering(n as f64 * 24.0));
-            }
-            (Some(regex), keeps) if scoped_only == Some(regex) => {
-                rule.only_tags = Some(pattern(&field(&retain.source), regex)?);
-                match keeps {
-                    Keeps::Newest(k) => rule.keep_newest = rule.keep_newest.max(Some(k)),
-                    Keeps::Days(n) => {
-                        rule.keep_younger_than_days = rule
-                            .keep_younger_than_days
-                            .max(days_covering(n as f64 * 24.0));
-                    }
-                    Keeps::All => {}
-                }
-            }
-            (Some(regex), _) => {
+            (Some(regex), _) if scoped_only != Some(regex) => {
                 rule.keep_tags.push(pattern(&field(&retain.source), regex)?);
                 report.approximate(
                     format!("{} in {at}", retain.source),
@@ -404,7 +386,21 @@ fn union(retains: &[Retain], at: &str, report: &mut ImportReport) -> Result<Rule
                     ),
                 );
             }
-            (None, Keeps::All) => unreachable!("returned above"),
+            // Over every tag, or over the one pattern all limits share:
+            // the rule's own count and age (the larger of each).
+            (tags, keeps) => {
+                if let Some(regex) = tags {
+                    rule.only_tags = Some(pattern(&field(&retain.source), regex)?);
+                }
+                match keeps {
+                    Keeps::Newest(k) => rule.keep_newest = rule.keep_newest.max(Some(k)),
+                    Keeps::Days(n) => {
+                        rule.keep_younger_than_days =
+                            rule.keep_younger_than_days.max(whole_days(n));
+                    }
+                    Keeps::All => unreachable!("a rule keeping every tag returned above"),
+                }
+            }
         }
     }
     if let Some(regex) = scoped_only {

@@ -302,6 +302,11 @@ fn days_covering(hours: f64) -> Option<NonZeroU32> {
     NonZeroU32::new((hours / 24.0).ceil().min(u32::MAX as f64) as u32)
 }
 
+/// A count of days as an age limit; `None` for zero.
+fn whole_days(days: usize) -> Option<NonZeroU32> {
+    NonZeroU32::new(u32::try_from(days).unwrap_or(u32::MAX))
+}
+
 /// Hours in a Go duration, with days (`d`) as acr purge also takes them
 /// (`720h`, `1h30m`, `7d`, `1d3h6m`); `None` when it is not one (Go's `us`
 /// and `ns` are not taken: no retention is that short).

@@ -12,9 +12,9 @@ use std::num::NonZeroU32;
 
 use cleanreg_core::ImportFormat as Foreign;
 use cleanreg_core::{
-    ImportReport, Mapping, Policy, PolicyFormat, ReleaseLine, ReposfileFormat, RepositoryPattern,
-    Rule, Since, TagPattern, detect_format, import_policy, parse_reposfile, reposfile_policy,
-    write_reposfile,
+    ImportReport, Mapping, Policy, PolicyError, PolicyFormat, ReleaseLine, ReposfileFormat,
+    RepositoryPattern, Rule, Since, TagPattern, detect_format, import_policy, parse_reposfile,
+    reposfile_policy, write_reposfile,
 };
 
 /// A field of a rule, as the editor shows it.
@@ -562,13 +562,7 @@ pub fn import(
     let failed = |why: String| format!("Not imported: {source}, read as {read_as}: {why}");
     match format {
         ImportFormat::Foreign(format) => {
-            let imported = import_policy(text, format).map_err(|e| {
-                failed(if e.field == "(file)" || e.field.is_empty() {
-                    e.message
-                } else {
-                    format!("{}: {}", e.field, e.message)
-                })
-            })?;
+            let imported = import_policy(text, format).map_err(|e| failed(policy_error(e)))?;
             let report = imported.report;
             Ok(Imported {
                 message: format!(
@@ -589,13 +583,7 @@ pub fn import(
             } else {
                 PolicyFormat::Toml
             };
-            let policy = Policy::parse(text, syntax).map_err(|e| {
-                failed(if e.field == "(file)" || e.field.is_empty() {
-                    e.message
-                } else {
-                    format!("{}: {}", e.field, e.message)
-                })
-            })?;
+            let policy = Policy::parse(text, syntax).map_err(|e| failed(policy_error(e)))?;
             let count = policy.repositories.len();
             Ok(Imported {
                 message: format!(
@@ -632,6 +620,16 @@ pub fn import(
                 report: None,
             })
         }
+    }
+}
+
+/// A policy error as the import message ends: the field, unless it is the
+/// file as a whole.
+fn policy_error(e: PolicyError) -> String {
+    if e.field == "(file)" || e.field.is_empty() {
+        e.message
+    } else {
+        format!("{}: {}", e.field, e.message)
     }
 }
 
